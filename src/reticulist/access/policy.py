@@ -1,0 +1,84 @@
+"""Who may do what, as data: named actions, the roles that grant them, one check.
+
+Every service calls ``ensure_allowed`` before it reads or changes anything; templates only use
+``allowed`` to hide buttons a user could not use anyway.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"  # everything a manager can, plus who has which role in the partnership
+    MANAGER = "manager"  # edits the register, reads the audit log, imports and exports
+    MEMBER = "member"  # reads the register
+
+
+class Action(StrEnum):
+    VIEW_REGISTER = "view-register"
+    EDIT_REGISTER = "edit-register"
+    VIEW_AUDIT = "view-audit"
+    IMPORT_REGISTER = "import-register"
+    EXPORT_REGISTER = "export-register"
+    MANAGE_ROLES = "manage-roles"
+
+
+GRANTS: dict[Role, frozenset[Action]] = {
+    Role.MEMBER: frozenset({Action.VIEW_REGISTER}),
+    Role.MANAGER: frozenset(
+        {
+            Action.VIEW_REGISTER,
+            Action.EDIT_REGISTER,
+            Action.VIEW_AUDIT,
+            Action.IMPORT_REGISTER,
+            Action.EXPORT_REGISTER,
+        }
+    ),
+}
+GRANTS[Role.ADMIN] = GRANTS[Role.MANAGER] | {Action.MANAGE_ROLES}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Whoever is acting: a logged-in user, an API token's owner, or the command line (a site admin)."""
+
+    user_id: int | None
+    label: str
+    is_site_admin: bool = False
+    roles: dict[int, Role] = field(default_factory=dict)  # partnership id -> role
+    via: str = "web"
+
+    def role_in(self, partnership_id: int) -> Role | None:
+        return self.roles.get(partnership_id)
+
+
+class NotAllowed(Exception):
+    """The actor may see the resource but not do this to it (HTTP 403)."""
+
+
+class NotFound(Exception):
+    """The record does not exist, or the actor may not know that it does (HTTP 404)."""
+
+
+def allowed(actor: Actor, action: Action, partnership_id: int) -> bool:
+    if actor.is_site_admin:
+        return True
+    role = actor.role_in(partnership_id)
+    return role is not None and action in GRANTS[role]
+
+
+def ensure_allowed(actor: Actor, action: Action, partnership_id: int) -> None:
+    """Raise NotFound to outsiders (so they cannot probe which partnerships exist) and NotAllowed to
+    members who lack this action."""
+    if allowed(actor, action, partnership_id):
+        return
+    if actor.is_site_admin or actor.role_in(partnership_id) is not None:
+        raise NotAllowed(f"Your role does not allow {action.value}.")
+    raise NotFound("No such partnership.")
+
+
+def cli_actor(label: str = "command line") -> Actor:
+    """The command line runs with the operator's full authority (they hold the database credentials)."""
+    return Actor(user_id=None, label=label, is_site_admin=True, via="cli")

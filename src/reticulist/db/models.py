@@ -1,0 +1,7 @@
+"""Import every model module so Base.metadata is complete (Alembic and tests use this)."""
+
+from reticulist.access import models as access_models
+from reticulist.audit import models as audit_models
+from reticulist.register import models as register_models
+
+__all__ = ["access_models", "audit_models", "register_models"]

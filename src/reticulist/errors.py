@@ -1,0 +1,36 @@
+"""Errors every interface turns into a clear message that names the row and field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class FieldProblem:
+    field: str
+    message: str
+    row: int | None = None  # 1-based data row in an import file (the header is row 1, so data starts at 2)
+    source: str | None = None  # file name, for imports
+
+    def __str__(self) -> str:
+        where = ""
+        if self.source:
+            where = f"{self.source} "
+        if self.row is not None:
+            where += f"row {self.row}, "
+        return f"{where}{self.field}: {self.message}"
+
+
+class InputError(ValueError):
+    """Bad input. Carries one or more problems; nothing has been changed."""
+
+    def __init__(
+        self, message: str | None = None, *, field: str = "", problems: list[FieldProblem] | None = None
+    ):
+        self.problems = list(problems or [])
+        if message is not None:
+            self.problems.insert(0, FieldProblem(field=field, message=message))
+        super().__init__("; ".join(str(p) for p in self.problems))
+
+    def by_field(self) -> dict[str, str]:
+        return {p.field: p.message for p in self.problems}
