@@ -36,7 +36,7 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture(autouse=True, scope="session")
 def _cheap_password_hashing() -> Iterator[None]:
-    """Argon2 at production cost takes ~60 ms a hash; tests create many accounts. Same algorithm, less work."""
+    """Argon2 at full cost takes ~60 ms a hash and tests create many accounts: same algorithm, less work."""
     from argon2 import PasswordHasher
 
     from reticulist.access import secrets
@@ -189,3 +189,61 @@ def world(db: Session) -> World:
         profession_id=profession.id,
         **{k: accounts.actor_for(db, u) for k, u in actors.items()},
     )
+
+
+# --- web ---------------------------------------------------------------------------------------------
+@pytest.fixture
+def app(database_url: str, world: World):  # type: ignore[no-untyped-def]
+    from reticulist.settings import Settings
+    from reticulist.web.app import create_app
+
+    return create_app(Settings(database_url=database_url, secret_key="test-secret-key-" + "x" * 20))
+
+
+class Browser:
+    """A TestClient that logs in as a persona and knows how to send forms with their CSRF token."""
+
+    def __init__(self, app, email: str | None) -> None:  # type: ignore[no-untyped-def]
+        from fastapi.testclient import TestClient
+
+        # https, so the Secure session cookie is sent back as a browser would.
+        self.client = TestClient(app, base_url="https://testserver", follow_redirects=False)
+        self.csrf = ""
+        if email:
+            self.login(email)
+
+    def login(self, email: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+        page = self.client.get("/login")
+        token = _hidden(page.text, "csrf_token")
+        response = self.client.post(
+            "/login", data={"email": email, "password": password, "csrf_token": token}
+        )
+        if response.status_code == 303:
+            self.refresh_csrf()
+        return response
+
+    def refresh_csrf(self) -> None:
+        self.csrf = _hidden(self.client.get("/account").text, "csrf_token")
+
+    def get(self, url: str, **kw):  # type: ignore[no-untyped-def]
+        return self.client.get(url, **kw)
+
+    def post(self, url: str, data: dict | None = None, **kw):  # type: ignore[no-untyped-def]
+        return self.client.post(url, data={**(data or {}), "csrf_token": self.csrf}, **kw)
+
+
+def _hidden(html: str, name: str) -> str:
+    import re
+
+    match = re.search(rf'name="{name}" value="([^"]*)"', html)
+    return match.group(1) if match else ""
+
+
+@pytest.fixture
+def browsers(app, world: World) -> dict[str, Browser]:  # type: ignore[no-untyped-def]
+    """One logged-in Browser per persona (admin, manager, member, outsider) and an anonymous one."""
+    out = {
+        persona: Browser(app, world.emails[persona]) for persona in ("admin", "manager", "member", "outsider")
+    }
+    out["anonymous"] = Browser(app, None)
+    return out

@@ -366,3 +366,9 @@ def parse(schema: type[S], data: dict[str, Any], *, row: int | None = None, sour
             for err in exc.errors()
         ]
         raise InputError(problems=problems) from None
+
+
+class EndRecord(_Schema):
+    """The form that ends a record: one date."""
+
+    ended_on: RequiredDate

@@ -1,0 +1,57 @@
+"""What every command shares: settings, a database session, and turning errors into clear exits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+from sqlalchemy.orm import Session
+
+from reticulist.access.policy import NotAllowed, NotFound
+from reticulist.db.engine import make_engine, make_session_factory
+from reticulist.db.migrate import SchemaNotCurrent, ensure_schema_current
+from reticulist.errors import InputError
+from reticulist.settings import Settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+DATABASE_OPTION = typer.Option(
+    None, "--database", help="SQLAlchemy URL; defaults to RETICULIST_DATABASE_URL or ./reticulist.sqlite3."
+)
+
+
+def settings_for(database: str | None) -> Settings:
+    try:
+        settings = Settings()
+    except Exception as exc:  # pydantic ValidationError: say what is wrong and stop
+        err_console.print(f"[red]Settings problem:[/red] {exc}")
+        raise typer.Exit(2) from None
+    if database:
+        settings = settings.model_copy(update={"database_url": database})
+    return settings
+
+
+@contextmanager
+def database_session(database: str | None, *, check_schema: bool = True) -> Iterator[Session]:
+    """A session on the chosen database; bad input and missing access end the command with exit 1."""
+    engine = make_engine(settings_for(database).database_url)
+    try:
+        if check_schema:
+            ensure_schema_current(engine)
+        with make_session_factory(engine)() as session:
+            yield session
+    except SchemaNotCurrent as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    except InputError as exc:
+        for problem in exc.problems:
+            err_console.print(f"[red]error:[/red] {problem}")
+        raise typer.Exit(1) from None
+    except (NotFound, NotAllowed) as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()

@@ -1,0 +1,32 @@
+"""`reticulist db ...`: schema migrations."""
+
+from __future__ import annotations
+
+import typer
+
+from reticulist.cli.common import DATABASE_OPTION, console, settings_for
+from reticulist.db import migrate
+from reticulist.db.engine import make_engine
+
+app = typer.Typer(no_args_is_help=True)
+
+
+@app.command("upgrade")
+def upgrade(database: str | None = DATABASE_OPTION) -> None:
+    """Create or upgrade the database schema to this version of Reticulist."""
+    url = settings_for(database).database_url
+    migrate.upgrade(url)
+    console.print(f"Database schema is at revision {migrate.head_revision()}.")
+
+
+@app.command("current")
+def current(database: str | None = DATABASE_OPTION) -> None:
+    """Show the database's schema revision and whether it is up to date."""
+    engine = make_engine(settings_for(database).database_url)
+    revision = migrate.current_revision(engine)
+    engine.dispose()
+    head = migrate.head_revision()
+    state = "up to date" if revision == head else f"behind: run `reticulist db upgrade` (needs {head})"
+    console.print(f"Schema revision: {revision or 'none'} ({state})")
+    if revision != head:
+        raise typer.Exit(1)

@@ -1,0 +1,27 @@
+"""The `reticulist` command. One module per capability adds its commands here."""
+
+from __future__ import annotations
+
+import typer
+
+from reticulist.cli import db_commands, user_commands, web_commands
+
+app = typer.Typer(
+    help="Reticulist: the register, barometer and network of a multi-agency partnership.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db_commands.app, name="db", help="Database schema: upgrade, show the current revision.")
+app.add_typer(user_commands.app, name="user", help="Accounts: add users, grant roles, issue API tokens.")
+web_commands.register(app)
+
+for _module in ("reticulist.cli.demo_commands", "reticulist.cli.transfer_commands"):
+    # Capability command modules register themselves when present.
+    try:
+        __import__(_module, fromlist=["register"]).register(app)
+    except ModuleNotFoundError as _missing:
+        if _missing.name != _module:
+            raise
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,113 @@
+"""`reticulist user ...`: accounts, roles and API tokens from the command line."""
+
+from __future__ import annotations
+
+import typer
+from sqlalchemy import select
+
+from reticulist.access import service as accounts
+from reticulist.access.models import User
+from reticulist.access.policy import Role, cli_actor
+from reticulist.cli.common import DATABASE_OPTION, console, database_session, err_console, settings_for
+from reticulist.register.models import Partnership
+
+app = typer.Typer(no_args_is_help=True)
+
+
+def _partnership_id(session, name_or_id: str) -> int:  # type: ignore[no-untyped-def]
+    query = select(Partnership)
+    query = (
+        query.where(Partnership.id == int(name_or_id))
+        if name_or_id.isdigit()
+        else query.where(Partnership.name == name_or_id)
+    )
+    partnership = session.scalar(query)
+    if partnership is None:
+        err_console.print(f'[red]error:[/red] partnership: no partnership "{name_or_id}"')
+        raise typer.Exit(1)
+    return partnership.id
+
+
+@app.command("add")
+def add(
+    email: str = typer.Argument(..., help="Login email address."),
+    name: str = typer.Option(..., "--name", help="Name shown in the app."),
+    password: str = typer.Option(
+        ...,
+        "--password",
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        help="At least 10 characters. Prompted for when not given.",
+    ),
+    partnership: str | None = typer.Option(
+        None, "--partnership", help="Partnership name or number to grant a role in."
+    ),
+    role: Role = typer.Option(Role.MEMBER, "--role", help="Role in that partnership."),
+    site_admin: bool = typer.Option(
+        False, "--site-admin", help="May create partnerships and see all of them."
+    ),
+    database: str | None = DATABASE_OPTION,
+) -> None:
+    """Create an account (and optionally give it a role in a partnership)."""
+    with database_session(database) as session:
+        actor = cli_actor()
+        user = accounts.create_user(
+            session, actor=actor, email=email, display_name=name, password=password, is_site_admin=site_admin
+        )
+        if partnership:
+            accounts.set_role(
+                session,
+                actor=actor,
+                partnership_id=_partnership_id(session, partnership),
+                user_id=user.id,
+                role=role,
+            )
+        session.commit()
+        console.print(
+            f"Created account {user.email}" + (f" ({role.value} of {partnership})" if partnership else "")
+        )
+
+
+@app.command("role")
+def role(
+    email: str = typer.Argument(...),
+    partnership: str = typer.Argument(..., help="Partnership name or number."),
+    role: Role | None = typer.Argument(None, help="admin, manager or member; leave out to remove the role."),
+    database: str | None = DATABASE_OPTION,
+) -> None:
+    """Grant, change or remove a user's role in a partnership."""
+    with database_session(database) as session:
+        user = session.scalar(select(User).where(User.email == email.strip().lower()))
+        if user is None:
+            err_console.print(f"[red]error:[/red] email: no account {email}")
+            raise typer.Exit(1)
+        accounts.set_role(
+            session,
+            actor=cli_actor(),
+            partnership_id=_partnership_id(session, partnership),
+            user_id=user.id,
+            role=role,
+        )
+        session.commit()
+        console.print(f"{user.email}: {role.value if role else 'no role'} in {partnership}")
+
+
+@app.command("token")
+def token(
+    email: str = typer.Argument(...),
+    name: str = typer.Option("command line", "--name", help="What the token is for."),
+    database: str | None = DATABASE_OPTION,
+) -> None:
+    """Issue a personal API token for an account. Printed once; only its hash is stored."""
+    with database_session(database) as session:
+        user = session.scalar(select(User).where(User.email == email.strip().lower()))
+        if user is None:
+            err_console.print(f"[red]error:[/red] email: no account {email}")
+            raise typer.Exit(1)
+        actor = accounts.actor_for(session, user, via="cli")
+        _, plain = accounts.create_api_token(
+            session, actor=actor, name=name, secret_key=settings_for(database).secret_key
+        )
+        session.commit()
+        console.print(plain)

@@ -1,0 +1,134 @@
+"""The web application: pages, the JSON API at /api/v1 and static assets, all from this package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from reticulist.access.policy import NotAllowed, NotFound
+from reticulist.db.engine import make_engine, make_session_factory
+from reticulist.db.migrate import ensure_schema_current
+from reticulist.errors import InputError
+from reticulist.settings import Settings, get_settings
+from reticulist.web.deps import CsrfFailed, LoginRequired
+from reticulist.web.templating import make_templates, render
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def create_app(settings: Settings | None = None, *, check_schema: bool = True) -> FastAPI:
+    """Build the app. Refuses to start on a database whose schema is behind (see SchemaNotCurrent)."""
+    settings = settings or get_settings()
+    engine = make_engine(settings.database_url)
+    if check_schema:
+        ensure_schema_current(engine)
+    app = FastAPI(
+        title="Reticulist API",
+        version="1",
+        description="The partnership register and its figures. Authenticate with a browser session "
+        "(plus an X-CSRF-Token header on writes) or `Authorization: Bearer <personal API token>`.",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.state.templates = make_templates()
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    from reticulist.audit.routes import router as audit_pages
+    from reticulist.register.api import router as register_api
+    from reticulist.register.routes import router as register_pages
+    from reticulist.web.auth_routes import router as auth_pages
+
+    app.include_router(auth_pages)
+    app.include_router(register_pages)
+    app.include_router(audit_pages)
+    app.include_router(register_api, prefix="/api/v1")
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response: Response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if not request.url.path.startswith("/api/v1/docs"):
+            # Everything is served from this app; nothing may load from elsewhere.
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                "frame-ancestors 'none'; form-action 'self'",
+            )
+        return response
+
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, exc: LoginRequired) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": str(exc) or "Log in first."}, status_code=401)
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(NotFound)
+    async def _not_found(request: Request, exc: NotFound) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": "Not found."}, status_code=404)
+        return render(
+            request,
+            "error.html",
+            {"title": "Not found", "message": "There is nothing here, or you do not have access to it."},
+            status_code=404,
+        )
+
+    @app.exception_handler(NotAllowed)
+    async def _not_allowed(request: Request, exc: NotAllowed) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": str(exc)}, status_code=403)
+        return render(
+            request,
+            "error.html",
+            {
+                "title": "Not allowed",
+                "message": str(exc) + " Ask a manager of the partnership if you need to make this change.",
+            },
+            status_code=403,
+        )
+
+    @app.exception_handler(CsrfFailed)
+    async def _csrf(request: Request, exc: CsrfFailed) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": "Missing or wrong X-CSRF-Token header."}, status_code=403)
+        return render(
+            request,
+            "error.html",
+            {
+                "title": "Form expired",
+                "message": "This form was out of date or "
+                "did not come from Reticulist. Go back, reload the page and try again.",
+            },
+            status_code=403,
+        )
+
+    @app.exception_handler(InputError)
+    async def _input_error(request: Request, exc: InputError) -> Response:
+        # Pages catch InputError themselves to re-show the form; this answers the API.
+        return JSONResponse(
+            {"detail": [{"field": p.field, "message": p.message} for p in exc.problems]}, status_code=422
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]}
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": problems}, status_code=422)
+
+    return app

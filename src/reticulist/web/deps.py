@@ -1,0 +1,100 @@
+"""Request plumbing shared by every capability's routes: database session, who is asking, CSRF."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from reticulist.access import service as accounts
+from reticulist.access.models import User
+from reticulist.access.policy import Actor
+from reticulist.settings import Settings
+
+SESSION_COOKIE = "reticulist_session"
+LOGIN_CSRF_COOKIE = "reticulist_login_csrf"
+
+
+class LoginRequired(Exception):
+    """No valid session or token: pages redirect to the login form, the API answers 401."""
+
+
+class CsrfFailed(Exception):
+    """A state-changing request without the form's or header's CSRF token."""
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    with request.app.state.session_factory() as session:
+        yield session
+
+
+@dataclass
+class Viewer:
+    """The logged-in user and what they may do; ``csrf_token`` is None for API-token requests."""
+
+    user: User
+    actor: Actor
+    csrf_token: str | None
+
+
+def _viewer(request: Request, db: Session, via: str) -> Viewer | None:
+    settings: Settings = request.app.state.settings
+    authorization = request.headers.get("authorization", "")
+    if authorization.lower().startswith("bearer "):
+        user = accounts.token_user(db, token=authorization[7:].strip(), secret_key=settings.secret_key)
+        if user is None:
+            raise LoginRequired("That API token is not valid.")
+        return Viewer(user=user, actor=accounts.actor_for(db, user, via="api"), csrf_token=None)
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    found = accounts.session_user(db, token=token, secret_key=settings.secret_key)
+    if found is None:
+        return None
+    user, web_session = found
+    return Viewer(user=user, actor=accounts.actor_for(db, user, via=via), csrf_token=web_session.csrf_token)
+
+
+def optional_viewer(request: Request, db: Session = Depends(get_db)) -> Viewer | None:
+    viewer = _viewer(request, db, "web")
+    request.state.viewer = viewer
+    return viewer
+
+
+def page_viewer(request: Request, db: Session = Depends(get_db)) -> Viewer:
+    """For HTML pages: a logged-in user, and for POSTs a valid form CSRF token."""
+    viewer = _viewer(request, db, "web")
+    if viewer is None:
+        raise LoginRequired()
+    request.state.viewer = viewer
+    return viewer
+
+
+async def check_form_csrf(request: Request, viewer: Viewer = Depends(page_viewer)) -> Viewer:
+    """Use on every HTML form POST."""
+    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        form = await request.form()
+        sent = str(form.get("csrf_token", ""))
+        if viewer.csrf_token is None or not hmac.compare_digest(sent, viewer.csrf_token):
+            raise CsrfFailed()
+    return viewer
+
+
+def api_viewer(request: Request, db: Session = Depends(get_db)) -> Viewer:
+    """For the JSON API: a bearer token, or a browser session plus the X-CSRF-Token header on writes."""
+    viewer = _viewer(request, db, "api")
+    if viewer is None:
+        raise LoginRequired("Log in, or send Authorization: Bearer <personal API token>.")
+    if viewer.csrf_token is not None and request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        sent = request.headers.get("x-csrf-token", "")
+        if not hmac.compare_digest(sent, viewer.csrf_token):
+            raise CsrfFailed()
+    request.state.viewer = viewer
+    return viewer

@@ -1,0 +1,77 @@
+"""One Jinja2 environment for every capability's templates (each capability has its own folder)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import ChoiceLoader, FileSystemLoader
+
+from reticulist.register import vocab
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+TEMPLATE_DIRS = [PACKAGE_DIR / name / "templates" for name in ("web", "register", "audit")]
+
+# Messages shown after a redirect, by code, so a URL cannot put arbitrary words on the page.
+DONE_MESSAGES = {
+    "created": "Saved: the record was added.",
+    "changed": "Saved: your changes were recorded.",
+    "ended": "Done: the record was ended; its history is kept.",
+    "handed-over": "Done: the seat was handed over; the previous tenure is kept in the history.",
+    "attendance": "Saved: attendance recorded.",
+    "token": "Your new API token is shown once below. Copy it now.",
+    "revoked": "The token was revoked.",
+    "role": "Saved: the role was changed.",
+    "logged-out": "You have logged out.",
+}
+
+
+def _label(value: Any) -> str:
+    """The users' words for a stored vocabulary value, e.g. "childrens_social_care"."""
+    if value is None:
+        return ""
+    for enum in (
+        vocab.OrganisationKind,
+        vocab.WorkingTogetherTier,
+        vocab.SeatRole,
+        vocab.MeetingKind,
+        vocab.AttendanceStatus,
+        vocab.ActionKind,
+        vocab.ActionStatus,
+        vocab.PartnershipKind,
+    ):
+        try:
+            return enum(value).label
+        except ValueError:
+            continue
+    return str(value)
+
+
+def _date(value: date | None) -> str:
+    return value.strftime("%-d %b %Y") if value else ""
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(TEMPLATE_DIRS[0]))
+    templates.env.loader = ChoiceLoader([FileSystemLoader(str(d)) for d in TEMPLATE_DIRS])
+    templates.env.filters["label"] = _label
+    templates.env.filters["ukdate"] = _date
+    templates.env.globals["vocab"] = vocab
+    templates.env.globals["done_messages"] = DONE_MESSAGES
+    return templates
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    templates: Jinja2Templates = request.app.state.templates
+    ctx = {
+        "viewer": getattr(request.state, "viewer", None),
+        "done": DONE_MESSAGES.get(request.query_params.get("done", "")),
+    }
+    ctx.update(context or {})
+    return templates.TemplateResponse(request, name, ctx, status_code=status_code)
