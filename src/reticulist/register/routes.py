@@ -185,15 +185,3 @@ async def organisation_end(
         return render(request, "register/organisation.html", ctx, status_code=422)
     db.commit()
     return redirect(f"/p/{organisation.partnership_id}/organisations/{organisation_id}", "ended")
-
-
-# --- overview ----------------------------------------------------------------------------------------
-@router.get("/p/{partnership_id}")
-def overview(
-    request: Request,
-    partnership_id: int,
-    viewer: Viewer = Depends(page_viewer),
-    db: Session = Depends(get_db),
-) -> Response:
-    ctx = partnership_context(db, viewer, partnership_id, "overview")
-    return render(request, "register/overview.html", ctx)

@@ -1,0 +1,24 @@
+"""The partnership overview page: continuity, attendance, hierarchy mix and momentum at a glance."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from reticulist.web.deps import Viewer, get_db, page_viewer
+from reticulist.web.pages import partnership_context
+from reticulist.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/p/{partnership_id}")
+def overview(
+    request: Request,
+    partnership_id: int,
+    viewer: Viewer = Depends(page_viewer),
+    db: Session = Depends(get_db),
+) -> Response:
+    ctx = partnership_context(db, viewer, partnership_id, "overview")
+    return render(request, "register/overview.html", ctx)
