@@ -313,6 +313,9 @@ class ActionCreate(_Schema):
     due_on: OptionalDate = None
     status: Annotated[str, _choice(ActionStatus)] = ActionStatus.OPEN.value
     opened_on: OptionalDate = None  # defaults to today
+    # For records of earlier history (imports, the demo); left out, they follow from today's change.
+    closed_on: OptionalDate = None
+    last_changed_on: OptionalDate = None
 
 
 class ActionUpdate(ActionCreate):

@@ -523,11 +523,21 @@ def _action_values(
     _check_dates(values["opened_on"], data.due_on, start_field="opened_on", end_field="due_on")
     is_open = ActionStatus(data.status).is_open
     was_open = previous is None or ActionStatus(previous.status).is_open
-    if not is_open:
-        values["closed_on"] = previous.closed_on if previous and not was_open else today()
-    else:
+    if is_open:
+        if data.closed_on is not None:
+            raise InputError("only a done or dropped action has a closed date", field="closed_on")
         values["closed_on"] = None
-    values["last_changed_on"] = today()
+    elif data.closed_on is not None:
+        values["closed_on"] = data.closed_on
+    else:
+        values["closed_on"] = previous.closed_on if previous and not was_open else today()
+    _check_dates(values["opened_on"], values["closed_on"], start_field="opened_on", end_field="closed_on")
+    values["last_changed_on"] = data.last_changed_on or today()
+    _check_dates(
+        values["opened_on"], values["last_changed_on"], start_field="opened_on", end_field="last_changed_on"
+    )
+    if values["last_changed_on"] > today():
+        raise InputError("is in the future", field="last_changed_on")
     return values
 
 
