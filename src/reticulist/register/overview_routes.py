@@ -6,6 +6,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from reticulist.register.overview import partnership_overview
+from reticulist.register.vocab import HIERARCHY_TIERS
 from reticulist.web.deps import Viewer, get_db, page_viewer
 from reticulist.web.pages import partnership_context
 from reticulist.web.templating import render
@@ -21,4 +23,6 @@ def overview(
     db: Session = Depends(get_db),
 ) -> Response:
     ctx = partnership_context(db, viewer, partnership_id, "overview")
+    ctx["overview"] = partnership_overview(db, actor=viewer.actor, partnership_id=partnership_id)
+    ctx["hierarchy_labels"] = HIERARCHY_TIERS
     return render(request, "register/overview.html", ctx)
