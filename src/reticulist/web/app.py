@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,6 +14,7 @@ from reticulist.access.policy import NotAllowed, NotFound
 from reticulist.db.engine import make_engine, make_session_factory
 from reticulist.db.migrate import ensure_schema_current
 from reticulist.errors import InputError
+from reticulist.register.schemas import _message as schema_message
 from reticulist.settings import Settings, get_settings
 from reticulist.web.deps import CsrfFailed, LoginRequired
 from reticulist.web.templating import make_templates, render
@@ -22,6 +24,18 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/")
+
+
+def _problem(error: dict[str, Any]) -> dict[str, str]:
+    """One refused request value as {field, message}, in the words forms and imports use."""
+    if error.get("type") == "json_invalid":
+        return {"field": "body", "message": "is not valid JSON"}
+    loc = list(error.get("loc", ()))
+    if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
+        loc = loc[1:]
+    if loc and isinstance(loc[0], int):
+        loc.insert(0, "entries")  # a list body's items, named as the services name them
+    return {"field": ".".join(str(p) for p in loc) or "body", "message": schema_message(error)}
 
 
 def create_app(settings: Settings | None = None, *, check_schema: bool = True) -> FastAPI:
@@ -45,14 +59,20 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.state.templates = make_templates()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
+    from reticulist.access.routes import router as role_pages
     from reticulist.audit.routes import router as audit_pages
     from reticulist.register.api import router as register_api
     from reticulist.register.overview_routes import router as overview_pages
+    from reticulist.register.meeting_routes import router as meeting_pages
+    from reticulist.register.people_routes import router as people_pages
     from reticulist.register.routes import router as register_pages
     from reticulist.web.auth_routes import router as auth_pages
 
     app.include_router(auth_pages)
     app.include_router(register_pages)
+    app.include_router(people_pages)
+    app.include_router(role_pages)
+    app.include_router(meeting_pages)
     app.include_router(overview_pages)
     app.include_router(audit_pages)
     app.include_router(register_api, prefix="/api/v1")
@@ -127,10 +147,6 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        problems = [
-            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]}
-            for e in exc.errors()
-        ]
-        return JSONResponse({"detail": problems}, status_code=422)
+        return JSONResponse({"detail": [_problem(dict(e)) for e in exc.errors()]}, status_code=422)
 
     return app
