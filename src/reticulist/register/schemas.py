@@ -322,6 +322,12 @@ class ActionUpdate(ActionCreate):
     pass
 
 
+class ActionClose(_Schema):
+    """The form that closes an action or decision: done or dropped."""
+
+    status: Annotated[str, _choice(ActionStatus)] = ActionStatus.DONE.value
+
+
 class ActionPublic(_Public):
     id: int
     partnership_id: int

@@ -30,7 +30,7 @@ from reticulist.register.models import (
     Profession,
     Seat,
 )
-from reticulist.register.vocab import ActionStatus
+from reticulist.register.vocab import ActionStatus, AttendanceStatus
 
 R = TypeVar("R", bound=Base)
 
@@ -416,6 +416,33 @@ def list_attendance(session: Session, *, actor: Actor, meeting_id: int) -> list[
     return list(session.scalars(select(Attendance).where(Attendance.meeting_id == meeting.id)))
 
 
+def seats_held_on(session: Session, *, actor: Actor, partnership_id: int, on: date) -> list[Seat]:
+    """The seats held on ``on`` (any role): the people expected at a meeting held that day."""
+    ensure_allowed(actor, Can.VIEW_REGISTER, partnership_id)
+    query = select(Seat).where(
+        Seat.partnership_id == partnership_id,
+        Seat.started_on <= on,
+        Seat.ended_on.is_(None) | (Seat.ended_on >= on),
+    )
+    return list(session.scalars(query.order_by(Seat.organisation_id, Seat.id)))
+
+
+def attendance_counts(session: Session, *, actor: Actor, partnership_id: int) -> dict[int, tuple[int, int]]:
+    """Per meeting: (people present or replaced by a deputy, people recorded as expected)."""
+    ensure_allowed(actor, Can.VIEW_REGISTER, partnership_id)
+    rows = session.execute(
+        select(Attendance.meeting_id, Attendance.status)
+        .join(Meeting, Meeting.id == Attendance.meeting_id)
+        .where(Meeting.partnership_id == partnership_id)
+    ).all()
+    represented = (AttendanceStatus.PRESENT.value, AttendanceStatus.DEPUTY_ATTENDED.value)
+    counts: dict[int, tuple[int, int]] = {}
+    for meeting_id, status in rows:
+        present, expected = counts.get(meeting_id, (0, 0))
+        counts[meeting_id] = (present + (status in represented), expected + 1)
+    return counts
+
+
 def set_attendance(
     session: Session, *, actor: Actor, meeting_id: int, entries: Sequence[s.AttendanceEntry]
 ) -> list[Attendance]:
@@ -489,6 +516,7 @@ def list_actions(
     status: str | None = None,
     owner_person_id: int | None = None,
     meeting_id: int | None = None,
+    organisation_id: int | None = None,
 ) -> list[Action]:
     ensure_allowed(actor, Can.VIEW_REGISTER, partnership_id)
     query = select(Action).where(Action.partnership_id == partnership_id)
@@ -498,6 +526,8 @@ def list_actions(
         query = query.where(Action.owner_person_id == owner_person_id)
     if meeting_id is not None:
         query = query.where(Action.meeting_id == meeting_id)
+    if organisation_id is not None:
+        query = query.where(Action.organisation_id == organisation_id)
     return list(session.scalars(query.order_by(Action.due_on.is_(None), Action.due_on, Action.id)))
 
 

@@ -23,6 +23,8 @@ DONE_MESSAGES = {
     "ended": "Done: the record was ended; its history is kept.",
     "handed-over": "Done: the seat was handed over; the previous tenure is kept in the history.",
     "attendance": "Saved: attendance recorded.",
+    "cancelled": "Done: the meeting was cancelled; its record is kept.",
+    "closed": "Done: the action was closed; its history is kept.",
     "token": "Your new API token is shown once below. Copy it now.",
     "revoked": "The token was revoked.",
     "role": "Saved: the role was changed.",
