@@ -7,12 +7,14 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reticulist.access.policy import NotAllowed, NotFound
 from reticulist.db.engine import make_engine, make_session_factory
 from reticulist.db.migrate import SchemaNotCurrent, ensure_schema_current
 from reticulist.errors import InputError
+from reticulist.register.models import Partnership
 from reticulist.settings import Settings
 
 console = Console()
@@ -55,3 +57,18 @@ def database_session(database: str | None, *, check_schema: bool = True) -> Iter
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
+
+
+def partnership_id_for(session: Session, name_or_id: str) -> int:
+    """The partnership named (or numbered) on the command line; exits 1 when there is none."""
+    query = select(Partnership)
+    query = (
+        query.where(Partnership.id == int(name_or_id))
+        if name_or_id.isdigit()
+        else query.where(Partnership.name == name_or_id)
+    )
+    partnership = session.scalar(query)
+    if partnership is None:
+        err_console.print(f'[red]error:[/red] partnership: no partnership "{name_or_id}"')
+        raise typer.Exit(1)
+    return partnership.id

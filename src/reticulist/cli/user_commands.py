@@ -9,23 +9,9 @@ from reticulist.access import service as accounts
 from reticulist.access.models import User
 from reticulist.access.policy import Role, cli_actor
 from reticulist.cli.common import DATABASE_OPTION, console, database_session, err_console, settings_for
-from reticulist.register.models import Partnership
+from reticulist.cli.common import partnership_id_for as _partnership_id
 
 app = typer.Typer(no_args_is_help=True)
-
-
-def _partnership_id(session, name_or_id: str) -> int:  # type: ignore[no-untyped-def]
-    query = select(Partnership)
-    query = (
-        query.where(Partnership.id == int(name_or_id))
-        if name_or_id.isdigit()
-        else query.where(Partnership.name == name_or_id)
-    )
-    partnership = session.scalar(query)
-    if partnership is None:
-        err_console.print(f'[red]error:[/red] partnership: no partnership "{name_or_id}"')
-        raise typer.Exit(1)
-    return partnership.id
 
 
 @app.command("add")
