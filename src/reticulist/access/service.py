@@ -90,6 +90,12 @@ def set_role(session: Session, *, actor: Actor, partnership_id: int, user_id: in
         select(Membership).where(Membership.user_id == user_id, Membership.partnership_id == partnership_id)
     )
     before = membership.role if membership else None
+    # An admin who demotes themself could leave the partnership with no one to manage roles.
+    demoting_self = actor.user_id == user_id and before == Role.ADMIN.value and role != Role.ADMIN
+    if demoting_self and not actor.is_site_admin:
+        raise InputError(
+            "you cannot remove your own admin role; another admin or a site administrator can", field="role"
+        )
     if role is None:
         if membership:
             session.delete(membership)
@@ -109,6 +115,31 @@ def set_role(session: Session, *, actor: Actor, partnership_id: int, user_id: in
         before={"role": before},
         after={"role": role.value if role else None},
     )
+
+
+def parse_role(value: str) -> Role:
+    """A role from a form or file, naming the choices when it is not one."""
+    try:
+        return Role(value.strip().lower())
+    except ValueError:
+        choices = ", ".join(r.value for r in Role)
+        raise InputError(f'"{value}" is not one of: {choices}', field="role") from None
+
+
+def grant_role(session: Session, *, actor: Actor, partnership_id: int, email: str, role: str) -> User:
+    """Give an existing account a role in the partnership (or change the one it has), found by email."""
+    ensure_allowed(actor, Action.MANAGE_ROLES, partnership_id)
+    if not email.strip():
+        raise InputError("is required", field="email")
+    address = normalise_email(email)
+    chosen = parse_role(role)
+    user = session.scalar(select(User).where(User.email == address))
+    if user is None:
+        raise InputError(
+            f"there is no account for {address}; a site administrator creates accounts", field="email"
+        )
+    set_role(session, actor=actor, partnership_id=partnership_id, user_id=user.id, role=chosen)
+    return user
 
 
 def list_roles(session: Session, *, actor: Actor, partnership_id: int) -> list[tuple[User, str]]:

@@ -109,6 +109,7 @@ def organisation_page(
             partnership_id=organisation.partnership_id,
             organisation_id=organisation.id,
         ),
+        attendance=register.organisation_attendance(db, actor=viewer.actor, organisation_id=organisation.id),
     )
     return render(request, "register/organisation.html", ctx)
 

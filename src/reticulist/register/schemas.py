@@ -356,6 +356,8 @@ def _message(error: dict[str, Any]) -> str:
     if error.get("type") == "extra_forbidden":
         return "is not a field of this record"
     if error.get("type") in ("int_parsing", "int_type"):
+        if _blank(error.get("input")):  # a select left on "Choose…" sends an empty string
+            return "is required"
         return f'"{error.get("input")}" is not a record number'
     return message
 

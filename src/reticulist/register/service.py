@@ -8,6 +8,7 @@ know a record exists. Changes are audited in the same transaction; the caller co
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
@@ -20,6 +21,7 @@ from reticulist.audit import service as audit
 from reticulist.db.base import Base
 from reticulist.errors import InputError
 from reticulist.register import schemas as s
+from reticulist.register.metrics import months_before
 from reticulist.register.models import (
     Action,
     Attendance,
@@ -605,3 +607,57 @@ def close_action(
 def can_edit(actor: Actor, partnership_id: int) -> bool:
     """For templates: whether to show edit controls (the services check again)."""
     return allowed(actor, Can.EDIT_REGISTER, partnership_id)
+
+
+# --- attendance seen from an organisation or a person ------------------------------------------------
+@dataclass(frozen=True)
+class MeetingRepresentation:
+    """One meeting at which an organisation had someone expected, and whether it was represented."""
+
+    meeting_id: int
+    held_on: date
+    title: str
+    kind: str
+    represented: bool
+
+
+def organisation_attendance(
+    session: Session, *, actor: Actor, organisation_id: int, months: int = 12, on: date | None = None
+) -> list[MeetingRepresentation]:
+    """Meetings in the ``months`` up to ``on`` (default today) at which the organisation had someone
+    expected, most recent first; represented means someone was present or a deputy attended."""
+    organisation = _fetch(session, actor, Organisation, organisation_id)
+    on = on or today()
+    rows = session.execute(
+        select(Meeting.id, Meeting.held_on, Meeting.title, Meeting.kind, Attendance.status)
+        .join(Attendance, Attendance.meeting_id == Meeting.id)
+        .where(
+            Meeting.partnership_id == organisation.partnership_id,
+            Attendance.organisation_id == organisation.id,
+            Meeting.cancelled.is_(False),
+            Meeting.held_on > months_before(on, months),
+            Meeting.held_on <= on,
+        )
+    ).all()
+    represented_statuses = (AttendanceStatus.PRESENT.value, AttendanceStatus.DEPUTY_ATTENDED.value)
+    meetings: dict[int, MeetingRepresentation] = {}
+    for r in rows:
+        seen = meetings.get(r.id)
+        represented = r.status in represented_statuses or (seen is not None and seen.represented)
+        meetings[r.id] = MeetingRepresentation(r.id, r.held_on, r.title, r.kind, represented)
+    return sorted(meetings.values(), key=lambda m: (m.held_on, m.meeting_id), reverse=True)
+
+
+def person_attendance(
+    session: Session, *, actor: Actor, person_id: int, limit: int = 20
+) -> list[tuple[Meeting, Attendance]]:
+    """A person's attendance records, most recent meeting first (cancelled meetings left out)."""
+    person = _fetch(session, actor, Person, person_id)
+    rows = session.execute(
+        select(Meeting, Attendance)
+        .join(Attendance, Attendance.meeting_id == Meeting.id)
+        .where(Attendance.person_id == person.id, Meeting.cancelled.is_(False))
+        .order_by(Meeting.held_on.desc(), Meeting.id.desc())
+        .limit(limit)
+    ).all()
+    return [(m, a) for m, a in rows]

@@ -59,15 +59,19 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.state.templates = make_templates()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
+    from reticulist.access.routes import router as role_pages
     from reticulist.audit.routes import router as audit_pages
     from reticulist.register.api import router as register_api
     from reticulist.register.overview_routes import router as overview_pages
     from reticulist.register.meeting_routes import router as meeting_pages
+    from reticulist.register.people_routes import router as people_pages
     from reticulist.register.routes import router as register_pages
     from reticulist.web.auth_routes import router as auth_pages
 
     app.include_router(auth_pages)
     app.include_router(register_pages)
+    app.include_router(people_pages)
+    app.include_router(role_pages)
     app.include_router(meeting_pages)
     app.include_router(overview_pages)
     app.include_router(audit_pages)

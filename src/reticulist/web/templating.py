@@ -14,7 +14,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from reticulist.register import vocab
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
-TEMPLATE_DIRS = [PACKAGE_DIR / name / "templates" for name in ("web", "register", "audit")]
+TEMPLATE_DIRS = [PACKAGE_DIR / name / "templates" for name in ("web", "register", "audit", "access")]
 
 # Messages shown after a redirect, by code, so a URL cannot put arbitrary words on the page.
 DONE_MESSAGES = {
@@ -28,6 +28,7 @@ DONE_MESSAGES = {
     "token": "Your new API token is shown once below. Copy it now.",
     "revoked": "The token was revoked.",
     "role": "Saved: the role was changed.",
+    "role-removed": "Done: the role was removed; that account no longer sees this partnership.",
     "logged-out": "You have logged out.",
 }
 

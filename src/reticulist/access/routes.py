@@ -1,0 +1,140 @@
+"""The roles page: a partnership's admins see who has which role and grant, change or remove roles.
+Thin: the service checks MANAGE_ROLES and refuses an admin's own demotion."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from reticulist.access import service as accounts
+from reticulist.access.policy import NotFound, Role
+from reticulist.errors import InputError
+from reticulist.web.deps import Viewer, check_form_csrf, get_db, page_viewer
+from reticulist.web.pages import form_data, partnership_context, redirect
+from reticulist.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+ROLE_CHOICES = [
+    (Role.MEMBER.value, "Member — reads the register"),
+    (Role.MANAGER.value, "Manager — edits the register, reads the audit log, imports and exports"),
+    (Role.ADMIN.value, "Admin — everything a manager does, and decides who has which role"),
+]
+
+
+def _roles_page(
+    request: Request,
+    db: Session,
+    viewer: Viewer,
+    partnership_id: int,
+    *,
+    values: dict | None = None,
+    errors: dict | None = None,
+    row_errors: dict[int, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    roles = accounts.list_roles(db, actor=viewer.actor, partnership_id=partnership_id)
+    ctx = partnership_context(db, viewer, partnership_id, "roles")
+    ctx.update(
+        roles=roles,
+        role_choices=ROLE_CHOICES,
+        values=values or {"role": Role.MEMBER.value},
+        errors=errors or {},
+        row_errors=row_errors or {},
+    )
+    return render(request, "access/roles.html", ctx, status_code=status_code)
+
+
+def _member_of(db: Session, viewer: Viewer, partnership_id: int, user_id: int) -> None:
+    """Changing a role here is for accounts that already have one in this partnership."""
+    roles = accounts.list_roles(db, actor=viewer.actor, partnership_id=partnership_id)
+    if all(user.id != user_id for user, _ in roles):
+        raise NotFound("No such role in this partnership.")
+
+
+@router.get("/p/{partnership_id}/roles")
+def roles(
+    request: Request,
+    partnership_id: int,
+    viewer: Viewer = Depends(page_viewer),
+    db: Session = Depends(get_db),
+) -> Response:
+    return _roles_page(request, db, viewer, partnership_id)
+
+
+@router.post("/p/{partnership_id}/roles")
+async def role_grant(
+    request: Request,
+    partnership_id: int,
+    viewer: Viewer = Depends(check_form_csrf),
+    db: Session = Depends(get_db),
+) -> Response:
+    values = await form_data(request)
+    try:
+        accounts.grant_role(
+            db,
+            actor=viewer.actor,
+            partnership_id=partnership_id,
+            email=values.get("email", ""),
+            role=values.get("role", ""),
+        )
+    except InputError as err:
+        db.rollback()
+        return _roles_page(
+            request, db, viewer, partnership_id, values=values, errors=err.by_field(), status_code=422
+        )
+    db.commit()
+    return redirect(f"/p/{partnership_id}/roles", "role")
+
+
+@router.post("/p/{partnership_id}/roles/{user_id}")
+async def role_change(
+    request: Request,
+    partnership_id: int,
+    user_id: int,
+    viewer: Viewer = Depends(check_form_csrf),
+    db: Session = Depends(get_db),
+) -> Response:
+    values = await form_data(request)
+    _member_of(db, viewer, partnership_id, user_id)
+    try:
+        role = accounts.parse_role(values.get("role", ""))
+        accounts.set_role(db, actor=viewer.actor, partnership_id=partnership_id, user_id=user_id, role=role)
+    except InputError as err:
+        db.rollback()
+        return _roles_page(
+            request,
+            db,
+            viewer,
+            partnership_id,
+            row_errors={user_id: str(err.problems[0].message)},
+            status_code=422,
+        )
+    db.commit()
+    return redirect(f"/p/{partnership_id}/roles", "role")
+
+
+@router.post("/p/{partnership_id}/roles/{user_id}/remove")
+async def role_remove(
+    request: Request,
+    partnership_id: int,
+    user_id: int,
+    viewer: Viewer = Depends(check_form_csrf),
+    db: Session = Depends(get_db),
+) -> Response:
+    _member_of(db, viewer, partnership_id, user_id)
+    try:
+        accounts.set_role(db, actor=viewer.actor, partnership_id=partnership_id, user_id=user_id, role=None)
+    except InputError as err:
+        db.rollback()
+        return _roles_page(
+            request,
+            db,
+            viewer,
+            partnership_id,
+            row_errors={user_id: str(err.problems[0].message)},
+            status_code=422,
+        )
+    db.commit()
+    return redirect(f"/p/{partnership_id}/roles", "role-removed")
