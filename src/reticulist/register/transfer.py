@@ -29,7 +29,9 @@ Values:
   created by another file in the same run: import organisations, then professions, people, seats,
   meetings, attendance and actions, in that order.
 - A person is named by ``person_email`` (``owner_email`` for actions) or, when that is blank, by
-  ``person`` (``owner``), their full name, which must match exactly one person. Export writes both.
+  ``person`` (``owner``), their full name, which must match exactly one person. Export writes both, so
+  people without an email who share a name with someone else need an email before their seats,
+  attendance or actions can be imported again.
 - A meeting is named by its date and title (``held_on`` + ``meeting_title`` in attendance,
   ``meeting_held_on`` + ``meeting_title`` in actions); the pair must match exactly one meeting.
 - Choices (kind, tier, role, status) accept the stored value (``childrens_social_care``) or the label
