@@ -1,0 +1,94 @@
+"""`reticulist demo --no-serve`: builds a migrated, usable demo database and prints the logins; refuses to
+replace a database that holds anything but an earlier demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from reticulist.access import service as accounts
+from reticulist.access.policy import Role, cli_actor
+from reticulist.cli.main import app
+from reticulist.db.engine import make_engine, make_session_factory
+from reticulist.db.migrate import ensure_schema_current
+from reticulist.register import schemas as s
+from reticulist.register import service as register
+from reticulist.register.demo import DEMO_ACCOUNTS, demo_partnership_name
+from reticulist.register.models import Partnership
+from reticulist.register.overview import partnership_overview
+
+runner = CliRunner()
+
+
+def _login_and_look(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        ensure_schema_current(engine)
+        with make_session_factory(engine)() as session:
+            for account in DEMO_ACCOUNTS:
+                result = accounts.login(
+                    session,
+                    email=account.email,
+                    password=account.password,
+                    client="test",
+                    secret_key="test-secret",
+                    session_hours=1,
+                    attempts_allowed=5,
+                )
+                actor = accounts.actor_for(session, result.user)
+                partnership_id = session.scalar(
+                    select(Partnership.id).where(Partnership.name == demo_partnership_name())
+                )
+                assert partnership_id is not None
+                assert actor.roles == {partnership_id: account.role}
+                overview = partnership_overview(session, actor=actor, partnership_id=partnership_id)
+                assert overview.discontinued and overview.people_count > 100
+    finally:
+        engine.dispose()
+
+
+def test_demo_builds_a_migrated_database_and_prints_the_logins(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
+    result = runner.invoke(app, ["demo", "--no-serve", "--database", url])
+    assert result.exit_code == 0, result.output
+    assert demo_partnership_name() in result.output
+    for account in DEMO_ACCOUNTS:
+        assert account.email in result.output and account.password in result.output
+    assert "http://127.0.0.1:8000/p/1" in result.output
+    assert {a.role for a in DEMO_ACCOUNTS} == {Role.MANAGER, Role.ADMIN, Role.MEMBER}
+    _login_and_look(url)
+
+
+def test_demo_without_database_rebuilds_its_own_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):  # the second run starts from scratch instead of finding the first demo in the way
+        result = runner.invoke(app, ["demo", "--no-serve", "--seed", "11"])
+        assert result.exit_code == 0, result.output
+    assert (tmp_path / "reticulist-demo.sqlite3").exists()
+    _login_and_look(f"sqlite:///{tmp_path / 'reticulist-demo.sqlite3'}")
+
+
+def test_demo_replaces_an_earlier_demo_but_refuses_other_data(database_url: str) -> None:
+    for _ in range(2):
+        result = runner.invoke(app, ["demo", "--no-serve", "--database", database_url])
+        assert result.exit_code == 0, result.output
+    engine = make_engine(database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            assert session.scalar(select(func.count()).select_from(Partnership)) == 1
+            register.create_partnership(
+                session, actor=cli_actor(), data=s.PartnershipCreate(name="Real Partnership")
+            )
+            session.commit()
+        result = runner.invoke(app, ["demo", "--no-serve", "--database", database_url])
+        assert result.exit_code == 1
+        message = " ".join(result.output.split())  # Rich wraps long lines
+        assert "already holds other data" in message and "Real Partnership" in message
+        with make_session_factory(engine)() as session:
+            names = set(session.scalars(select(Partnership.name)))
+            assert names == {"Real Partnership", demo_partnership_name()}  # nothing was touched
+    finally:
+        engine.dispose()
