@@ -489,3 +489,103 @@ def test_malformed_json_and_bad_filters_are_422(api: Callable[..., Any], world: 
         "field": "person_id",
         "message": '"abc" is not a record number',
     }
+
+
+def test_hand_over_attendance_and_filters(
+    api: Callable[..., Any], db: Session, world: World, ids: dict[str, int]
+) -> None:
+    base = f"/partnerships/{world.partnership_id}"
+    newcomer = api(
+        "manager",
+        "POST",
+        f"{base}/people",
+        json={"full_name": "Sam Lee", "organisation_id": ids["organisation"], "hierarchy_tier": 4},
+    ).json()
+    handed = api(
+        "manager",
+        "POST",
+        f"{base}/seats/{ids['seats']}/hand-over",
+        json={"person_id": newcomer["id"], "on": "2025-03-31"},
+    )
+    assert handed.status_code == 201, handed.text
+    assert handed.json()["person_id"] == newcomer["id"] and handed.json()["started_on"] == "2025-04-01"
+    assert api("manager", "GET", f"{base}/seats/{ids['seats']}").json()["ended_on"] == "2025-03-31"
+    current = api("member", "GET", f"{base}/seats", params={"current": "true"}).json()
+    assert [seat["person_id"] for seat in current] == [newcomer["id"]]
+    assert len(api("member", "GET", f"{base}/seats").json()) == 2
+    held = api("member", "GET", f"{base}/seats", params={"person_id": ids["person"]}).json()
+    assert [seat["id"] for seat in held] == [ids["seats"]]
+
+    attendance = f"{base}/meetings/{ids['meetings']}/attendance"
+    assert api("member", "GET", attendance).json() == []
+    entries = [
+        {"person_id": ids["person"], "status": "apologies"},
+        {"person_id": newcomer["id"], "status": "Deputy attended"},
+    ]
+    recorded = api("manager", "PUT", attendance, json=entries)
+    assert recorded.status_code == 200, recorded.text
+    assert {(a["person_id"], a["status"], a["organisation_id"]) for a in recorded.json()} == {
+        (ids["person"], "apologies", ids["organisation"]),
+        (newcomer["id"], "deputy_attended", ids["organisation"]),
+    }
+    again = api("manager", "PUT", attendance, json=[{"person_id": ids["person"], "status": "present"}])
+    assert {a["person_id"]: a["status"] for a in again.json()} == {
+        ids["person"]: "present",
+        newcomer["id"]: "deputy_attended",
+    }
+    assert api("member", "PUT", attendance, json=entries).status_code == 403
+    assert api("outsider", "GET", attendance).status_code == 404
+    assert [e.event for e in _audit(db, record_type="attendance", via="api")] == [
+        "created",
+        "created",
+        "changed",
+    ]
+
+    other = api("manager", "POST", f"{base}/organisations", json=SPECS["organisations"].create({})).json()
+    in_other = api("member", "GET", f"{base}/people", params={"organisation_id": other["id"]}).json()
+    assert in_other == []
+    assert (
+        len(api("member", "GET", f"{base}/people", params={"organisation_id": ids["organisation"]}).json())
+        == 2
+    )
+
+    api("manager", "POST", f"{base}/actions", json={"title": "Dropped idea"})
+    last = api("manager", "GET", f"{base}/actions").json()[-1]
+    api("manager", "POST", f"{base}/actions/{last['id']}/close", json={"status": "dropped"})
+    dropped = api("member", "GET", f"{base}/actions", params={"status": "dropped"}).json()
+    assert [a["title"] for a in dropped] == ["Dropped idea"]
+    assert [a["id"] for a in api("member", "GET", f"{base}/actions", params={"status": "open"}).json()] == [
+        ids["actions"]
+    ]
+
+
+def test_openapi_lists_every_path_with_a_summary_and_tag(browsers: dict[str, Browser]) -> None:
+    spec = browsers["anonymous"].get("/api/v1/openapi.json").json()
+    records = "/api/v1/partnerships/{partnership_id}"
+    expected = {
+        "/api/v1/partnerships": {"get"},
+        records: {"get"},
+        records + "/overview": {"get"},
+        records + "/seats/{seat_id}/hand-over": {"post"},
+        records + "/meetings/{meeting_id}/attendance": {"get", "put"},
+    }
+    for path, singular, end in [
+        ("organisations", "organisation", "end"),
+        ("professions", "profession", "end"),
+        ("people", "person", "end"),
+        ("seats", "seat", "end"),
+        ("meetings", "meeting", "cancel"),
+        ("actions", "action", "close"),
+    ]:
+        expected[f"{records}/{path}"] = {"get", "post"}
+        expected[f"{records}/{path}/{{{singular}_id}}"] = {"get", "put"}
+        expected[f"{records}/{path}/{{{singular}_id}}/{end}"] = {"post"}
+    paths = {p: ops for p, ops in spec["paths"].items() if p.startswith("/api/v1/")}
+    for path, methods in expected.items():
+        assert methods <= set(paths.get(path, {})), path
+        for method in methods:
+            operation = paths[path][method]
+            assert operation["summary"] and operation["description"] and operation["tags"], (path, method)
+    person = spec["components"]["schemas"]["PersonCreate"]["properties"]
+    assert {"full_name", "organisation_id", "hierarchy_tier"} <= set(person)
+    assert "OverviewFigures" in spec["components"]["schemas"]
