@@ -183,6 +183,7 @@ class _Builder:
         self._emails: set[str] = set()
         self._low_counter: dict[str, int] = {}
         self._cooldown: dict[_Person, int] = {}
+        self._records: list[Any] = []
         self.target_people = people
         self.target_board = board_people
         self._done = 0
@@ -598,6 +599,12 @@ class _Builder:
             )
 
     # --- writing ----------------------------------------------------------------------------------------
+    def keep(self, record: Any) -> int:
+        # The session's identity map holds records weakly; holding them here turns the services'
+        # session.get() checks into lookups instead of one SELECT per row.
+        self._records.append(record)
+        return int(record.id)
+
     def step(self, what: str, amount: int = 1) -> None:
         self._done += amount
         if self.progress:
@@ -610,45 +617,55 @@ class _Builder:
         meetings = self.plan_meetings()
         self._total = len(self.orgs) + len(self.people) + len(self.tenures) + len(meetings)
         partnership_spec = self.content["partnership"]
-        self.pid = register.create_partnership(
-            session,
-            actor=actor,
-            data=s.PartnershipCreate(
-                name=self.name, kind=partnership_spec["kind"], area=partnership_spec["area"]
-            ),
-        ).id
+        self.pid = self.keep(
+            register.create_partnership(
+                session,
+                actor=actor,
+                data=s.PartnershipCreate(
+                    name=self.name, kind=partnership_spec["kind"], area=partnership_spec["area"]
+                ),
+            )
+        )
         pid = self.pid
 
         profession_ids: dict[str, int] = {}
         for profession in sorted({p.profession for p in self.people if p.profession}):
-            profession_ids[profession] = register.create_profession(
-                session, actor=actor, partnership_id=pid, data=s.ProfessionCreate(name=profession)
-            ).id
+            profession_ids[profession] = self.keep(
+                register.create_profession(
+                    session, actor=actor, partnership_id=pid, data=s.ProfessionCreate(name=profession)
+                )
+            )
         for org in self.orgs:
-            org.id = register.create_organisation(
-                session,
-                actor=actor,
-                partnership_id=pid,
-                data=s.OrganisationCreate(name=org.name, kind=org.kind, tier=org.tier, joined_on=self.start),
-            ).id
+            org.id = self.keep(
+                register.create_organisation(
+                    session,
+                    actor=actor,
+                    partnership_id=pid,
+                    data=s.OrganisationCreate(
+                        name=org.name, kind=org.kind, tier=org.tier, joined_on=self.start
+                    ),
+                )
+            )
             self.step("Organisations")
         for person in self.people:
-            person.id = register.create_person(
-                session,
-                actor=actor,
-                partnership_id=pid,
-                data=s.PersonCreate(
-                    full_name=person.full_name,
-                    email=person.email,
-                    organisation_id=person.org.id,
-                    profession_id=profession_ids.get(person.profession or ""),
-                    hierarchy_tier=person.tier,
-                    years_in_profession=person.years,
-                    late_entry=person.late_entry,
-                    interprofessional_training=person.training,
-                    joined_on=person.joined_on,
-                ),
-            ).id
+            person.id = self.keep(
+                register.create_person(
+                    session,
+                    actor=actor,
+                    partnership_id=pid,
+                    data=s.PersonCreate(
+                        full_name=person.full_name,
+                        email=person.email,
+                        organisation_id=person.org.id,
+                        profession_id=profession_ids.get(person.profession or ""),
+                        hierarchy_tier=person.tier,
+                        years_in_profession=person.years,
+                        late_entry=person.late_entry,
+                        interprofessional_training=person.training,
+                        joined_on=person.joined_on,
+                    ),
+                )
+            )
             self.step("People")
 
         chained = {id(t) for chain in self.chains for t in chain}
@@ -657,12 +674,14 @@ class _Builder:
             first.seat_id = self._create_seat(first, first.started_on)
             for previous, current in pairwise(chain):
                 assert previous.ended_on is not None
-                current.seat_id = register.hand_over_seat(
-                    session,
-                    actor=actor,
-                    seat_id=previous.seat_id,
-                    data=s.SeatHandOver(person_id=current.person.id, on=previous.ended_on),
-                ).id
+                current.seat_id = self.keep(
+                    register.hand_over_seat(
+                        session,
+                        actor=actor,
+                        seat_id=previous.seat_id,
+                        data=s.SeatHandOver(person_id=current.person.id, on=previous.ended_on),
+                    )
+                )
                 self.step("Seats")
             self.step("Seats")
         for tenure in self.tenures:
@@ -677,14 +696,16 @@ class _Builder:
                 register.end_person(session, actor=actor, person_id=person.id, ended_on=person.ended_on)
 
         for meeting in meetings:
-            meeting_id = register.create_meeting(
-                session,
-                actor=actor,
-                partnership_id=pid,
-                data=s.MeetingCreate(
-                    kind=meeting.kind, title=meeting.title, held_on=meeting.held_on, notes=meeting.notes
-                ),
-            ).id
+            meeting_id = self.keep(
+                register.create_meeting(
+                    session,
+                    actor=actor,
+                    partnership_id=pid,
+                    data=s.MeetingCreate(
+                        kind=meeting.kind, title=meeting.title, held_on=meeting.held_on, notes=meeting.notes
+                    ),
+                )
+            )
             entries, present = self.attendance(meeting)
             if entries:
                 register.set_attendance(session, actor=actor, meeting_id=meeting_id, entries=entries)
@@ -706,17 +727,19 @@ class _Builder:
         return pid
 
     def _create_seat(self, tenure: _Tenure, started_on: date) -> int:
-        return register.create_seat(
-            self.session,
-            actor=self.actor,
-            partnership_id=self.pid,
-            data=s.SeatCreate(
-                organisation_id=tenure.org.id,
-                person_id=tenure.person.id,
-                role=tenure.role,
-                started_on=started_on,
-            ),
-        ).id
+        return self.keep(
+            register.create_seat(
+                self.session,
+                actor=self.actor,
+                partnership_id=self.pid,
+                data=s.SeatCreate(
+                    organisation_id=tenure.org.id,
+                    person_id=tenure.person.id,
+                    role=tenure.role,
+                    started_on=started_on,
+                ),
+            )
+        )
 
 
 def build_demo(
