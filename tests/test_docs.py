@@ -1,0 +1,55 @@
+"""Docs that cannot drift: every setting, command and API route is in the documentation."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import typer
+
+from reticulist.cli.main import app as cli_app
+from reticulist.settings import Settings
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def _docs() -> str:
+    return "\n".join(p.read_text(encoding="utf-8") for p in sorted(DOCS.glob("*.md")))
+
+
+def _command_paths(command: object, prefix: str = "reticulist") -> list[str]:
+    # Typer may build on its own copy of click, so look for sub-commands rather than a Group class.
+    if hasattr(command, "commands"):
+        paths = []
+        for name, sub in command.commands.items():  # type: ignore[attr-defined]
+            paths += _command_paths(sub, f"{prefix} {name}")
+        return paths
+    return [prefix]
+
+
+def test_every_setting_is_documented() -> None:
+    text = (DOCS / "operating.md").read_text(encoding="utf-8")
+    missing = [
+        f"RETICULIST_{name.upper()}"
+        for name in Settings.model_fields
+        if f"RETICULIST_{name.upper()}" not in text
+    ]
+    assert not missing, f"settings missing from docs/operating.md: {missing}"
+
+
+def test_every_command_is_documented() -> None:
+    text = _docs()
+    commands = _command_paths(typer.main.get_command(cli_app))
+    assert "reticulist demo" in commands and "reticulist import" in commands
+    missing = [c for c in commands if f"`{c}" not in text]
+    assert not missing, f"commands missing from docs/: {missing}"
+
+
+def test_every_api_route_is_documented() -> None:
+    from reticulist.web.app import create_app
+
+    spec = create_app(Settings(database_url="sqlite://"), check_schema=False).openapi()
+    text = (DOCS / "operating.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"`(?:GET|POST|PUT|DELETE|PATCH) (/api/v1/[^`\s]*)`", text))
+    missing = sorted(path for path in spec["paths"] if path not in documented)
+    assert not missing, f"API routes missing from docs/operating.md: {missing}"
