@@ -465,7 +465,7 @@ def actions(
             "open": momentum.open_count,
             "overdue": momentum.overdue_count,
             "stalled": momentum.stalled_count,
-            "closed": len(chosen) if view == "closed" else len({a.id for a in everything} - open_ids),
+            "closed": len(everything) - momentum.open_count,
             "all": len(everything),
         },
         overdue_ids=set(momentum.overdue_ids),
