@@ -680,13 +680,12 @@ async def seat_hand_over(
     values = await form_data(request)
     seat = _seat(db, viewer, partnership_id, seat_id)
     try:
-        new_seat = register.hand_over_seat(
-            db, actor=viewer.actor, seat_id=seat_id, data=s.parse(s.SeatHandOver, values)
-        )
+        data = s.parse(s.SeatHandOver, {"person_id": values.get("person_id"), "on": values.get("last_day")})
+        new_seat = register.hand_over_seat(db, actor=viewer.actor, seat_id=seat_id, data=data)
     except InputError as err:
         db.rollback()  # the old tenure may already have been ended in this transaction
-        # The service checks the dates as the end of one tenure and the start of the next.
-        errors = _error_on(err, {"ended_on": "on", "started_on": "on"})
+        # The service checks the date as the end of one tenure and the start of the next.
+        errors = _error_on(err, {"on": "last_day", "ended_on": "last_day", "started_on": "last_day"})
         return _hand_over_form(request, db, viewer, seat, values=values, errors=errors, status_code=422)
     db.commit()
     return redirect(f"/p/{partnership_id}/seats/{new_seat.id}", "handed-over")
