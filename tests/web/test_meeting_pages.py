@@ -186,7 +186,7 @@ def test_manager_adds_edits_and_cancels_a_meeting(
         ({"kind": "board", "title": "", "held_on": "2025-02-01"}, "Title", "is required"),
         ({"kind": "board", "title": "Board", "held_on": "31/02/2025"}, "Held on", "is not a date"),
         ({"kind": "coffee", "title": "Board", "held_on": "2025-02-01"}, "Kind", "is not one of"),
-        ({"kind": "board", "title": "Board", "held_on": ""}, "Held on", "valid date"),
+        ({"kind": "board", "title": "Board", "held_on": ""}, "Held on", "is required"),
     ],
 )
 def test_bad_meeting_form_is_shown_again_and_nothing_saved(

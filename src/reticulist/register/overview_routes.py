@@ -14,6 +14,12 @@ from reticulist.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
+TIER_HEADINGS = {
+    "statutory": "Statutory members",
+    "other_member": "Other members",
+    "involved": "Involved agencies",
+}
+
 
 @router.get("/p/{partnership_id}")
 def overview(
@@ -25,4 +31,5 @@ def overview(
     ctx = partnership_context(db, viewer, partnership_id, "overview")
     ctx["overview"] = partnership_overview(db, actor=viewer.actor, partnership_id=partnership_id)
     ctx["hierarchy_labels"] = HIERARCHY_TIERS
+    ctx["tier_headings"] = TIER_HEADINGS
     return render(request, "register/overview.html", ctx)

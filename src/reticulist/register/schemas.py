@@ -41,10 +41,19 @@ def _parse_date(value: Any) -> date | None:
     raise ValueError(f'"{text}" is not a date (use YYYY-MM-DD or DD/MM/YYYY)')
 
 
+def _parse_required_date(value: Any) -> date:
+    parsed = _parse_date(value)
+    if parsed is None:
+        raise ValueError("is required")
+    return parsed
+
+
 def _parse_tier(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError(f'"{value}" is not 1-5')
     text = str(value).strip() if value is not None else ""
+    if not text:
+        raise ValueError("is required")
     try:
         tier = int(float(text)) if text and float(text).is_integer() else None
     except ValueError:
@@ -128,7 +137,7 @@ def _optional_id(value: Any) -> int | None:
 
 
 OptionalDate = Annotated[date | None, BeforeValidator(_parse_date)]
-RequiredDate = Annotated[date, BeforeValidator(_parse_date)]
+RequiredDate = Annotated[date, BeforeValidator(_parse_required_date)]
 Tier = Annotated[int, BeforeValidator(_parse_tier)]
 Years = Annotated[int | None, BeforeValidator(_parse_optional_count)]
 YesNo = Annotated[bool, BeforeValidator(_parse_yes_no)]

@@ -62,8 +62,8 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     from reticulist.access.routes import router as role_pages
     from reticulist.audit.routes import router as audit_pages
     from reticulist.register.api import router as register_api
-    from reticulist.register.overview_routes import router as overview_pages
     from reticulist.register.meeting_routes import router as meeting_pages
+    from reticulist.register.overview_routes import router as overview_pages
     from reticulist.register.people_routes import router as people_pages
     from reticulist.register.routes import router as register_pages
     from reticulist.web.auth_routes import router as auth_pages
