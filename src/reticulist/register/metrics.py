@@ -15,7 +15,7 @@ from datetime import date
 
 import numpy as np
 
-from reticulist.register.vocab import ActionStatus, AttendanceStatus
+from reticulist.register.vocab import REPRESENTED_STATUSES, ActionStatus
 
 CONTINUITY_WINDOW_MONTHS = 24
 ATTENDANCE_WINDOW_MONTHS = 12
@@ -27,7 +27,6 @@ TOP_TIER, PRACTITIONER_TIER = 1, 5
 MIDDLE_TIERS = (3, 4)
 
 _OPEN = tuple(s.value for s in ActionStatus if s.is_open)
-_REPRESENTED = (AttendanceStatus.PRESENT.value, AttendanceStatus.DEPUTY_ATTENDED.value)
 
 
 def months_before(day: date, months: int) -> date:
@@ -157,7 +156,7 @@ def attendance_rates(
     in_window = (held > months_before(today, window_months).toordinal()) & (held <= today.toordinal())
     meeting = np.fromiter((r.meeting_id for r in records), dtype=np.int64)[in_window]
     organisation = np.fromiter((r.organisation_id for r in records), dtype=np.int64)[in_window]
-    represented = np.fromiter((r.status in _REPRESENTED for r in records), dtype=bool)[in_window]
+    represented = np.fromiter((r.status in REPRESENTED_STATUSES for r in records), dtype=bool)[in_window]
 
     expected_pairs = np.unique(np.stack([organisation, meeting]), axis=1)
     present_pairs = np.unique(np.stack([organisation[represented], meeting[represented]]), axis=1)

@@ -32,7 +32,7 @@ from reticulist.register.models import (
     Profession,
     Seat,
 )
-from reticulist.register.vocab import ActionStatus, AttendanceStatus
+from reticulist.register.vocab import REPRESENTED_STATUSES, ActionStatus
 
 R = TypeVar("R", bound=Base)
 
@@ -437,11 +437,10 @@ def attendance_counts(session: Session, *, actor: Actor, partnership_id: int) ->
         .join(Meeting, Meeting.id == Attendance.meeting_id)
         .where(Meeting.partnership_id == partnership_id)
     ).all()
-    represented = (AttendanceStatus.PRESENT.value, AttendanceStatus.DEPUTY_ATTENDED.value)
     counts: dict[int, tuple[int, int]] = {}
     for meeting_id, status in rows:
         present, expected = counts.get(meeting_id, (0, 0))
-        counts[meeting_id] = (present + (status in represented), expected + 1)
+        counts[meeting_id] = (present + (status in REPRESENTED_STATUSES), expected + 1)
     return counts
 
 
@@ -639,11 +638,10 @@ def organisation_attendance(
             Meeting.held_on <= on,
         )
     ).all()
-    represented_statuses = (AttendanceStatus.PRESENT.value, AttendanceStatus.DEPUTY_ATTENDED.value)
     meetings: dict[int, MeetingRepresentation] = {}
     for r in rows:
         seen = meetings.get(r.id)
-        represented = r.status in represented_statuses or (seen is not None and seen.represented)
+        represented = r.status in REPRESENTED_STATUSES or (seen is not None and seen.represented)
         meetings[r.id] = MeetingRepresentation(r.id, r.held_on, r.title, r.kind, represented)
     return sorted(meetings.values(), key=lambda m: (m.held_on, m.meeting_id), reverse=True)
 

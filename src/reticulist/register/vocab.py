@@ -65,6 +65,10 @@ class AttendanceStatus(_Labelled):
     DEPUTY_ATTENDED = "deputy_attended"
 
 
+# The organisation was at the table: someone came, or a deputy came in their place.
+REPRESENTED_STATUSES = (AttendanceStatus.PRESENT.value, AttendanceStatus.DEPUTY_ATTENDED.value)
+
+
 class ActionKind(_Labelled):
     ACTION = "action"
     DECISION = "decision"
