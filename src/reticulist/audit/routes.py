@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -72,7 +73,13 @@ def audit_log(
         until=until_d,
         page=page,
     )
+    def page_url(number: int) -> str:
+        # Keep the filters, properly encoded, and change only the page.
+        kept = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+        return "?" + urlencode([*kept, ("page", str(number))])
+
     ctx.update(
+        page_url=page_url,
         result=result,
         errors=errors,
         record_types=RECORD_TYPES,

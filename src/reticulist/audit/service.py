@@ -4,7 +4,7 @@ roll back) together with the change they describe."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -93,9 +93,9 @@ def list_events(
     if event:
         query = query.where(AuditEvent.event == event)
     if since:
-        query = query.where(AuditEvent.at >= datetime.combine(since, datetime.min.time()).astimezone())
+        query = query.where(AuditEvent.at >= datetime.combine(since, datetime.min.time(), tzinfo=UTC))
     if until:
-        query = query.where(AuditEvent.at < datetime.combine(until, datetime.max.time()).astimezone())
+        query = query.where(AuditEvent.at < datetime.combine(until + timedelta(days=1), datetime.min.time(), tzinfo=UTC))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     page = max(page, 1)
     events = session.scalars(
