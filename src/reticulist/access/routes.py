@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from reticulist.access import service as accounts
 from reticulist.access.policy import NotFound, Role
 from reticulist.errors import InputError
-from reticulist.web.deps import Viewer, check_form_csrf, get_db, page_viewer
+from reticulist.web.deps import Viewer, get_db, page_viewer, roles_form
 from reticulist.web.pages import form_data, partnership_context, redirect
 from reticulist.web.templating import render
 
@@ -67,7 +67,7 @@ def roles(
 async def role_grant(
     request: Request,
     partnership_id: int,
-    viewer: Viewer = Depends(check_form_csrf),
+    viewer: Viewer = Depends(roles_form),
     db: Session = Depends(get_db),
 ) -> Response:
     values = await form_data(request)
@@ -93,7 +93,7 @@ async def role_change(
     request: Request,
     partnership_id: int,
     user_id: int,
-    viewer: Viewer = Depends(check_form_csrf),
+    viewer: Viewer = Depends(roles_form),
     db: Session = Depends(get_db),
 ) -> Response:
     values = await form_data(request)
@@ -120,7 +120,7 @@ async def role_remove(
     request: Request,
     partnership_id: int,
     user_id: int,
-    viewer: Viewer = Depends(check_form_csrf),
+    viewer: Viewer = Depends(roles_form),
     db: Session = Depends(get_db),
 ) -> Response:
     _member_of(db, viewer, partnership_id, user_id)

@@ -95,7 +95,9 @@ def list_events(
     if since:
         query = query.where(AuditEvent.at >= datetime.combine(since, datetime.min.time(), tzinfo=UTC))
     if until:
-        query = query.where(AuditEvent.at < datetime.combine(until + timedelta(days=1), datetime.min.time(), tzinfo=UTC))
+        query = query.where(
+            AuditEvent.at < datetime.combine(until + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+        )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     page = max(page, 1)
     events = session.scalars(

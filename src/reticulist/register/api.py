@@ -13,6 +13,8 @@ from datetime import date
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
+from reticulist.access.policy import Action as Can
+from reticulist.access.policy import ensure_allowed
 from reticulist.register import schemas as s
 from reticulist.register import service as register
 from reticulist.register.api_schemas import ActionClose, OverviewFigures
@@ -32,6 +34,16 @@ def partnership_in_reach(
 ) -> int:
     """The path's partnership, if the viewer may see it (404 otherwise, for site admins too)."""
     register.get_partnership(db, actor=viewer.actor, partnership_id=partnership_id)
+    return partnership_id
+
+
+def partnership_to_edit(
+    partnership_id: int, viewer: Viewer = Depends(api_viewer), db: Session = Depends(get_db)
+) -> int:
+    """The path's partnership, if the viewer may change its register: 404 to outsiders, 403 to members,
+    decided before the body is read so bad input never answers before authorisation does."""
+    partnership_in_reach(partnership_id, viewer, db)
+    ensure_allowed(viewer.actor, Can.EDIT_REGISTER, partnership_id)
     return partnership_id
 
 
@@ -116,7 +128,7 @@ def get_organisation(
 )
 def create_organisation(
     data: s.OrganisationCreate,
-    partnership_id: int = Depends(partnership_in_reach),
+    partnership_id: int = Depends(partnership_to_edit),
     viewer: Viewer = Depends(api_viewer),
     db: Session = Depends(get_db),
 ) -> Organisation:
@@ -137,7 +149,7 @@ def create_organisation(
 def update_organisation(
     organisation_id: int,
     data: s.OrganisationUpdate,
-    partnership_id: int = Depends(partnership_in_reach),
+    partnership_id: int = Depends(partnership_to_edit),
     viewer: Viewer = Depends(api_viewer),
     db: Session = Depends(get_db),
 ) -> Organisation:
@@ -161,7 +173,7 @@ def update_organisation(
 def end_organisation(
     organisation_id: int,
     data: s.EndRecord,
-    partnership_id: int = Depends(partnership_in_reach),
+    partnership_id: int = Depends(partnership_to_edit),
     viewer: Viewer = Depends(api_viewer),
     db: Session = Depends(get_db),
 ) -> Organisation:
@@ -217,7 +229,7 @@ def get_profession(
 )
 def create_profession(
     data: s.ProfessionCreate,
-    partnership_id: int = Depends(partnership_in_reach),
+    partnership_id: int = Depends(partnership_to_edit),
     viewer: Viewer = Depends(api_viewer),
     db: Session = Depends(get_db),
 ) -> Profession:
@@ -236,7 +248,7 @@ def create_profession(
 def update_profession(
     profession_id: int,
     data: s.ProfessionUpdate,
-    partnership_id: int = Depends(partnership_in_reach),
+    partnership_id: int = Depends(partnership_to_edit),
     viewer: Viewer = Depends(api_viewer),
     db: Session = Depends(get_db),
 ) -> Profession:
@@ -258,7 +270,7 @@ def update_profession(
 def end_profession(
     profession_id: int,
     data: s.EndRecord,
-    partnership_id: int = Depends(partnership_in_reach),
+    partnership_id: int = Depends(partnership_to_edit),
     viewer: Viewer = Depends(api_viewer),
     db: Session = Depends(get_db),
 ) -> Profession:
@@ -309,7 +321,7 @@ def get_person(
 @router.post(PEOPLE, response_model=s.PersonPublic, status_code=201, tags=["people"], summary="Add a person")
 def create_person(
     data: s.PersonCreate,
-    partnership_id: int = Depends(partnership_in_reach),
+    partnership_id: int = Depends(partnership_to_edit),
     viewer: Viewer = Depends(api_viewer),
     db: Session = Depends(get_db),
 ) -> Person:
@@ -326,7 +338,7 @@ def create_person(
 def update_person(
     person_id: int,
     data: s.PersonUpdate,
-    partnership_id: int = Depends(partnership_in_reach),
+    partnership_id: int = Depends(partnership_to_edit),
     viewer: Viewer = Depends(api_viewer),
     db: Session = Depends(get_db),
 ) -> Person:
@@ -343,7 +355,7 @@ def update_person(
 def end_person(
     person_id: int,
     data: s.EndRecord,
-    partnership_id: int = Depends(partnership_in_reach),
+    partnership_id: int = Depends(partnership_to_edit),
     viewer: Viewer = Depends(api_viewer),
     db: Session = Depends(get_db),
 ) -> Person:
@@ -393,7 +405,7 @@ def get_seat(
 @router.post(SEATS, response_model=s.SeatPublic, status_code=201, tags=["seats"], summary="Add a seat")
 def create_seat(
     data: s.SeatCreate,
-    partnership_id: int = Depends(partnership_in_reach),
+    partnership_id: int = Depends(partnership_to_edit),
     viewer: Viewer = Depends(api_viewer),
     db: Session = Depends(get_db),
 ) -> Seat:
@@ -407,7 +419,7 @@ def create_seat(
 def update_seat(
     seat_id: int,
     data: s.SeatUpdate,
-    partnership_id: int = Depends(partnership_in_reach),
+    partnership_id: int = Depends(partnership_to_edit),
     viewer: Viewer = Depends(api_viewer),
     db: Session = Depends(get_db),
 ) -> Seat:
@@ -422,7 +434,7 @@ def update_seat(
 def end_seat(
     seat_id: int,
     data: s.EndRecord,
-    partnership_id: int = Depends(partnership_in_reach),
+    partnership_id: int = Depends(partnership_to_edit),
     viewer: Viewer = Depends(api_viewer),
     db: Session = Depends(get_db),
 ) -> Seat:
@@ -443,7 +455,7 @@ def end_seat(
 def hand_over_seat(
     seat_id: int,
     data: s.SeatHandOver,
-    partnership_id: int = Depends(partnership_in_reach),
+    partnership_id: int = Depends(partnership_to_edit),
     viewer: Viewer = Depends(api_viewer),
     db: Session = Depends(get_db),
 ) -> Seat:
@@ -490,7 +502,7 @@ def get_meeting(
 )
 def create_meeting(
     data: s.MeetingCreate,
-    partnership_id: int = Depends(partnership_in_reach),
+    partnership_id: int = Depends(partnership_to_edit),
     viewer: Viewer = Depends(api_viewer),
     db: Session = Depends(get_db),
 ) -> Meeting:
@@ -506,7 +518,7 @@ def create_meeting(
 def update_meeting(
     meeting_id: int,
     data: s.MeetingUpdate,
-    partnership_id: int = Depends(partnership_in_reach),
+    partnership_id: int = Depends(partnership_to_edit),
     viewer: Viewer = Depends(api_viewer),
     db: Session = Depends(get_db),
 ) -> Meeting:
@@ -525,7 +537,7 @@ def update_meeting(
 )
 def cancel_meeting(
     meeting_id: int,
-    partnership_id: int = Depends(partnership_in_reach),
+    partnership_id: int = Depends(partnership_to_edit),
     viewer: Viewer = Depends(api_viewer),
     db: Session = Depends(get_db),
 ) -> Meeting:
@@ -563,7 +575,7 @@ def get_attendance(
 def set_attendance(
     meeting_id: int,
     entries: list[s.AttendanceEntry],
-    partnership_id: int = Depends(partnership_in_reach),
+    partnership_id: int = Depends(partnership_to_edit),
     viewer: Viewer = Depends(api_viewer),
     db: Session = Depends(get_db),
 ) -> list[Attendance]:
@@ -615,7 +627,7 @@ def get_action(
 )
 def create_action(
     data: s.ActionCreate,
-    partnership_id: int = Depends(partnership_in_reach),
+    partnership_id: int = Depends(partnership_to_edit),
     viewer: Viewer = Depends(api_viewer),
     db: Session = Depends(get_db),
 ) -> Action:
@@ -631,7 +643,7 @@ def create_action(
 def update_action(
     action_id: int,
     data: s.ActionUpdate,
-    partnership_id: int = Depends(partnership_in_reach),
+    partnership_id: int = Depends(partnership_to_edit),
     viewer: Viewer = Depends(api_viewer),
     db: Session = Depends(get_db),
 ) -> Action:
@@ -652,7 +664,7 @@ def update_action(
 def close_action(
     action_id: int,
     data: ActionClose,
-    partnership_id: int = Depends(partnership_in_reach),
+    partnership_id: int = Depends(partnership_to_edit),
     viewer: Viewer = Depends(api_viewer),
     db: Session = Depends(get_db),
 ) -> Action:

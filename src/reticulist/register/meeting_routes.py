@@ -22,7 +22,7 @@ from reticulist.register import schemas as s
 from reticulist.register import service as register
 from reticulist.register.models import Action, Meeting, Organisation, Person, Seat
 from reticulist.register.vocab import ActionKind, ActionStatus, AttendanceStatus, MeetingKind, SeatRole
-from reticulist.web.deps import Viewer, check_form_csrf, get_db, page_viewer
+from reticulist.web.deps import Viewer, get_db, page_viewer, register_form
 from reticulist.web.pages import form_data, in_partnership, partnership_context, redirect
 from reticulist.web.templating import render
 
@@ -102,7 +102,7 @@ def meeting_new(
 async def meeting_create(
     request: Request,
     partnership_id: int,
-    viewer: Viewer = Depends(check_form_csrf),
+    viewer: Viewer = Depends(register_form),
     db: Session = Depends(get_db),
 ) -> Response:
     values = await form_data(request)
@@ -188,7 +188,7 @@ async def meeting_update(
     request: Request,
     partnership_id: int,
     meeting_id: int,
-    viewer: Viewer = Depends(check_form_csrf),
+    viewer: Viewer = Depends(register_form),
     db: Session = Depends(get_db),
 ) -> Response:
     values = await form_data(request)
@@ -219,7 +219,7 @@ async def meeting_cancel(
     request: Request,
     partnership_id: int,
     meeting_id: int,
-    viewer: Viewer = Depends(check_form_csrf),
+    viewer: Viewer = Depends(register_form),
     db: Session = Depends(get_db),
 ) -> Response:
     _get_meeting(db, viewer, partnership_id, meeting_id)
@@ -382,7 +382,7 @@ async def attendance_save(
     request: Request,
     partnership_id: int,
     meeting_id: int,
-    viewer: Viewer = Depends(check_form_csrf),
+    viewer: Viewer = Depends(register_form),
     db: Session = Depends(get_db),
 ) -> Response:
     values = await form_data(request)
@@ -559,7 +559,7 @@ def action_new(
 async def action_create(
     request: Request,
     partnership_id: int,
-    viewer: Viewer = Depends(check_form_csrf),
+    viewer: Viewer = Depends(register_form),
     db: Session = Depends(get_db),
 ) -> Response:
     values = await form_data(request)
@@ -636,7 +636,7 @@ async def action_update(
     request: Request,
     partnership_id: int,
     action_id: int,
-    viewer: Viewer = Depends(check_form_csrf),
+    viewer: Viewer = Depends(register_form),
     db: Session = Depends(get_db),
 ) -> Response:
     values = await form_data(request)
@@ -667,7 +667,7 @@ async def action_close(
     request: Request,
     partnership_id: int,
     action_id: int,
-    viewer: Viewer = Depends(check_form_csrf),
+    viewer: Viewer = Depends(register_form),
     db: Session = Depends(get_db),
 ) -> Response:
     values = await form_data(request)

@@ -17,7 +17,7 @@ from reticulist.register import schemas as s
 from reticulist.register import service as register
 from reticulist.register.models import Person, Profession, Seat
 from reticulist.register.vocab import HIERARCHY_TIERS, SeatRole
-from reticulist.web.deps import Viewer, check_form_csrf, get_db, page_viewer
+from reticulist.web.deps import Viewer, get_db, page_viewer, register_form
 from reticulist.web.pages import form_data, in_partnership, partnership_context, redirect
 from reticulist.web.templating import render
 
@@ -113,7 +113,7 @@ def profession_new(
 async def profession_create(
     request: Request,
     partnership_id: int,
-    viewer: Viewer = Depends(check_form_csrf),
+    viewer: Viewer = Depends(register_form),
     db: Session = Depends(get_db),
 ) -> Response:
     values = await form_data(request)
@@ -185,7 +185,7 @@ async def profession_update(
     request: Request,
     partnership_id: int,
     profession_id: int,
-    viewer: Viewer = Depends(check_form_csrf),
+    viewer: Viewer = Depends(register_form),
     db: Session = Depends(get_db),
 ) -> Response:
     values = await form_data(request)
@@ -215,7 +215,7 @@ async def profession_end(
     request: Request,
     partnership_id: int,
     profession_id: int,
-    viewer: Viewer = Depends(check_form_csrf),
+    viewer: Viewer = Depends(register_form),
     db: Session = Depends(get_db),
 ) -> Response:
     values = await form_data(request)
@@ -319,7 +319,7 @@ def person_new(
 async def person_create(
     request: Request,
     partnership_id: int,
-    viewer: Viewer = Depends(check_form_csrf),
+    viewer: Viewer = Depends(register_form),
     db: Session = Depends(get_db),
 ) -> Response:
     values = await form_data(request)
@@ -391,7 +391,7 @@ async def person_update(
     request: Request,
     partnership_id: int,
     person_id: int,
-    viewer: Viewer = Depends(check_form_csrf),
+    viewer: Viewer = Depends(register_form),
     db: Session = Depends(get_db),
 ) -> Response:
     values = await form_data(request)
@@ -421,7 +421,7 @@ async def person_end(
     request: Request,
     partnership_id: int,
     person_id: int,
-    viewer: Viewer = Depends(check_form_csrf),
+    viewer: Viewer = Depends(register_form),
     db: Session = Depends(get_db),
 ) -> Response:
     values = await form_data(request)
@@ -543,7 +543,7 @@ def seat_new(
 async def seat_create(
     request: Request,
     partnership_id: int,
-    viewer: Viewer = Depends(check_form_csrf),
+    viewer: Viewer = Depends(register_form),
     db: Session = Depends(get_db),
 ) -> Response:
     values = await form_data(request)
@@ -613,7 +613,7 @@ async def seat_update(
     request: Request,
     partnership_id: int,
     seat_id: int,
-    viewer: Viewer = Depends(check_form_csrf),
+    viewer: Viewer = Depends(register_form),
     db: Session = Depends(get_db),
 ) -> Response:
     values = await form_data(request)
@@ -674,7 +674,7 @@ async def seat_hand_over(
     request: Request,
     partnership_id: int,
     seat_id: int,
-    viewer: Viewer = Depends(check_form_csrf),
+    viewer: Viewer = Depends(register_form),
     db: Session = Depends(get_db),
 ) -> Response:
     values = await form_data(request)
@@ -696,7 +696,7 @@ async def seat_end(
     request: Request,
     partnership_id: int,
     seat_id: int,
-    viewer: Viewer = Depends(check_form_csrf),
+    viewer: Viewer = Depends(register_form),
     db: Session = Depends(get_db),
 ) -> Response:
     values = await form_data(request)

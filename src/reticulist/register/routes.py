@@ -7,11 +7,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from reticulist.access.policy import Action as Can
+from reticulist.access.policy import ensure_allowed
 from reticulist.errors import InputError
 from reticulist.register import schemas as s
 from reticulist.register import service as register
 from reticulist.register.vocab import OrganisationKind, WorkingTogetherTier
-from reticulist.web.deps import Viewer, check_form_csrf, get_db, page_viewer
+from reticulist.web.deps import Viewer, get_db, page_viewer, register_form
 from reticulist.web.pages import form_data, in_partnership, partnership_context, redirect
 from reticulist.web.templating import render
 
@@ -60,6 +62,7 @@ def organisation_new(
     viewer: Viewer = Depends(page_viewer),
     db: Session = Depends(get_db),
 ) -> Response:
+    ensure_allowed(viewer.actor, Can.EDIT_REGISTER, partnership_id)
     return _organisation_form(request, db, viewer, partnership_id, values={}, errors={})
 
 
@@ -67,7 +70,7 @@ def organisation_new(
 async def organisation_create(
     request: Request,
     partnership_id: int,
-    viewer: Viewer = Depends(check_form_csrf),
+    viewer: Viewer = Depends(register_form),
     db: Session = Depends(get_db),
 ) -> Response:
     values = await form_data(request)
@@ -125,6 +128,7 @@ def organisation_edit(
     organisation = in_partnership(
         register.get_organisation(db, actor=viewer.actor, organisation_id=organisation_id), partnership_id
     )
+    ensure_allowed(viewer.actor, Can.EDIT_REGISTER, partnership_id)
     values = s.OrganisationUpdate.model_validate(organisation, from_attributes=True).model_dump()
     return _organisation_form(
         request, db, viewer, organisation.partnership_id, values=values, errors={}, organisation=organisation
@@ -136,7 +140,7 @@ async def organisation_update(
     request: Request,
     partnership_id: int,
     organisation_id: int,
-    viewer: Viewer = Depends(check_form_csrf),
+    viewer: Viewer = Depends(register_form),
     db: Session = Depends(get_db),
 ) -> Response:
     values = await form_data(request)
@@ -170,7 +174,7 @@ async def organisation_end(
     request: Request,
     partnership_id: int,
     organisation_id: int,
-    viewer: Viewer = Depends(check_form_csrf),
+    viewer: Viewer = Depends(register_form),
     db: Session = Depends(get_db),
 ) -> Response:
     values = await form_data(request)

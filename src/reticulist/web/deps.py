@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 from fastapi import Depends, Request
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from reticulist.access import service as accounts
 from reticulist.access.models import User
-from reticulist.access.policy import Actor
+from reticulist.access.policy import Action, Actor, ensure_allowed
 from reticulist.settings import Settings
 
 SESSION_COOKIE = "reticulist_session"
@@ -59,6 +59,8 @@ def _viewer(request: Request, db: Session, via: str) -> Viewer | None:
     if found is None:
         return None
     user, web_session = found
+    # Detached with its loaded values, so an error page can still show who is logged in after a rollback.
+    db.expunge(user)
     return Viewer(user=user, actor=accounts.actor_for(db, user, via=via), csrf_token=web_session.csrf_token)
 
 
@@ -85,6 +87,22 @@ async def check_form_csrf(request: Request, viewer: Viewer = Depends(page_viewer
         if viewer.csrf_token is None or not hmac.compare_digest(sent, viewer.csrf_token):
             raise CsrfFailed()
     return viewer
+
+
+def form_for(action: Action) -> Callable[..., Awaitable[Viewer]]:
+    """A dependency for a form POST inside a partnership: the viewer may do ``action`` there (outsiders get
+    404, members 403, before the form is even read) and the form carries the session's CSRF token. The
+    service checks again; this makes sure bad input never answers before authorisation does."""
+
+    async def dependency(request: Request, viewer: Viewer = Depends(page_viewer)) -> Viewer:
+        ensure_allowed(viewer.actor, action, int(request.path_params["partnership_id"]))
+        return await check_form_csrf(request, viewer)
+
+    return dependency
+
+
+register_form = form_for(Action.EDIT_REGISTER)
+roles_form = form_for(Action.MANAGE_ROLES)
 
 
 def api_viewer(request: Request, db: Session = Depends(get_db)) -> Viewer:

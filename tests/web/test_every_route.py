@@ -1,0 +1,138 @@
+"""Every page and API route, for every persona: a sweep that no route can forget its authorisation.
+
+Routes are read from the app itself, so a route added later is covered without touching this file.
+Anonymous visitors are sent to log in (pages) or get 401 (API); an outsider gets 404 everywhere in the
+partnership; a member reads but may not open edit forms or change anything (403); a manager may do
+everything but manage roles.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+
+from reticulist.access import service as accounts
+from reticulist.register import schemas as s
+from reticulist.register import service as register
+from tests.conftest import Browser, World
+
+EDIT_FORMS = re.compile(r"/(new|edit|hand-over|attendance)$")
+
+
+def _routes(app) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """(method, path) of every route of the app, through included routers."""
+    found: list[tuple[str, str]] = []
+
+    def walk(routes, prefix: str = "") -> None:  # type: ignore[no-untyped-def]
+        for route in routes:
+            if hasattr(route, "original_router"):  # an included router
+                walk(
+                    route.original_router.routes,
+                    prefix + (getattr(route.include_context, "prefix", "") or ""),
+                )
+            elif getattr(route, "methods", None):
+                found.extend((m, prefix + route.path) for m in sorted(route.methods) if m != "HEAD")
+
+    walk(app.routes)
+    return [(m, p) for m, p in found if "{partnership_id}" in p]
+
+
+@pytest.fixture
+def ids(db: Session, world: World) -> dict[str, int]:
+    pid, actor = world.partnership_id, world.manager
+    person = register.create_person(
+        db,
+        actor=actor,
+        partnership_id=pid,
+        data=s.PersonCreate(full_name="Sam Seat", organisation_id=world.organisation_id, hierarchy_tier=3),
+    )
+    seat = register.create_seat(
+        db,
+        actor=actor,
+        partnership_id=pid,
+        data=s.SeatCreate(
+            organisation_id=world.organisation_id,
+            person_id=person.id,
+            started_on=date.today() - timedelta(days=9),
+        ),
+    )
+    meeting = register.create_meeting(
+        db, actor=actor, partnership_id=pid, data=s.MeetingCreate(title="Board", held_on=date.today())
+    )
+    action = register.create_action(db, actor=actor, partnership_id=pid, data=s.ActionCreate(title="Do it"))
+    db.commit()
+    return {
+        "partnership_id": pid,
+        "organisation_id": world.organisation_id,
+        "profession_id": world.profession_id,
+        "person_id": person.id,
+        "seat_id": seat.id,
+        "meeting_id": meeting.id,
+        "action_id": action.id,
+        "user_id": world.member.user_id or 0,
+    }
+
+
+def _url(path: str, ids: dict[str, int]) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), path)
+
+
+def _call(browser: Browser, method: str, url: str, token: str | None = None):  # type: ignore[no-untyped-def]
+    if url.startswith("/api/"):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        body = [] if url.endswith("/attendance") else {}
+        return browser.client.request(method, url, headers=headers, json=None if method == "GET" else body)
+    return browser.get(url) if method == "GET" else browser.post(url, {})
+
+
+def _token(db: Session, world: World, persona: str) -> str:
+    _, token = accounts.create_api_token(
+        db, actor=getattr(world, persona), name="sweep", secret_key="test-secret-key-" + "x" * 20
+    )
+    db.commit()
+    return token
+
+
+def test_anonymous_is_sent_to_log_in(app, browsers: dict[str, Browser], ids: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+    for method, path in _routes(app):
+        response = _call(browsers["anonymous"], method, _url(path, ids))
+        if path.startswith("/api/"):
+            assert response.status_code == 401, (method, path)
+        else:
+            assert response.status_code == 303, (method, path)
+            assert response.headers["location"].startswith("/login"), (method, path)
+
+
+def test_outsider_finds_nothing(
+    app, db: Session, world: World, browsers: dict[str, Browser], ids: dict[str, int]
+) -> None:  # type: ignore[no-untyped-def]
+    token = _token(db, world, "outsider")
+    for method, path in _routes(app):
+        response = _call(browsers["outsider"], method, _url(path, ids), token)
+        assert response.status_code == 404, (method, path, response.status_code)
+
+
+def test_member_reads_but_changes_nothing(
+    app, db: Session, world: World, browsers: dict[str, Browser], ids: dict[str, int]
+) -> None:  # type: ignore[no-untyped-def]
+    token = _token(db, world, "member")
+    for method, path in _routes(app):
+        response = _call(browsers["member"], method, _url(path, ids), token)
+        edit_page = not path.startswith("/api/") and (
+            EDIT_FORMS.search(path) or path.endswith(("/roles", "/audit"))
+        )
+        reads = method == "GET" and not edit_page
+        expected = 200 if reads else 403
+        assert response.status_code == expected, (method, path, response.status_code)
+
+
+def test_manager_opens_every_page_but_roles(app, browsers: dict[str, Browser], ids: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+    for method, path in _routes(app):
+        if method != "GET" or path.startswith("/api/"):
+            continue
+        response = _call(browsers["manager"], method, _url(path, ids))
+        expected = 403 if path.endswith("/roles") else 200
+        assert response.status_code == expected, (method, path, response.status_code)
