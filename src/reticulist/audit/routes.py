@@ -73,6 +73,7 @@ def audit_log(
         until=until_d,
         page=page,
     )
+
     def page_url(number: int) -> str:
         # Keep the filters, properly encoded, and change only the page.
         kept = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
