@@ -23,10 +23,12 @@ class Action(StrEnum):
     IMPORT_REGISTER = "import-register"
     EXPORT_REGISTER = "export-register"
     MANAGE_ROLES = "manage-roles"
+    RUN_BAROMETER = "run-barometer"  # open and close rounds, issue survey links, load instruments
+    VIEW_RESULTS = "view-results"  # barometer rounds and their results (never below the threshold)
 
 
 GRANTS: dict[Role, frozenset[Action]] = {
-    Role.MEMBER: frozenset({Action.VIEW_REGISTER}),
+    Role.MEMBER: frozenset({Action.VIEW_REGISTER, Action.VIEW_RESULTS}),
     Role.MANAGER: frozenset(
         {
             Action.VIEW_REGISTER,
@@ -34,6 +36,8 @@ GRANTS: dict[Role, frozenset[Action]] = {
             Action.VIEW_AUDIT,
             Action.IMPORT_REGISTER,
             Action.EXPORT_REGISTER,
+            Action.RUN_BAROMETER,
+            Action.VIEW_RESULTS,
         }
     ),
 }
