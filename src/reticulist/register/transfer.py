@@ -246,6 +246,10 @@ def _table(source: str, raw_rows: Iterable[tuple[int, list[Any]]]) -> Table:
 
 
 def _read_csv(path: Path) -> Table:
+    return _table(path.name, _csv_cells(path))
+
+
+def _csv_cells(path: Path) -> list[tuple[int, list[Any]]]:
     source = path.name
     data = path.read_bytes()
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -266,14 +270,16 @@ def _read_csv(path: Path) -> Table:
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         # Spreadsheet rows are records, not physical lines: a quoted cell may hold line breaks.
-        return _table(
-            source, ((n, [_unescape(v) for v in values]) for n, values in enumerate(reader, start=1))
-        )
+        return [(n, [_unescape(v) for v in values]) for n, values in enumerate(reader, start=1)]
     except csv.Error as exc:
         raise _file_problem(source, f"is not a readable CSV file ({exc})") from None
 
 
 def _read_xlsx(path: Path, kind: RecordType | None) -> Table:
+    return _table(path.name, _xlsx_cells(path, kind.value if kind else None))
+
+
+def _xlsx_cells(path: Path, sheet_name: str | None) -> list[tuple[int, list[Any]]]:
     import openpyxl
 
     source = path.name
@@ -286,13 +292,12 @@ def _read_xlsx(path: Path, kind: RecordType | None) -> Table:
             '"Excel Workbook (.xlsx)" or as CSV UTF-8',
         ) from None
     try:
-        sheet = workbook[kind.value] if kind and kind.value in workbook.sheetnames else workbook.worksheets[0]
-        raw = [
+        sheet = workbook[sheet_name] if sheet_name in workbook.sheetnames else workbook.worksheets[0]
+        return [
             (n, [_cell(v) for v in values]) for n, values in enumerate(sheet.iter_rows(values_only=True), 1)
         ]
     finally:
         workbook.close()
-    return _table(source, raw)
 
 
 def read_table(path: Path, kind: RecordType | None = None) -> Table:
@@ -300,6 +305,17 @@ def read_table(path: Path, kind: RecordType | None = None) -> Table:
 
     Raises InputError for a file that is missing, of an unknown type, not UTF-8, not a real workbook,
     or empty (no header, or a header but no rows).
+    """
+    return _table(path.name, read_cells(path, kind.value if kind else None))
+
+
+def read_cells(path: Path, sheet: str | None = None) -> list[tuple[int, list[Any]]]:
+    """The rows of a CSV or XLSX file as read, before any header is looked at: (spreadsheet row number,
+    cell values), with XLSX cells as ``read_table`` gives them (dates without times, whole numbers as int).
+
+    Makes the same file checks as ``read_table`` (type, missing, not UTF-8, not a real workbook); other
+    importers (barometer responses) use it to read headers in their own way. ``sheet`` picks a workbook
+    sheet by name when it exists, else the first sheet is read.
     """
     source = path.name
     suffix = path.suffix.lower()
@@ -310,7 +326,7 @@ def read_table(path: Path, kind: RecordType | None = None) -> Table:
         )
     if not path.is_file():
         raise _file_problem(source, f"no such file: {path}")
-    return _read_csv(path) if suffix == ".csv" else _read_xlsx(path, kind)
+    return _csv_cells(path) if suffix == ".csv" else _xlsx_cells(path, sheet)
 
 
 def check_columns(table: Table, kind: RecordType) -> None:
