@@ -127,6 +127,17 @@ class Instrument(_Strict):
             repeated = sorted({k for k in keys if keys.count(k) > 1})
             if repeated:
                 problems.append(f"{what} keys used twice: {', '.join(repeated)}")
+        # The same statement twice would count double in its construct's score.
+        texts: dict[str, list[str]] = {}
+        for item in self.items:
+            texts.setdefault(" ".join(item.text.casefold().split()), []).append(item.key)
+        for keys in texts.values():
+            if len(keys) > 1:
+                problems.append(f"items {', '.join(keys)} have the same text")
+        # Each row of 002 Table 1 is one obstacle/catalyst pair, so one construct.
+        rows = [c.row for c in self.constructs if c.framework == "002_table_1"]
+        for row in sorted({r for r in rows if r is not None and rows.count(r) > 1}):
+            problems.append(f"002 Table 1 row {row} is used by more than one construct")
         construct_keys = {c.key for c in self.constructs}
         for item in self.items:
             if item.construct_key not in construct_keys:
@@ -175,7 +186,14 @@ def parse_instrument(text: str | bytes, *, source: str = "instrument file") -> I
         return Instrument.model_validate(data)
     except ValidationError as exc:
         problems = []
-        for err in exc.errors():
+        errors = exc.errors()
+        for err in errors:
+            # A list whose entries were all invalid also counts as too short: their own errors say why.
+            if err["type"] == "too_short" and any(
+                len(other["loc"]) > len(err["loc"]) and other["loc"][: len(err["loc"])] == err["loc"]
+                for other in errors
+            ):
+                continue
             place = ".".join(str(p) for p in err["loc"]) or "instrument"
             message = re.sub(r"^(Value error|Assertion failed), ", "", str(err["msg"]))
             if err["type"] == "missing":
