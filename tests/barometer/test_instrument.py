@@ -248,7 +248,10 @@ def test_a_bad_key_names_its_place_and_every_problem_is_reported() -> None:
     error = _error(data)
     fields = error.by_field()
     assert set(fields) == {"constructs.0.key", "items.0.level"}
-    assert "pattern" in fields["constructs.0.key"]
+    assert fields["constructs.0.key"] == (
+        "'Shared Plans' is not allowed: use lower-case letters, digits and _, starting with a letter "
+        "(for example shared_plans)"
+    )
     assert "macro" in fields["items.0.level"]
 
 
@@ -353,7 +356,22 @@ def test_a_bad_version_and_an_unknown_framework_are_named() -> None:
     data = _custom()
     data["version"] = "one"
     data["constructs"][0]["framework"] = "005_new"
-    assert set(_error(data).by_field()) == {"version", "constructs.0.framework"}
+    fields = _error(data).by_field()
+    assert set(fields) == {"version", "constructs.0.framework"}
+    assert fields["version"] == "'one' is not allowed: use numbers separated by dots (for example 1.0 or 2.1)"
+    assert "'custom'" in fields["constructs.0.framework"]
+
+
+def test_whole_file_problems_are_listed_one_by_one() -> None:
+    data = _custom()
+    data["items"][2]["construct"] = "shared_plan"
+    data["sections"][0]["constructs"].append("joint_visits")
+    error = _error(data)
+    assert [str(p) for p in error.problems] == [
+        'custom.json instrument: item sp_3: no construct "shared_plan"',
+        "custom.json instrument: constructs with fewer than 3 items: shared_plans",
+        'custom.json instrument: a section lists "joint_visits", which is not a construct',
+    ]
 
 
 def test_the_builtin_file_itself_passes_the_same_validation() -> None:

@@ -19,6 +19,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from reticulist.errors import FieldProblem, InputError
 
 KEY = r"^[a-z][a-z0-9_]*$"  # item and construct keys: also the column names of response imports
+INSTRUMENT_KEY = r"^[a-z][a-z0-9_-]*$"
+VERSION = r"^\d+(\.\d+)*$"
+# What each pattern asks for, in words a manager writing a file can act on.
+PATTERN_WORDS = {
+    KEY: "use lower-case letters, digits and _, starting with a letter (for example shared_plans)",
+    INSTRUMENT_KEY: "use lower-case letters, digits, _ and -, starting with a letter (e.g. early-help)",
+    VERSION: "use numbers separated by dots (for example 1.0 or 2.1)",
+}
 Lens = Literal["individual", "profession", "organisation"]
 Level = Literal["macro", "meso", "micro", "clients"]
 Framework = Literal["002_table_1", "003_themes", "004_collaborative_agency", "custom"]
@@ -107,8 +115,8 @@ class Scale(_Strict):
 
 
 class Instrument(_Strict):
-    key: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
-    version: str = Field(pattern=r"^\d+(\.\d+)*$")
+    key: str = Field(pattern=INSTRUMENT_KEY)
+    version: str = Field(pattern=VERSION)
     title: str = Field(min_length=1)
     description: str = ""
     scale: Scale = Scale()
@@ -200,7 +208,12 @@ def parse_instrument(text: str | bytes, *, source: str = "instrument file") -> I
                 message = "is required"
             elif err["type"] == "extra_forbidden":
                 message = "is not a field of the instrument schema"
-            problems.append(FieldProblem(field=place, message=message, source=source))
+            elif err["type"] == "string_pattern_mismatch":
+                pattern = (err.get("ctx") or {}).get("pattern", "")
+                message = f"{err['input']!r} is not allowed: {PATTERN_WORDS.get(pattern, message)}"
+            # The whole-file checks come as one message; one problem each reads better in a list.
+            for part in message.split("; ") if place == "instrument" else [message]:
+                problems.append(FieldProblem(field=place, message=part, source=source))
         raise InputError(problems=problems) from None
 
 
