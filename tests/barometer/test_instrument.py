@@ -7,6 +7,7 @@ import copy
 import json
 import re
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -390,3 +391,63 @@ def test_an_empty_list_is_named_but_not_when_its_entries_are_the_problem() -> No
     data = _custom()
     data["items"] = [{"key": "sp_1", "construct": "shared_plans"}]
     assert _error(data).by_field() == {"items.0.text": "is required"}
+
+
+# --- docs/barometer.md cannot drift from the instrument ----------------------------------------------
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "barometer.md"
+
+
+def _doc_example() -> str:
+    match = re.search(r"```json\n(.*?)```", DOC.read_text(encoding="utf-8"), re.DOTALL)
+    assert match, "docs/barometer.md has no JSON example"
+    return match.group(1)
+
+
+def test_docs_table_lists_every_construct_with_its_definition(barometer: Instrument) -> None:
+    doc = DOC.read_text(encoding="utf-8")
+    assert doc.startswith("# The Partnership Barometer\n") and "\n## The instrument\n" in doc
+    for construct in barometer.constructs:
+        assert f"| {construct.name} (`{construct.key}`) |" in doc, construct.key
+        assert f"| {construct.definition} |" in doc, construct.key
+    for section in barometer.sections:
+        assert f"| {section.title} |" in doc, section.key
+    assert f"({sum(i.reverse for i in barometer.items)} of {len(barometer.items)})" in doc
+
+
+def test_docs_example_is_a_valid_instrument() -> None:
+    instrument = parse_instrument(_doc_example())
+    assert instrument.key == "early-help-check" and len(instrument.items) == 3
+
+
+def test_docs_error_examples_are_what_the_validator_says() -> None:
+    doc = DOC.read_text(encoding="utf-8")
+    example = json.loads(_doc_example())
+
+    broken = copy.deepcopy(example)
+    broken["constructs"][0]["key"] = "Shared Plans"
+    broken["sections"][0]["constructs"] = ["Shared Plans"]
+    del broken["constructs"][0]["name"]
+    broken["items"][1]["colour"] = "blue"
+    broken["items"][2]["level"] = "national"
+    problems = [str(p) for p in _error(broken, source="early-help.json").problems]
+    assert len(problems) == 4
+    for line in problems:
+        assert f"\n{line}\n" in doc, line
+
+    whole = copy.deepcopy(example)
+    whole["sections"][0]["constructs"].append("shared_plan")
+    whole["items"][1]["construct"] = "shared_plan"
+    whole["constructs"].append(copy.deepcopy(whole["constructs"][0]) | {"key": "joint_visits"})
+    whole["items"] += [
+        {"key": f"jv_{n}", "construct": "joint_visits", "text": f"Joint visit statement number {n} here."}
+        for n in (1, 2, 3)
+    ]
+    problems = [str(p) for p in _error(whole, source="early-help.json").problems]
+    assert len(problems) == 4
+    for line in problems:
+        assert f"\n{line}\n" in doc, line
+
+    no_comma = _doc_example().replace('"Early help check",', '"Early help check"')
+    # Prose wraps lines, so compare with whitespace folded.
+    assert f"`{_error(no_comma, source='early-help.json')}`" in " ".join(doc.split())
