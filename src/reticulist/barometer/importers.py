@@ -1,5 +1,7 @@
 """Survey responses gathered outside Reticulist (Microsoft Forms, Google Forms, any spreadsheet), read
-into rows of (profile, answers) ready for a round. Pure: no database, no web.
+into rows of (profile, answers) and stored in a round. Reading and checking the file is pure (no
+database): ``read_responses`` / ``parse_responses``; ``import_responses`` is the write, through the
+barometer service.
 
 Three layouts are read, from CSV (UTF-8) or XLSX:
 
@@ -41,10 +43,15 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
+from reticulist.access.policy import Action as Can
+from reticulist.access.policy import Actor, ensure_allowed
+from reticulist.barometer import service as barometer
 from reticulist.barometer.instrument import DONT_KNOW, SCALE_POINTS, Instrument, Scale
 from reticulist.errors import FieldProblem, InputError
 from reticulist.register import schemas as s
+from reticulist.register import service as register_service
 from reticulist.register.transfer import read_cells, read_table
 from reticulist.register.vocab import HIERARCHY_TIERS, WorkingTogetherTier
 
@@ -606,4 +613,83 @@ def read_responses(
         mapping_source=mapping_path.name if mapping_path else "mapping file",
         ignore_unmapped=ignore_unmapped,
         progress=progress,
+    )
+
+
+# --- the write ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ImportedResponses:
+    parsed: ParsedResponses
+    round_id: int
+    round_title: str
+    partnership_id: int
+    count: int  # responses stored
+
+
+def service_profile(profile: Mapping[str, Any]) -> dict[str, Any]:
+    """A parsed profile as the barometer service takes it (register records by id)."""
+    return {
+        "organisation_id": profile.get("organisation"),
+        "profession_id": profile.get("profession"),
+        "hierarchy_tier": profile.get("hierarchy_tier"),
+        "wt_tier": profile.get("wt_tier"),
+    }
+
+
+def import_responses(
+    session: Session,
+    *,
+    actor: Actor,
+    round_id: int,
+    path: Path,
+    form_format: FormFormat | None = None,
+    mapping_path: Path | None = None,
+    ignore_unmapped: bool = False,
+    progress: Progress | None = None,
+) -> ImportedResponses:
+    """Read a responses file into a round and store every response, or none (source "import").
+
+    Owns its transaction: commits when every row is stored; on any problem rolls back and raises
+    InputError listing each bad row and field. A closed round still takes responses gathered while it
+    was open; a round that has not opened yet takes none. Who answered and when is never stored.
+
+    Example: ``import_responses(session, actor=actor, round_id=3, path=Path("responses.xlsx"))``.
+    """
+    found = barometer.get_round(session, actor=actor, round_id=round_id)
+    ensure_allowed(actor, Can.RUN_BAROMETER, found.partnership_id)
+    pid = found.partnership_id
+    barometer.check_round_takes_imports(found)  # before reading a file that could not be used
+    names = RegisterNames(
+        organisations={
+            o.name: o.id
+            for o in register_service.list_organisations(session, actor=actor, partnership_id=pid)
+        },
+        professions={
+            p.name: p.id for p in register_service.list_professions(session, actor=actor, partnership_id=pid)
+        },
+    )
+    parsed = read_responses(
+        path,
+        instrument=barometer.instrument_of(found.instrument),
+        register=names,
+        form_format=form_format,
+        mapping_path=mapping_path,
+        ignore_unmapped=ignore_unmapped,
+        progress=progress,
+    )
+    try:
+        count = barometer.record_imported_responses(
+            session,
+            actor=actor,
+            round_id=found.id,
+            rows=[(service_profile(r.profile), r.answers) for r in parsed.rows],
+            row_numbers=[r.row for r in parsed.rows],
+            source_name=parsed.source,
+        )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return ImportedResponses(
+        parsed=parsed, round_id=found.id, round_title=found.title, partnership_id=pid, count=count
     )

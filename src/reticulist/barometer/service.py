@@ -855,6 +855,17 @@ def submit(session: Session, *, token: str, secret_key: str) -> BarometerRespons
     return response
 
 
+def check_round_takes_imports(found: BarometerRound) -> None:
+    """Responses gathered while a round was open may be imported during it or after it closed; a round
+    that has not opened yet takes none."""
+    if found.status(today()) == "scheduled":
+        raise InputError(
+            f'"{found.title}" has not opened yet (it opens on {found.opens_on.isoformat()}); responses '
+            "can be imported into a round once it has opened, and after it has closed",
+            field="round",
+        )
+
+
 def record_imported_responses(
     session: Session,
     *,
@@ -863,15 +874,21 @@ def record_imported_responses(
     rows: Sequence[tuple[dict[str, Any], dict[str, Any]]],
     first_row: int = 2,
     source_name: str | None = None,
+    row_numbers: Sequence[int] | None = None,
 ) -> int:
     """Store responses collected elsewhere (profile, answers per row), all or nothing. Each problem names
-    its row (``first_row`` is the file row of ``rows[0]``) and field. Only the count is audited."""
+    its row (``first_row`` is the file row of ``rows[0]``; ``row_numbers`` gives each row's own number
+    when the file had rows left out) and field. Only the count is audited. A closed round still takes
+    responses gathered while it was open; a round that has not opened yet takes none."""
     found = _fetch_round(session, actor, round_id, Can.RUN_BAROMETER)
+    check_round_takes_imports(found)
+    if row_numbers is not None and len(row_numbers) != len(rows):
+        raise ValueError("row_numbers must give one number per row")
     instrument = instrument_of(found.instrument)
     problems: list[FieldProblem] = []
     clean_rows: list[tuple[dict[str, Any], dict[str, int]]] = []
     for index, (profile, answers) in enumerate(rows):
-        row = first_row + index
+        row = row_numbers[index] if row_numbers is not None else first_row + index
         try:
             clean_profile = check_profile(session, found.partnership_id, profile, row=row)
             clean_answers = check_answers(instrument, answers, row=row)

@@ -15,7 +15,11 @@ app.add_typer(db_commands.app, name="db", help="Database schema: upgrade, show t
 app.add_typer(user_commands.app, name="user", help="Accounts: add users, grant roles, issue API tokens.")
 web_commands.register(app)
 
-for _module in ("reticulist.cli.demo_commands", "reticulist.cli.transfer_commands"):
+for _module in (
+    "reticulist.cli.demo_commands",
+    "reticulist.cli.transfer_commands",
+    "reticulist.cli.barometer_commands",
+):
     # Capability command modules register themselves when present.
     try:
         __import__(_module, fromlist=["register"]).register(app)

@@ -1,0 +1,165 @@
+"""`reticulist barometer ...`: the Partnership Barometer from the command line.
+
+``reticulist barometer import ROUND FILE`` stores survey responses gathered outside Reticulist (Microsoft
+Forms, Google Forms, any spreadsheet) in a round; the layouts are described in
+``reticulist.barometer.importers`` and docs/barometer.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from types import TracebackType
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from reticulist.access.policy import cli_actor
+from reticulist.barometer import importers
+from reticulist.barometer.importers import FormFormat
+from reticulist.barometer.models import BarometerRound
+from reticulist.cli.common import DATABASE_OPTION, console, database_session, err_console
+from reticulist.errors import InputError
+from reticulist.register.models import Partnership
+
+PROGRESS_FROM_ROWS = 500  # smaller files are checked before a bar would be worth drawing
+
+app = typer.Typer(no_args_is_help=True)
+
+
+def round_id_for(session: Session, round_ref: str) -> int:
+    """The round named on the command line: its number, or "PARTNERSHIP/ROUND TITLE" (names as written,
+    ignoring case and extra spaces). Exits 1 when there is no such round, or more than one."""
+    text = round_ref.strip()
+    if text.isdigit():
+        if session.get(BarometerRound, int(text)) is None:
+            _fail(f'round: no round number {text} (give its number or "PARTNERSHIP/ROUND TITLE")')
+        return int(text)
+    if "/" not in text:
+        _fail(f'round: "{text}" is neither a round number nor "PARTNERSHIP/ROUND TITLE"')
+    rows = session.execute(
+        select(BarometerRound.id, BarometerRound.title, Partnership.name).join(
+            Partnership, Partnership.id == BarometerRound.partnership_id
+        )
+    ).all()
+    key = importers.text_key
+    # A partnership name or a round title may itself hold "/", so every split of the reference is tried.
+    wanted = {(key(text[:i]), key(text[i + 1 :])) for i, char in enumerate(text) if char == "/"}
+    matches = sorted(r.id for r in rows if (key(r.name), key(r.title)) in wanted)
+    if not matches:
+        _fail(f'round: no round "{text}" (give its number or "PARTNERSHIP/ROUND TITLE")')
+    if len(matches) > 1:
+        numbers = ", ".join(str(m) for m in matches)
+        _fail(f'round: "{text}" names {len(matches)} rounds (numbers {numbers}); give the round number')
+    return matches[0]
+
+
+def _fail(message: str) -> NoReturn:
+    err_console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+    raise typer.Exit(1)
+
+
+class LazyBar:
+    """A progress bar that appears only once a file turns out to have more than PROGRESS_FROM_ROWS rows,
+    and only on a terminal (a log file would get a blank line and nothing to see)."""
+
+    def __init__(self, label: str, console: Console) -> None:
+        self.label = label
+        self.console = console
+        self.bar: Progress | None = None
+        self.task: TaskID | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if total <= PROGRESS_FROM_ROWS or not self.console.is_terminal:
+            return
+        if self.bar is None:
+            self.bar = Progress(
+                TextColumn(self.label),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task("check", total=total)
+        assert self.task is not None
+        self.bar.update(self.task, completed=done, total=total)
+
+    def __enter__(self) -> LazyBar:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _report(result: importers.ImportedResponses, path: Path) -> None:
+    parsed = result.parsed
+    how = "found from its header" if parsed.detected else "as asked"
+    console.print(f"Read {escape(path.name)} as {parsed.form_format.label} ({how}).", soft_wrap=True)
+    if parsed.identity_columns:
+        names = ", ".join(parsed.identity_columns)
+        console.print(
+            f"Ignored identity columns: {escape(names)} (never read, never stored).", soft_wrap=True
+        )
+    if parsed.ignored_columns:
+        names = "; ".join(parsed.ignored_columns)
+        console.print(f"Ignored columns: {escape(names)}.", soft_wrap=True)
+    if parsed.empty_rows:
+        rows = ", ".join(str(r) for r in parsed.empty_rows)
+        console.print(f"Not imported (no answer at all): rows {rows}.", soft_wrap=True)
+    console.print(
+        f'Imported {result.count} responses into round {result.round_id} "{escape(result.round_title)}".',
+        soft_wrap=True,
+    )
+
+
+@app.command("import")
+def import_command(
+    round_ref: str = typer.Argument(
+        ..., metavar="ROUND", help='The round\'s number, or "PARTNERSHIP/ROUND TITLE".'
+    ),
+    file: Path = typer.Argument(..., metavar="FILE", help="The responses: a .csv (UTF-8) or .xlsx export."),
+    form_format: FormFormat | None = typer.Option(
+        None, "--format", help="The file's layout; found from its header when left out."
+    ),
+    mapping: Path | None = typer.Option(
+        None, "--mapping", help='A CSV/XLSX with columns "header" and "item": question text -> item key.'
+    ),
+    ignore_unmapped: bool = typer.Option(
+        False, "--ignore-unmapped", help="Leave out columns that answer no item instead of refusing the file."
+    ),
+    database: str | None = DATABASE_OPTION,
+) -> None:
+    """Import survey responses gathered outside Reticulist into a round: all rows or none."""
+    with database_session(database) as session:
+        round_id = round_id_for(session, round_ref)
+        actor = dataclasses.replace(cli_actor(f"import of {file.name}"), via="import")
+        try:
+            with LazyBar(f"Checking {escape(file.name)}", err_console) as bar:
+                result = importers.import_responses(
+                    session,
+                    actor=actor,
+                    round_id=round_id,
+                    path=file,
+                    form_format=form_format,
+                    mapping_path=mapping,
+                    ignore_unmapped=ignore_unmapped,
+                    progress=bar,
+                )
+        except InputError as exc:
+            for problem in exc.problems:
+                err_console.print(f"[red]error:[/red] {escape(str(problem))}", soft_wrap=True)
+            err_console.print(f"Nothing was imported from {escape(file.name)}.", soft_wrap=True)
+            raise typer.Exit(1) from None
+    _report(result, file)
+
+
+def register(main: typer.Typer) -> None:
+    main.add_typer(app, name="barometer", help="The Partnership Barometer: import responses into a round.")
