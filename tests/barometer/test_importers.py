@@ -25,7 +25,7 @@ from reticulist.errors import InputError
 SOURCE = {"document": "002", "section": "Table 1"}
 
 
-def small_instrument(scale: dict[str, Any] | None = None) -> Instrument:
+def small_instrument(scale: dict[str, Any] | None = None, title: str = "Test Barometer") -> Instrument:
     """Two constructs of three items each, one item reverse-worded."""
     items = [
         ("trust_1", "trust", "I trust colleagues from other agencies to do what they say.", False),
@@ -38,7 +38,7 @@ def small_instrument(scale: dict[str, Any] | None = None) -> Instrument:
     data: dict[str, Any] = {
         "key": "test-barometer",
         "version": "1.0",
-        "title": "Test Barometer",
+        "title": title,
         "sections": [{"key": "all", "title": "All", "constructs": ["trust", "continuity"]}],
         "constructs": [
             {
@@ -466,3 +466,54 @@ def test_progress_is_reported_per_row(tmp_path: Path) -> None:
     seen: list[tuple[int, int]] = []
     read(path, progress=lambda done, total: seen.append((done, total)))
     assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
+
+
+# --- docs/barometer.md cannot drift from what the importer says ----------------------------------------
+DOC = Path(__file__).resolve().parents[2] / "docs" / "barometer.md"
+
+
+def test_docs_error_examples_are_what_the_importer_says(tmp_path: Path) -> None:
+    doc = DOC.read_text(encoding="utf-8")
+    section = doc[doc.index("\n## Importing responses from other form tools\n") :]
+    instrument = small_instrument(title="Partnership Barometer")
+    header = [
+        "trust_1",
+        "trust_2",
+        "trust_3",
+        "continuity_1",
+        "organisation",
+        "",
+        "",
+        "Do you trust partners?",
+    ]
+    rows = [header] + [["Agree"] * 4 + [""] * 4 for _ in range(8)]
+    rows[6][1] = "Sometimes"  # row 7
+    rows[8][3], rows[8][4] = 6, "Brempton Fire"  # row 9
+    with pytest.raises(InputError) as caught:
+        read_responses(
+            write_xlsx(tmp_path / "responses.xlsx", rows), instrument=instrument, register=REGISTER
+        )
+    found = [f"error: {p}" for p in caught.value.problems]
+    assert len(found) == 4
+    for line in found:
+        assert f"\n{line}\n" in section, line
+    mapping = write_csv(
+        tmp_path / "mapping.csv", [["header", "item"], ["trust_1", "trust_1"], ["Q", "trust_9"]]
+    )
+    with pytest.raises(InputError) as caught:
+        read_responses(
+            tmp_path / "responses.xlsx", instrument=instrument, register=REGISTER, mapping_path=mapping
+        )
+    [line] = [f"error: {p}" for p in caught.value.problems]
+    assert f"\n{line}\n" in section
+    # The answers table and the words the parser takes agree.
+    for words, code in [
+        ("Strongly agree; Agree strongly; 5", 5),
+        ("Agree; Tend to agree; Somewhat agree; Mostly agree; 4", 4),
+        ("Neither agree nor disagree; Neither agree or disagree; Neutral; Neither; 3", 3),
+        ("Disagree; Tend to disagree; Somewhat disagree; Mostly disagree; 2", 2),
+        ("Strongly disagree; Disagree strongly; 1", 1),
+        ("Don't know; Not sure; Unsure; DK; 0", 0),
+    ]:
+        assert f"| {words} |" in section
+        assert {parse_answer(w) for w in words.split("; ")} == {code}
