@@ -345,36 +345,59 @@ def _check_threshold(threshold: int) -> None:
 # --- construct scores -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Scored:
-    """Per respondent and construct: the intermediate arrays every figure is computed from."""
+    """Per respondent and construct, the arrays every figure is computed from; and per construct, the
+    sums behind Cronbach's alpha."""
 
-    scored: np.ndarray  # float64 (R, I): reversed substantive answers, 0 where not substantive
-    membership: np.ndarray  # float64 (I, C): one-hot item -> construct
     items: np.ndarray  # int (C,): items per construct
-    substantive: np.ndarray  # int (R, C): substantive answers per construct
-    sums: np.ndarray  # float64 (R, C): sum of reversed substantive answers
     has_score: np.ndarray  # bool (R, C)
     scores: np.ndarray  # float64 (R, C): NaN where no score
+    filled: np.ndarray  # float64 (R, C): scores with 0 where none, column-major for per-construct passes
     given: np.ndarray  # int (R, C): answers given (substantive or don't know)
     dont_know: np.ndarray  # int (R, C)
+    alpha_n: np.ndarray  # int (C,): respondents who answered every item substantively
+    item_spread: np.ndarray  # int (C,): sum over items of n * (n - 1) * item variance, listwise
+    total_spread: np.ndarray  # int (C,): n * (n - 1) * variance of the construct total, listwise
 
 
 def _score(answers: np.ndarray, item_construct: np.ndarray, reverse: np.ndarray, constructs: int) -> _Scored:
+    respondents = answers.shape[0]
     substantive = answers >= 1
-    scored = np.where(reverse, SCALE_POINTS + 1 - answers, answers).astype(np.float64)
-    scored *= substantive
-    membership = np.zeros((answers.shape[1], constructs))
-    membership[np.arange(answers.shape[1]), item_construct] = 1.0
+    scored = np.where(reverse, SCALE_POINTS + 1 - answers, answers).astype(np.int8)
+    scored *= substantive  # 0 stands for "no value" from here on
+    # Column-major copies, so that each item is one contiguous vector over respondents: the passes below
+    # add whole columns (fast) instead of reducing along rows of three or four (slow in NumPy).
+    scored = np.asfortranarray(scored, dtype=np.int32)
+    raw = np.asfortranarray(answers)
     items = np.bincount(item_construct, minlength=constructs)
-    # Matrix products with a one-hot matrix sum each construct's columns at once; the values are small
-    # integers, exact in float64.
-    sums = scored @ membership
-    count = np.rint(substantive.astype(np.float64) @ membership).astype(np.int64)
-    given = np.rint((answers >= 0).astype(np.float64) @ membership).astype(np.int64)
-    dont_know = np.rint((answers == DONT_KNOW).astype(np.float64) @ membership).astype(np.int64)
+    sums = np.zeros((respondents, constructs), dtype=np.int32, order="F")
+    count = np.zeros_like(sums)
+    given = np.zeros_like(sums)
+    dont_know = np.zeros_like(sums)
+    alpha_n = np.zeros(constructs, dtype=np.int64)
+    item_spread = np.zeros(constructs, dtype=np.int64)
+    total_spread = np.zeros(constructs, dtype=np.int64)
+    for c in range(constructs):
+        columns = np.flatnonzero(item_construct == c).tolist()
+        for j in columns:
+            sums[:, c] += scored[:, j]
+            count[:, c] += scored[:, j] > 0
+            given[:, c] += raw[:, j] >= 0
+            dont_know[:, c] += raw[:, j] == DONT_KNOW
+        # Cronbach's alpha, listwise: n * sum(x^2) - sum(x)^2 is n * (n - 1) * variance, exactly.
+        complete = count[:, c] == len(columns)
+        m = int(np.count_nonzero(complete))
+        for j in columns:
+            x = scored[:, j] * complete
+            first, second = int(x.sum(dtype=np.int64)), int((x * x).sum(dtype=np.int64))
+            item_spread[c] += m * second - first * first
+        total = sums[:, c] * complete
+        alpha_n[c] = m
+        total_spread[c] = m * int((total * total).sum(dtype=np.int64)) - int(total.sum(dtype=np.int64)) ** 2
     has_score = 2 * count >= items  # at least half of the construct's items (each construct has one)
     with np.errstate(invalid="ignore", divide="ignore"):
         scores = np.where(has_score, sums / np.maximum(count, 1), np.nan)
-    return _Scored(scored, membership, items, count, sums, has_score, scores, given, dont_know)
+    filled = np.where(has_score, scores, 0.0)
+    return _Scored(items, has_score, scores, filled, given, dont_know, alpha_n, item_spread, total_spread)
 
 
 def construct_scores(
@@ -417,26 +440,13 @@ def _suppressed_construct(key: str, items: int, dont_know_share: float | None) -
 
 def _construct_results(s: _Scored, construct_keys: Sequence[str], threshold: int) -> list[ConstructResult]:
     n = s.has_score.sum(axis=0)
-    filled = np.where(s.has_score, s.scores, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = filled.sum(axis=0) / n
+        mean = s.filled.sum(axis=0) / n
         deviation = np.where(s.has_score, s.scores - mean, 0.0)
         sd = np.sqrt((deviation * deviation).sum(axis=0) / (n - 1))
     answered_any = (s.given > 0).sum(axis=0)
     given_total = s.given.sum(axis=0)
     dont_know_total = s.dont_know.sum(axis=0)
-
-    # Cronbach's alpha, listwise: per construct, sums and sums of squares of each item and of the total
-    # over the respondents who answered every item. One matrix product per power covers all constructs.
-    complete = (s.substantive == s.items).astype(np.float64)  # (R, C)
-    alpha_n = complete.sum(axis=0).astype(np.int64)
-    item_sum = complete.T @ s.scored  # (C, I)
-    item_square = complete.T @ (s.scored * s.scored)
-    total_sum = (complete * s.sums).sum(axis=0)
-    total_square = (complete * s.sums * s.sums).sum(axis=0)
-    # n * (n - 1) * variance, exactly: integers well inside float64's exact range.
-    item_spread = alpha_n[:, None] * item_square - item_sum * item_sum
-    total_spread = alpha_n * total_square - total_sum * total_sum
 
     out = []
     for c, key in enumerate(construct_keys):
@@ -455,9 +465,9 @@ def _construct_results(s: _Scored, construct_keys: Sequence[str], threshold: int
             half = t_quantile(0.5 + CONFIDENCE / 2, count - 1) * spread / math.sqrt(count)
             low, high = float(mean[c]) - half, float(mean[c]) + half
         alpha = None
-        listwise = int(alpha_n[c])
-        if k_items >= 2 and listwise >= max(threshold, 2) and total_spread[c] > 0:
-            ratio = float(item_spread[c][s.membership[:, c] > 0].sum() / total_spread[c])
+        listwise = int(s.alpha_n[c])
+        if k_items >= 2 and listwise >= max(threshold, 2) and s.total_spread[c] > 0:
+            ratio = float(s.item_spread[c] / s.total_spread[c])
             alpha = k_items / (k_items - 1) * (1.0 - ratio)
         out.append(
             ConstructResult(
@@ -536,13 +546,12 @@ def _breakdown(
     cells_in = len(labels) + 1
     index = np.where(codes < 0, len(labels), codes).astype(np.intp)  # "Not told" is the last row
     count = np.bincount(index, minlength=cells_in)
-    # Per group and construct in one pass: flat index group * C + construct.
     constructs = len(construct_keys)
-    flat = (index[:, None] * constructs + np.arange(constructs)).ravel()
-    n = np.bincount(flat, weights=s.has_score.ravel(), minlength=cells_in * constructs)
-    total = np.bincount(flat, weights=np.nan_to_num(s.scores).ravel(), minlength=cells_in * constructs)
-    n = np.rint(n).astype(np.int64).reshape(cells_in, constructs)
-    total = total.reshape(cells_in, constructs)
+    n = np.empty((cells_in, constructs), dtype=np.int64)
+    total = np.empty((cells_in, constructs))
+    for c in range(constructs):
+        n[:, c] = np.bincount(index, weights=s.has_score[:, c], minlength=cells_in)
+        total[:, c] = np.bincount(index, weights=s.filled[:, c], minlength=cells_in)
 
     rows = np.arange(cells_in)
     if count[-1] == 0:
