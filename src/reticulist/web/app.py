@@ -61,6 +61,8 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
 
     from reticulist.access.routes import router as role_pages
     from reticulist.audit.routes import router as audit_pages
+    from reticulist.barometer.routes import router as barometer_pages
+    from reticulist.barometer.survey_routes import router as survey_pages
     from reticulist.register.api import router as register_api
     from reticulist.register.meeting_routes import router as meeting_pages
     from reticulist.register.overview_routes import router as overview_pages
@@ -75,6 +77,8 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.include_router(meeting_pages)
     app.include_router(overview_pages)
     app.include_router(audit_pages)
+    app.include_router(barometer_pages)
+    app.include_router(survey_pages)
     app.include_router(register_api, prefix="/api/v1")
 
     @app.middleware("http")

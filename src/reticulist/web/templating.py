@@ -14,7 +14,9 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from reticulist.register import vocab
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
-TEMPLATE_DIRS = [PACKAGE_DIR / name / "templates" for name in ("web", "register", "audit", "access")]
+TEMPLATE_DIRS = [
+    PACKAGE_DIR / name / "templates" for name in ("web", "register", "audit", "access", "barometer")
+]
 
 # Messages shown after a redirect, by code, so a URL cannot put arbitrary words on the page.
 DONE_MESSAGES = {
@@ -30,6 +32,10 @@ DONE_MESSAGES = {
     "role": "Saved: the role was changed.",
     "role-removed": "Done: the role was removed; that account no longer sees this partnership.",
     "logged-out": "You have logged out.",
+    "round-opened": "Done: the round is set up. Invite people or create an open link below.",
+    "round-closed": "Done: the round is closed; answers already sent are kept.",
+    "link-removed": "Done: the open link was removed and no longer works.",
+    "instrument-loaded": "Loaded: the instrument can now be chosen when opening a round.",
 }
 
 
