@@ -2,8 +2,9 @@
 group that never expose fewer than k respondents, and the trend between two rounds.
 
 Pure computation: NumPy arrays in, plain dataclasses out; no database, no web. Every step is vectorised
-over respondents (a national round of 100,000 responses is scored in well under a second); the only
-Python loops run over constructs and groups, which are few.
+over respondents (a national round of 100,000 responses x 60 items is scored in about 0.1 s, see
+benchmarks/barometer_scoring.py); the only Python loops run over items, constructs and groups, which
+are few.
 
 Input layout
 ------------
@@ -41,10 +42,10 @@ No published figure describes fewer than k respondents, directly or by subtracti
   otherwise the construct is suppressed ("fewer than k"). Alpha is published only when computed on at
   least k respondents, and the don't-know share only when at least k respondents answered any of the
   construct's items (it stays published for a suppressed construct: many "don't know"s is a finding).
-* A dimension's cells are its groups plus "Not told" (respondents with code -1), which is a cell whenever
-  anyone did not tell. A group with fewer than k respondents, none included, is suppressed with all its
-  figures ("fewer than k"); a suppressed figure is ``None``, never 0, so an empty group and a small group
-  look the same.
+* A dimension's cells are its groups plus "Not told" (respondents with code -1), which is a cell (the
+  last row) whenever anyone did not tell. A group with fewer than k respondents, an empty one included,
+  is suppressed with all its figures ("fewer than k"); a suppressed figure is ``None``, never 0, so an
+  empty group and a small group look the same.
 * Complementary suppression. The round's respondent count is published, so the suppressed groups
   together can be worked out as the total minus the visible groups. Rule: when exactly one cell is
   suppressed, or the suppressed cells together hold between 1 and k-1 respondents, the smallest visible
@@ -351,7 +352,7 @@ class _Scored:
     items: np.ndarray  # int (C,): items per construct
     has_score: np.ndarray  # bool (R, C)
     scores: np.ndarray  # float64 (R, C): NaN where no score
-    filled: np.ndarray  # float64 (R, C): scores with 0 where none, column-major for per-construct passes
+    filled: np.ndarray  # float64 (R, C): scores with 0 where none, for sums
     given: np.ndarray  # int (R, C): answers given (substantive or don't know)
     dont_know: np.ndarray  # int (R, C)
     alpha_n: np.ndarray  # int (C,): respondents who answered every item substantively
