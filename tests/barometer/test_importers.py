@@ -517,3 +517,24 @@ def test_docs_error_examples_are_what_the_importer_says(tmp_path: Path) -> None:
     ]:
         assert f"| {words} |" in section
         assert {parse_answer(w) for w in words.split("; ")} == {code}
+
+
+def test_a_microsoft_forms_export_of_the_built_in_instrument_needs_no_mapping(tmp_path: Path) -> None:
+    from reticulist.barometer.instrument import default_instrument
+
+    instrument = default_instrument()
+    # Forms often turn straight apostrophes curly and add stray spaces; matching does not mind.
+    questions = [f" {i.text.replace(chr(39), '’')}  " for i in instrument.items]
+    answers = ["Strongly agree", "Agree", "Neutral", "Disagree", "Strongly disagree", "Don't know"]
+    rows: list[list[Any]] = [[*MS_IDENTITY, *questions]]
+    for n in range(1, 4):
+        moment = datetime(2025, 5, n, 12, 0)
+        rows.append(
+            [n, moment, moment, "", "", moment, *[answers[(n + k) % 6] for k in range(len(questions))]]
+        )
+    parsed = read_responses(
+        write_xlsx(tmp_path / "Partnership Barometer.xlsx", rows), instrument=instrument, register=REGISTER
+    )
+    assert len(parsed.rows) == 3 and parsed.ignored_columns == []
+    assert set(parsed.columns.values()) == {i.key for i in instrument.items}
+    assert parsed.rows[0].answers[instrument.items[0].key] == 4  # row 2: answers[(1 + 0) % 6] = Agree

@@ -486,3 +486,23 @@ def test_the_progress_bar_is_drawn_for_big_files_on_a_terminal() -> None:
     with LazyBar("Checking big.csv", Console(file=not_terminal, force_terminal=False)) as bar:
         bar(1, 1000)
     assert not_terminal.getvalue() == ""
+
+
+def test_service_names_each_rows_own_number_when_rows_were_left_out(db: Session, world: World) -> None:
+    from reticulist.barometer import service as barometer
+
+    round_id = open_test_round(db, world)
+    with pytest.raises(InputError) as caught:
+        barometer.record_imported_responses(
+            db,
+            actor=world.manager,
+            round_id=round_id,
+            rows=[({}, {"trust_1": 4}), ({"profession_id": 99999}, {"trust_1": 4})],
+            row_numbers=[4, 9],
+            source_name="r.csv",
+        )
+    assert [str(p) for p in caught.value.problems] == [
+        "r.csv row 9, profession_id: is not a profession of this partnership"
+    ]
+    db.rollback()
+    assert responses(db) == []
