@@ -755,6 +755,7 @@ def build_demo(
     name: str | None = None,
     actor: Actor | None = None,
     progress: Progress | None = None,
+    barometer: bool = False,
 ) -> int:
     """Generate the demo partnership in ``session`` (not committed) and return its id.
 
@@ -762,13 +763,16 @@ def build_demo(
     practices and community groups (the benchmark asks for 60). ``people`` is the total; about
     ``board_people`` of them hold or held seats, the rest are practitioners. Board meetings are held
     ``meetings_per_year`` times a year for ``years`` years up to ``today``, with quarterly sub-groups and an
-    away day or development day each year.
+    away day or development day each year. ``barometer`` adds two closed barometer rounds a year apart and
+    the joint training day between them (barometer.demo); the register alone (the benchmark) leaves it out.
     """
-    return _Builder(
+    actor = actor or demo_actor()
+    today = today or date.today()
+    partnership_id = _Builder(
         session,
-        actor=actor or demo_actor(),
+        actor=actor,
         seed=seed,
-        today=today or date.today(),
+        today=today,
         people=people,
         board_people=board_people,
         organisations=organisations,
@@ -777,6 +781,13 @@ def build_demo(
         name=name,
         progress=progress,
     ).build()
+    if barometer:
+        from reticulist.barometer.demo import add_demo_barometer  # the barometer builds on the register
+
+        if progress:
+            progress("Barometer rounds", 0, 1)
+        add_demo_barometer(session, actor=actor, partnership_id=partnership_id, seed=seed, today=today)
+    return partnership_id
 
 
 def create_demo_accounts(
