@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 import reticulist.db.models  # noqa: F401  (every table in Base.metadata, for the safety check)
 from reticulist.access.models import User
+from reticulist.barometer import service as barometer
 from reticulist.cli.common import console, err_console, settings_for
 from reticulist.db import migrate
 from reticulist.db.base import Base
@@ -21,6 +22,7 @@ from reticulist.register.demo import (
     DEMO_SEED,
     build_demo,
     create_demo_accounts,
+    demo_actor,
     demo_partnership_name,
 )
 from reticulist.register.models import Partnership
@@ -102,7 +104,7 @@ def build_demo_database(url: str, *, seed: int = DEMO_SEED, show_progress: bool 
             def report(what: str, done: int, total: int) -> None:
                 progress.update(task, description=what, completed=done, total=total)
 
-            partnership_id = build_demo(session, seed=seed, progress=report)
+            partnership_id = build_demo(session, seed=seed, progress=report, barometer=True)
             progress.update(task, description="Demo accounts")
             create_demo_accounts(session, partnership_id=partnership_id)
             session.commit()
@@ -110,6 +112,25 @@ def build_demo_database(url: str, *, seed: int = DEMO_SEED, show_progress: bool 
         return partnership_id
     finally:
         engine.dispose()
+
+
+def barometer_rounds_line(url: str, partnership_id: int, address: str) -> str:
+    """One line on the demo's barometer rounds and where the latest round's results are."""
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as session:
+            rounds = barometer.list_rounds(session, actor=demo_actor(), partnership_id=partnership_id)
+    finally:
+        engine.dispose()
+    if not rounds:
+        return "Barometer: no rounds."
+    rounds.sort(key=lambda r: r.round.opens_on)
+    done = "; ".join(f"{r.round.title} ({r.responses} responses, {r.status_label.lower()})" for r in rounds)
+    latest = rounds[-1].round
+    return (
+        f"Barometer: {done}. Latest results: "
+        f"{address}/p/{partnership_id}/barometer/rounds/{latest.id}/results"
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -156,6 +177,7 @@ def register(app: typer.Typer) -> None:
             table.add_row(account.role.value, account.email, account.password)
         console.print(table)
         console.print(f"Overview: {address}/p/{partnership_id}")
+        console.print(barometer_rounds_line(url, partnership_id, address), soft_wrap=True)
         if serve:
             console.print(f"Serving on {address} (Ctrl+C to stop).")
             serve_app(settings_for(url), host, port)
