@@ -15,10 +15,12 @@ import pytest
 from sqlalchemy.orm import Session
 
 from reticulist.access import service as accounts
+from reticulist.barometer import service as barometer
 from reticulist.register import schemas as s
 from reticulist.register import service as register
 from tests.conftest import Browser, World
 
+INSTRUMENT = "partnership-barometer@1.0"
 EDIT_FORMS = re.compile(r"/(new|edit|hand-over|attendance)$")
 
 
@@ -41,7 +43,7 @@ def _routes(app) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def ids(db: Session, world: World) -> dict[str, int]:
+def ids(db: Session, world: World) -> dict[str, object]:
     pid, actor = world.partnership_id, world.manager
     person = register.create_person(
         db,
@@ -63,6 +65,17 @@ def ids(db: Session, world: World) -> dict[str, int]:
         db, actor=actor, partnership_id=pid, data=s.MeetingCreate(title="Board", held_on=date.today())
     )
     action = register.create_action(db, actor=actor, partnership_id=pid, data=s.ActionCreate(title="Do it"))
+    barometer_round = barometer.open_round(
+        db,
+        actor=actor,
+        partnership_id=pid,
+        data=barometer.RoundCreate(
+            instrument=INSTRUMENT,
+            title="Barometer",
+            opens_on=date.today() - timedelta(days=1),
+            closes_on=date.today() + timedelta(days=9),
+        ),
+    )
     db.commit()
     return {
         "partnership_id": pid,
@@ -73,10 +86,12 @@ def ids(db: Session, world: World) -> dict[str, int]:
         "meeting_id": meeting.id,
         "action_id": action.id,
         "user_id": world.member.user_id or 0,
+        "round_id": barometer_round.id,
+        "instrument_ref": INSTRUMENT,
     }
 
 
-def _url(path: str, ids: dict[str, int]) -> str:
+def _url(path: str, ids: dict[str, object]) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), path)
 
 
@@ -96,7 +111,7 @@ def _token(db: Session, world: World, persona: str) -> str:
     return token
 
 
-def test_anonymous_is_sent_to_log_in(app, browsers: dict[str, Browser], ids: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+def test_anonymous_is_sent_to_log_in(app, browsers: dict[str, Browser], ids: dict[str, object]) -> None:  # type: ignore[no-untyped-def]
     for method, path in _routes(app):
         response = _call(browsers["anonymous"], method, _url(path, ids))
         if path.startswith("/api/"):
@@ -107,7 +122,7 @@ def test_anonymous_is_sent_to_log_in(app, browsers: dict[str, Browser], ids: dic
 
 
 def test_outsider_finds_nothing(
-    app, db: Session, world: World, browsers: dict[str, Browser], ids: dict[str, int]
+    app, db: Session, world: World, browsers: dict[str, Browser], ids: dict[str, object]
 ) -> None:  # type: ignore[no-untyped-def]
     token = _token(db, world, "outsider")
     for method, path in _routes(app):
@@ -116,7 +131,7 @@ def test_outsider_finds_nothing(
 
 
 def test_member_reads_but_changes_nothing(
-    app, db: Session, world: World, browsers: dict[str, Browser], ids: dict[str, int]
+    app, db: Session, world: World, browsers: dict[str, Browser], ids: dict[str, object]
 ) -> None:  # type: ignore[no-untyped-def]
     token = _token(db, world, "member")
     for method, path in _routes(app):
@@ -129,7 +144,9 @@ def test_member_reads_but_changes_nothing(
         assert response.status_code == expected, (method, path, response.status_code)
 
 
-def test_manager_opens_every_page_but_roles(app, browsers: dict[str, Browser], ids: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+def test_manager_opens_every_page_but_roles(
+    app, browsers: dict[str, Browser], ids: dict[str, object]
+) -> None:  # type: ignore[no-untyped-def]
     for method, path in _routes(app):
         if method != "GET" or path.startswith("/api/"):
             continue
