@@ -61,6 +61,8 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
 
     from reticulist.access.routes import router as role_pages
     from reticulist.audit.routes import router as audit_pages
+    from reticulist.barometer.report_routes import router as report_pages
+    from reticulist.barometer.results_routes import router as results_pages
     from reticulist.barometer.routes import router as barometer_pages
     from reticulist.barometer.survey_routes import router as survey_pages
     from reticulist.register.api import router as register_api
@@ -78,6 +80,8 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.include_router(overview_pages)
     app.include_router(audit_pages)
     app.include_router(barometer_pages)
+    app.include_router(results_pages)
+    app.include_router(report_pages)
     app.include_router(survey_pages)
     app.include_router(register_api, prefix="/api/v1")
 

@@ -36,6 +36,7 @@ DONE_MESSAGES = {
     "round-closed": "Done: the round is closed; answers already sent are kept.",
     "link-removed": "Done: the open link was removed and no longer works.",
     "instrument-loaded": "Loaded: the instrument can now be chosen when opening a round.",
+    "actions-adopted": "Done: the ticked suggestions are now actions in the register.",
 }
 
 
