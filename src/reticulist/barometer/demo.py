@@ -236,6 +236,8 @@ def _answers(
 
 
 def _profile(rng: np.random.Generator, respondent: _Respondent) -> dict[str, object]:
+    # A told organisation brings its Working Together tier anyway (check_profile); a blank tier counts
+    # only where the organisation is blank too.
     told = rng.random(4) >= PREFER_NOT_TO_SAY
     return {
         "organisation_id": respondent.organisation_id if told[0] else None,
