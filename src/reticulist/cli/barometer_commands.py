@@ -23,6 +23,8 @@ from reticulist.access.policy import cli_actor
 from reticulist.barometer import importers
 from reticulist.barometer.importers import FormFormat
 from reticulist.barometer.models import BarometerRound
+from reticulist.barometer.report_pdf import report_pdf
+from reticulist.barometer.results import round_report
 from reticulist.cli.common import DATABASE_OPTION, console, database_session, err_console
 from reticulist.errors import InputError
 from reticulist.register.models import Partnership
@@ -161,5 +163,36 @@ def import_command(
     _report(result, file)
 
 
+@app.command("report")
+def report_command(
+    round_ref: str = typer.Argument(
+        ..., metavar="ROUND", help='The round\'s number, or "PARTNERSHIP/ROUND TITLE".'
+    ),
+    to: Path = typer.Option(..., "--to", metavar="FILE.pdf", help="Where to write the board report (PDF)."),
+    database: str | None = DATABASE_OPTION,
+) -> None:
+    """Write a round's board report as a PDF: the summary for the board, the figures, and the annex."""
+    if to.suffix.lower() != ".pdf":
+        _fail(f"--to: give a file name ending in .pdf, not {to.name}")
+    if not to.parent.is_dir():
+        _fail(f"--to: there is no folder {to.parent}")
+    with database_session(database) as session:
+        round_id = round_id_for(session, round_ref)
+        report = round_report(session, actor=cli_actor("board report"), round_id=round_id)
+        partnership = session.get(Partnership, report.partnership_id)
+        assert partnership is not None  # a round always belongs to a partnership
+        data = report_pdf(report, partnership.name)
+    to.write_bytes(data)
+    console.print(
+        f'Wrote the board report of round {report.round_id} "{escape(report.round_title)}" '
+        f"({report.respondents} respondents) to {escape(str(to))}.",
+        soft_wrap=True,
+    )
+
+
 def register(main: typer.Typer) -> None:
-    main.add_typer(app, name="barometer", help="The Partnership Barometer: import responses into a round.")
+    main.add_typer(
+        app,
+        name="barometer",
+        help="The Partnership Barometer: import responses into a round, print its report.",
+    )
