@@ -54,6 +54,12 @@ def hidden(reason: str | None, threshold: int) -> str:
     return f"hidden (fewer than {threshold})"
 
 
+def dimension_words(dimension: str) -> str:
+    """A dimension's name inside a sentence: "organisation", but "Working Together tier" (a title)."""
+    label = DIMENSION_LABELS.get(dimension, dimension)
+    return label if label.startswith("Working Together") else label.lower()
+
+
 def _number(value: float | None) -> float | str:
     return NOT_AVAILABLE if value is None else round(value, DECIMALS)
 
@@ -137,7 +143,8 @@ def _breakdown_table(report: RoundReport, dimension: str, breakdown: scoring.Bre
         "respondents",
         *(names.get(key, key) for key in breakdown.construct_keys),
     ]
-    return ExportTable(f"By {label.lower()}"[:31], f"Breakdown by {label.lower()}", columns, rows)
+    words = dimension_words(dimension)
+    return ExportTable(f"By {words}"[:31], f"Breakdown by {words}", columns, rows)
 
 
 def export_tables(report: RoundReport) -> list[ExportTable]:

@@ -148,6 +148,7 @@ def _results_page(
         ctx.update(
             by=by,
             by_label=results.DIMENSION_LABELS.get(by, by),
+            by_words=results_export.dimension_words(by),
             breakdown=report.breakdowns.get(by),
             profile_svg=_profile_svg(report),
             heatmap_svg=_heatmap_svg(report, by) if by else None,
