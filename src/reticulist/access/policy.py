@@ -25,10 +25,13 @@ class Action(StrEnum):
     MANAGE_ROLES = "manage-roles"
     RUN_BAROMETER = "run-barometer"  # open and close rounds, issue survey links, load instruments
     VIEW_RESULTS = "view-results"  # barometer rounds and their results (never below the threshold)
+    VIEW_NETWORK = "view-network"  # network figures; people shown only by organisation and profession
+    VIEW_NETWORK_NAMES = "view-network-names"  # who is tied to whom, by name
+    EDIT_NETWORK = "edit-network"  # import and store ties
 
 
 GRANTS: dict[Role, frozenset[Action]] = {
-    Role.MEMBER: frozenset({Action.VIEW_REGISTER, Action.VIEW_RESULTS}),
+    Role.MEMBER: frozenset({Action.VIEW_REGISTER, Action.VIEW_RESULTS, Action.VIEW_NETWORK}),
     Role.MANAGER: frozenset(
         {
             Action.VIEW_REGISTER,
@@ -38,6 +41,9 @@ GRANTS: dict[Role, frozenset[Action]] = {
             Action.EXPORT_REGISTER,
             Action.RUN_BAROMETER,
             Action.VIEW_RESULTS,
+            Action.VIEW_NETWORK,
+            Action.VIEW_NETWORK_NAMES,
+            Action.EDIT_NETWORK,
         }
     ),
 }
