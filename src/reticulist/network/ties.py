@@ -1,0 +1,349 @@
+"""Ties as plain data: the sources a tie can come from, the values a tie holds, observed ties worked out
+from who met whom, and the combination of several sources into one edge list for the metrics.
+
+No database here. People are positions 0..n-1 in a list the caller keeps; every function takes and
+returns NumPy arrays or plain Python values.
+
+Sources (see docs/network.md, "Where ties come from"):
+
+- ``reported``: a member rated their tie to someone in a barometer round's network section (directed).
+- ``imported``: a tie loaded from a spreadsheet with ``reticulist network import`` (directed).
+- ``co_attendance``: two people both at the same meeting, present or with a deputy attending for them
+  (undirected; weight = number of meetings shared).
+- ``shared_actions``: two people who each own an action raised at the same meeting (undirected; weight =
+  number of such meetings).
+- ``shared_cases`` and ``referrals`` are planned (casework is not built yet): asking for them is refused
+  with a message saying so, and ``register_observed_source`` in the service is where they will plug in.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+# Frequency codes 0-4, as stored and as the import takes them in words.
+FREQUENCIES: tuple[str, ...] = ("never", "yearly", "quarterly", "monthly", "weekly")
+TRUST_FIELDS: tuple[str, ...] = ("trust_reliable", "trust_mission", "trust_open")
+VALUE_FIELDS: tuple[str, ...] = ("value_influence", "value_involvement", "value_resources")
+RATING_FIELDS: tuple[str, ...] = TRUST_FIELDS + VALUE_FIELDS
+ATTRIBUTE_FIELDS: tuple[str, ...] = ("frequency", *RATING_FIELDS)
+
+REPORTED = "reported"
+IMPORTED = "imported"
+CO_ATTENDANCE = "co_attendance"
+SHARED_ACTIONS = "shared_actions"
+STORED_SOURCES: tuple[str, ...] = (REPORTED, IMPORTED)
+# Sources that casework will add; named here so asking for them gets a clear "not built yet".
+PLANNED_SOURCES: dict[str, str] = {
+    "shared_cases": "shared cases come from casework, which is not built yet",
+    "referrals": "referrals come from casework, which is not built yet",
+}
+
+
+# --- values of one tie -------------------------------------------------------------------------------
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _whole(value: Any) -> int | None:
+    """A whole number from a cell (7, 7.0, "7", " 7.0 "), or None when it is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        return None
+    return int(number) if math.isfinite(number) and number.is_integer() else None
+
+
+def parse_frequency(value: Any) -> int | None:
+    """How often two people work together, as 0-4: a word (never, yearly, quarterly, monthly, weekly, in
+    any case) or the code itself. Blank is unknown (None). Raises ValueError with the words allowed.
+
+    >>> parse_frequency("Monthly"), parse_frequency(4), parse_frequency("")
+    (3, 4, None)
+    """
+    if _blank(value):
+        return None
+    text = str(value).strip().lower()
+    if text in FREQUENCIES:
+        return FREQUENCIES.index(text)
+    code = _whole(value)
+    if code is not None and 0 <= code <= 4:
+        return code
+    raise ValueError(f'"{str(value).strip()}" is not a frequency: give {", ".join(FREQUENCIES)}, or 0-4')
+
+
+def parse_rating(value: Any) -> int | None:
+    """A trust or value rating, 1-4 (blank is unknown). Raises ValueError naming the value."""
+    if _blank(value):
+        return None
+    code = _whole(value)
+    if code is None or not 1 <= code <= 4:
+        raise ValueError(f'"{str(value).strip()}" is not a whole number from 1 to 4')
+    return code
+
+
+def parse_weight(value: Any) -> float:
+    """A tie's weight: a number above 0 (blank is 1). Raises ValueError naming the value."""
+    if _blank(value):
+        return 1.0
+    try:
+        number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        number = float(str(value).strip()) if number is None else number
+    except ValueError:
+        number = None
+    if number is None or not math.isfinite(number) or number <= 0:
+        raise ValueError(f'"{str(value).strip()}" is not a number above 0')
+    return number
+
+
+@dataclass(frozen=True)
+class TieValues:
+    """One directed tie to store, checked for shape (people ids, ranges) but not yet against the register.
+    ``row`` is the spreadsheet row it came from, for messages."""
+
+    from_person_id: int
+    to_person_id: int
+    observed_on: date
+    weight: float = 1.0
+    frequency: int | None = None
+    trust_reliable: int | None = None
+    trust_mission: int | None = None
+    trust_open: int | None = None
+    value_influence: int | None = None
+    value_involvement: int | None = None
+    value_resources: int | None = None
+    row: int | None = None
+
+    def attributes(self) -> dict[str, int | None]:
+        return {name: getattr(self, name) for name in ATTRIBUTE_FIELDS}
+
+
+# --- observed ties -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Edges:
+    """The ties of one source among n people: parallel arrays of person positions and weights, plus,
+    for stored ties, the frequency and ratings per tie (float, NaN where unknown)."""
+
+    source: np.ndarray
+    target: np.ndarray
+    weight: np.ndarray
+    directed: bool
+    attributes: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.source.size)
+
+
+def empty_edges(directed: bool) -> Edges:
+    return Edges(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64), directed)
+
+
+def co_membership(memberships: Iterable[tuple[Hashable, int]]) -> Edges:
+    """Undirected ties between people who share a group, weighted by the number of groups shared.
+
+    ``memberships`` are (group, person position) pairs, e.g. (meeting id, person) for everyone present
+    at a meeting; a person listed twice in one group counts once. Pairs come out with source < target.
+
+    >>> e = co_membership([("m1", 0), ("m1", 1), ("m2", 0), ("m2", 1), ("m2", 2)])
+    >>> list(zip(e.source.tolist(), e.target.tolist(), e.weight.tolist()))
+    [(0, 1, 2.0), (0, 2, 1.0), (1, 2, 1.0)]
+    """
+    groups: dict[Hashable, set[int]] = {}
+    for group, person in memberships:
+        groups.setdefault(group, set()).add(int(person))
+    chunks: list[np.ndarray] = []
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        people = np.fromiter(sorted(members), np.int64, len(members))
+        upper_a, upper_b = np.triu_indices(people.size, 1)
+        chunks.append(np.stack([people[upper_a], people[upper_b]], axis=1))
+    if not chunks:
+        return empty_edges(directed=False)
+    pairs, counts = np.unique(np.concatenate(chunks), axis=0, return_counts=True)
+    return Edges(pairs[:, 0].copy(), pairs[:, 1].copy(), counts.astype(np.float64), directed=False)
+
+
+# --- combining sources -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CombinedEdges:
+    """Ties from several sources in one edge list, with the sources kept apart.
+
+    ``weight`` is the sum over sources of (the source's weight for the tie x the source's multiplier);
+    ``by_source[name]`` is that source's part (0 where it has no such tie); bit ``i`` of ``sources`` is
+    set when ``source_names[i]`` contributed. A directed tie (reported, imported) and an undirected one
+    (observed) between the same two people are separate edges unless symmetrised.
+    """
+
+    source: np.ndarray  # int64 person positions
+    target: np.ndarray
+    weight: np.ndarray  # float64
+    directed: np.ndarray  # bool, per tie
+    sources: np.ndarray  # uint16 bitmask over source_names
+    source_names: tuple[str, ...]
+    by_source: dict[str, np.ndarray]
+    attributes: dict[str, np.ndarray]  # frequency and ratings, float64, NaN where unknown
+
+    def __len__(self) -> int:
+        return int(self.source.size)
+
+    def from_source(self, name: str) -> np.ndarray:
+        """A boolean mask of the ties ``name`` contributed to."""
+        return (self.sources & np.uint16(1 << self.source_names.index(name))) != 0
+
+
+def combine(
+    n_people: int, parts: Mapping[str, Edges], multipliers: Mapping[str, float], min_weight: float = 0.0
+) -> CombinedEdges:
+    """One edge list from several sources' ties (see CombinedEdges). Ties whose combined weight is below
+    ``min_weight`` are left out. Where two stored sources rate the same tie, the first in ``parts``
+    order gives its frequency and ratings (the service passes reported before imported).
+
+    >>> a = Edges(np.array([0]), np.array([1]), np.array([1.0]), directed=True)
+    >>> b = co_membership([("m", 0), ("m", 1)])
+    >>> c = combine(2, {"reported": a, "co_attendance": b}, {"reported": 1.0, "co_attendance": 0.5})
+    >>> c.weight.tolist(), c.directed.tolist(), c.sources.tolist()
+    ([0.5, 1.0], [False, True], [2, 1])
+    """
+    if len(parts) > 16:
+        raise ValueError("at most 16 sources can be combined")
+    names = tuple(parts)
+    keys_list, weights_list, bits_list = [], [], []
+    for index, name in enumerate(names):
+        edges = parts[name]
+        a, b = edges.source.astype(np.int64), edges.target.astype(np.int64)
+        if not edges.directed:
+            a, b = np.minimum(a, b), np.maximum(a, b)
+        keys_list.append((a * n_people + b) * 2 + int(edges.directed))
+        weights_list.append(edges.weight.astype(np.float64) * float(multipliers[name]))
+        bits_list.append(np.full(a.size, index, np.int64))
+    keys = np.concatenate(keys_list) if keys_list else np.zeros(0, np.int64)
+    unique, inverse = np.unique(keys, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    which = np.concatenate(bits_list) if bits_list else np.zeros(0, np.int64)
+    weights = np.concatenate(weights_list) if weights_list else np.zeros(0)
+    by_source: dict[str, np.ndarray] = {}
+    for index, name in enumerate(names):
+        part = np.zeros(unique.size)
+        np.add.at(part, inverse[which == index], weights[which == index])
+        by_source[name] = part
+    total = np.sum(list(by_source.values()), axis=0) if names else np.zeros(0)
+    mask = np.zeros(unique.size, np.uint16)
+    np.bitwise_or.at(mask, inverse, (np.uint16(1) << which.astype(np.uint16)).astype(np.uint16))
+    attributes = {name: np.full(unique.size, np.nan) for name in ATTRIBUTE_FIELDS}
+    for index in reversed(range(len(names))):  # earlier sources overwrite later ones
+        edges = parts[names[index]]
+        rows = inverse[which == index]
+        for attribute, values in edges.attributes.items():
+            known = ~np.isnan(values)
+            attributes[attribute][rows[known]] = values[known]
+    keep = total >= min_weight if min_weight > 0 else np.ones(unique.size, bool)
+    pair, directed = np.divmod(unique, 2)
+    source, target = np.divmod(pair, max(n_people, 1))
+    return CombinedEdges(
+        source=source[keep],
+        target=target[keep],
+        weight=total[keep],
+        directed=directed[keep].astype(bool),
+        sources=mask[keep],
+        source_names=names,
+        by_source={k: v[keep] for k, v in by_source.items()},
+        attributes={k: v[keep] for k, v in attributes.items()},
+    )
+
+
+def symmetrise(edges: CombinedEdges, n_people: int) -> CombinedEdges:
+    """Every tie made undirected: a->b, b->a and a-b between the same two people become one tie whose
+    weight (and each source's part) is their sum, whose sources are all of theirs, and whose frequency
+    and ratings are the mean of those known."""
+    a, b = np.minimum(edges.source, edges.target), np.maximum(edges.source, edges.target)
+    unique, inverse = np.unique(a * n_people + b, return_inverse=True)
+    inverse = inverse.reshape(-1)
+
+    def summed(values: np.ndarray) -> np.ndarray:
+        out = np.zeros(unique.size)
+        np.add.at(out, inverse, values)
+        return out
+
+    mask = np.zeros(unique.size, np.uint16)
+    np.bitwise_or.at(mask, inverse, edges.sources)
+    attributes = {}
+    for name, values in edges.attributes.items():
+        known = ~np.isnan(values)
+        count = summed(known.astype(np.float64))
+        total = summed(np.where(known, values, 0.0))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            attributes[name] = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    source, target = np.divmod(unique, max(n_people, 1))
+    return CombinedEdges(
+        source=source,
+        target=target,
+        weight=summed(edges.weight),
+        directed=np.zeros(unique.size, bool),
+        sources=mask,
+        source_names=edges.source_names,
+        by_source={k: summed(v) for k, v in edges.by_source.items()},
+        attributes=attributes,
+    )
+
+
+# --- the network handed to the metrics ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Network:
+    """A partnership's network on a date, as plain data for ``reticulist.network.metrics``.
+
+    People are positions 0..n-1. ``organisation[i]`` is a code into ``organisation_ids`` /
+    ``organisation_labels`` (likewise ``profession``; a person with no profession recorded gets the
+    code of the label "No profession recorded", whose id is None); ``tier[i]`` is the hierarchy tier 1-5.
+    ``labels[i]`` is the full name when ``names_shown``, otherwise "Organisation · Profession #k" (k
+    numbers people of the same organisation and profession, in the order they were added to the
+    register); ``person_ids`` is None when names are not shown, since an id leads to the register page.
+    ``edges`` holds the ties (see CombinedEdges); ``multipliers`` the weight given to each source.
+    """
+
+    partnership_id: int
+    as_of: date
+    since: date | None
+    names_shown: bool
+    person_ids: np.ndarray | None
+    labels: tuple[str, ...]
+    organisation: np.ndarray
+    organisation_ids: tuple[int, ...]
+    organisation_labels: tuple[str, ...]
+    profession: np.ndarray
+    profession_ids: tuple[int | None, ...]
+    profession_labels: tuple[str, ...]
+    tier: np.ndarray
+    edges: CombinedEdges
+    multipliers: dict[str, float]
+
+    @property
+    def n_people(self) -> int:
+        return len(self.labels)
+
+    def symmetrised(self) -> Network:
+        """The same network with every tie undirected (see ``symmetrise``)."""
+        return replace(self, edges=symmetrise(self.edges, self.n_people))
+
+
+def pseudonyms(organisation_labels: Sequence[str], profession_labels: Sequence[str]) -> tuple[str, ...]:
+    """ "Organisation · Profession #k" for each person, k counting up within each pair, in list order.
+
+    >>> pseudonyms(["Police", "Police", "Health"], ["Officer", "Officer", "Nurse"])
+    ('Police · Officer #1', 'Police · Officer #2', 'Health · Nurse #1')
+    """
+    seen: dict[tuple[str, str], int] = {}
+    out = []
+    for organisation, profession in zip(organisation_labels, profession_labels, strict=True):
+        seen[(organisation, profession)] = seen.get((organisation, profession), 0) + 1
+        out.append(f"{organisation} · {profession} #{seen[(organisation, profession)]}")
+    return tuple(out)
