@@ -19,6 +19,7 @@ for _module in (
     "reticulist.cli.demo_commands",
     "reticulist.cli.transfer_commands",
     "reticulist.cli.barometer_commands",
+    "reticulist.cli.network_commands",
 ):
     # Capability command modules register themselves when present.
     try:
