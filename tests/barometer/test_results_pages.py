@@ -205,12 +205,9 @@ def test_a_small_group_is_hidden_in_the_table_and_the_heatmap(
     assert row_texts == ["Brempton Youth Justice"]  # no number in its row
     # The same in the table: hidden for being small (with the empty Voluntary Action, 3 people together),
     # and the smallest other group ("Not told", 5) to protect them.
-    assert re.search(
-        r"<th scope=\"row\">Brempton Youth Justice</th>\s*<td colspan=\"19\">hidden \(fewer than 5\)", page
-    )
-    assert re.search(
-        r"<th scope=\"row\">Not told</th>\s*<td colspan=\"19\">hidden \(to protect another cell\)", page
-    )
+    hidden_row = r'<th scope="row">{}</th>\s*<td colspan="19" class="hidden-cell">hidden \({}\)'
+    assert re.search(hidden_row.format("Brempton Youth Justice", "fewer than 5"), page)
+    assert re.search(hidden_row.format("Not told", "to protect another cell"), page)
     police = re.search(r'<th scope="row">Brempton Police</th>\s*<td class="num">(\d+)</td>', page)
     assert police and police.group(1) == "17"
 

@@ -78,7 +78,7 @@ def _heatmap_svg(report: results.RoundReport, by: str) -> str:
         title=f"{label} by construct",
         threshold=report.threshold,
     )
-    return _svg(chart, "heatmap")
+    return _svg(chart, "heatmap").replace('class="chart"', 'class="chart wide"', 1)
 
 
 def _trend_svg(report: results.RoundReport) -> str | None:
