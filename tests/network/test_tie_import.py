@@ -3,6 +3,7 @@ columns. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from reticulist.network import service as network
 from reticulist.network.models import NetworkTie
 from reticulist.register import schemas as s
 from reticulist.register import service as register
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "network.md"
 
 
 def _people(db: Session, world: World) -> dict[str, int]:
@@ -163,6 +166,13 @@ def test_every_bad_row_and_field_is_named_and_nothing_is_written(
         (13, "date"): '"31/02/2025" is not a date (use YYYY-MM-DD or DD/MM/YYYY)',
     }
     assert [p.row for p in refused.value.problems] == sorted(p.row or 0 for p in refused.value.problems)
+    # The examples in docs/network.md are messages this import really gives.
+    said = {f"{p.field}: {p.message}" for p in refused.value.problems}
+    examples = [
+        line for line in DOC.read_text(encoding="utf-8").splitlines() if line.startswith("ties.csv row")
+    ]
+    assert len(examples) == 6
+    assert all(re.sub(r"^ties\.csv row \d+, ", "", line) in said for line in examples)
     assert _count(db) == 0
     assert (
         db.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.record_type == "network_tie"))
