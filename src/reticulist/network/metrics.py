@@ -102,6 +102,9 @@ ROLES: tuple[str, ...] = ("coordinator", "gatekeeper", "representative", "itiner
 COORDINATOR, GATEKEEPER, REPRESENTATIVE, ITINERANT, LIAISON = range(5)
 CROSS_ROLES = (GATEKEEPER, REPRESENTATIVE, ITINERANT, LIAISON)
 
+# (organisation q, the organisations that would lose their only path to q), most losers first.
+LostPaths = tuple[tuple[int, tuple[int, ...]], ...]
+
 # Weights of the boundary-spanner score (see rank_boundary_spanners).
 SCORE_WEIGHTS = {"betweenness": 0.3, "brokerage": 0.3, "organisations_reached": 0.2, "key_person": 0.2}
 
@@ -341,8 +344,8 @@ class NetworkAnalysis:
     ties: Ties
     whole: WholeNetwork
     people: PeopleMetrics
-    # person -> ((organisation q, organisations that would lose their only path to q), ...), most first
-    lost_paths: dict[int, tuple[tuple[int, int], ...]]
+    # person -> ((organisation q, the organisations that would lose their only path to q), ...), most first
+    lost_paths: dict[int, LostPaths]
     # person -> organisations that would lose their only path to at least one other organisation
     cut_off: dict[int, tuple[int, ...]]
     # ties whose removal alone would cut cross-organisation pairs apart: (a, b, pairs cut), a < b
@@ -461,7 +464,7 @@ class _KeyPeople:
     cut_pairs: np.ndarray
     own_pairs: np.ndarray
     organisations_cut_off: np.ndarray
-    lost_paths: dict[int, tuple[tuple[int, int], ...]]
+    lost_paths: dict[int, LostPaths]
     cut_off: dict[int, tuple[int, ...]]
     bridge_ties: np.ndarray
 
@@ -473,19 +476,20 @@ def _between_pieces(piece_sizes: list[int], piece_square_sums: list[int], total:
     return int(pairs - same)
 
 
-def _lost_paths(presence: np.ndarray, orgs: np.ndarray) -> tuple[tuple[tuple[int, int], ...], np.ndarray]:
-    """From a (pieces x organisations) presence table: per organisation q, how many organisations share no
+def _lost_paths(presence: np.ndarray, orgs: np.ndarray) -> tuple[LostPaths, np.ndarray]:
+    """From a (pieces x organisations) presence table: per organisation q, the organisations that share no
     piece with it (they lose their only path to q), and which organisations lose a path to any."""
-    k = presence.shape[1]
     patterns, which = np.unique(presence.T, axis=0, return_inverse=True)  # pieces holding each org
     which = which.reshape(-1)
     union = (patterns.astype(np.float64) @ presence.astype(np.float64)) > 0  # orgs sharing a piece
-    losers_by_pattern = k - union.sum(axis=1)
-    losers = losers_by_pattern[which]
-    keep = np.nonzero(losers > 0)[0]
-    lost = tuple(sorted(((int(orgs[q]), int(losers[q])) for q in keep), key=lambda item: (-item[1], item[0])))
-    reached_all = union[np.unique(which[keep])].all(axis=0) if keep.size else np.ones(k, bool)
-    return lost, orgs[~reached_all]
+    losing = ~union[which]  # (target, organisation): the organisation loses its only path to the target
+    keep = np.nonzero(losing.any(axis=1))[0]
+    lost = tuple((int(orgs[q]), tuple(orgs[losing[q]].tolist())) for q in keep)
+    return lost, orgs[losing[keep].any(axis=0)]
+
+
+def _most_first(lost: LostPaths) -> LostPaths:
+    return tuple(sorted(lost, key=lambda item: (-len(item[1]), item[0])))
 
 
 def _key_people(graph: ig.Graph, organisation: np.ndarray) -> _KeyPeople:
@@ -499,7 +503,7 @@ def _key_people(graph: ig.Graph, organisation: np.ndarray) -> _KeyPeople:
     own_pairs = comp_size[component] - same_in_comp
     cut_pairs = np.zeros(n, dtype=np.int64)
     cut_off_count = np.zeros(n, dtype=np.int64)
-    lost_paths: dict[int, tuple[tuple[int, int], ...]] = {}
+    lost_paths: dict[int, LostPaths] = {}
     cut_off: dict[int, tuple[int, ...]] = {}
 
     # Organisation counts per component, as a sparse table (component, organisation) -> members.
@@ -525,7 +529,7 @@ def _key_people(graph: ig.Graph, organisation: np.ndarray) -> _KeyPeople:
     for v in np.nonzero(sole & ~is_articulation)[0].tolist():
         others = np.nonzero(comp_counts(int(component[v])))[0]
         others = others[others != organisation[v]]
-        lost_paths[v] = ((int(organisation[v]), int(others.size)),)
+        lost_paths[v] = ((int(organisation[v]), tuple(others.tolist())),)
         cut_off[v] = tuple(others.tolist())
         cut_off_count[v] = others.size
 
@@ -612,10 +616,10 @@ def _key_people(graph: ig.Graph, organisation: np.ndarray) -> _KeyPeople:
             presence[row, local[orgs]] = True
         lost, losers = _lost_paths(presence, present)
         if sole[v]:  # v's organisation is gone from the component altogether
-            lost = ((int(organisation[v]), int(present.size)), *lost)
+            lost = ((int(organisation[v]), tuple(present.tolist())), *lost)
             losers = present
         if lost:
-            lost_paths[v] = tuple(sorted(lost, key=lambda item: (-item[1], item[0])))
+            lost_paths[v] = _most_first(lost)
             cut_off[v] = tuple(sorted(losers.tolist()))
             cut_off_count[v] = len(cut_off[v])
 
@@ -798,3 +802,220 @@ def _by_organisation(
     both = org[s] == org[t]
     index = np.concatenate([org[s], org[t][~both]])
     return _mean_by(index, np.concatenate([values, values[~both]]), n_orgs)
+
+
+# --- boundary spanners -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BoundarySpanner:
+    person: int
+    rank: int  # 1 = the strongest boundary spanner
+    score: float  # 0..1, see rank_boundary_spanners
+    betweenness: float
+    cross_organisation_brokerage: int  # gatekeeper + representative + itinerant + liaison, by organisation
+    organisations_reached: int
+    cut_pairs: int
+    reason: str
+
+
+def _scaled(values: np.ndarray, log: bool) -> np.ndarray:
+    values = np.nan_to_num(values.astype(np.float64))
+    if log:
+        values = np.log1p(values)
+    top = values.max() if values.size else 0.0
+    return values / top if top > 0 else np.zeros_like(values)
+
+
+def _names(labels: Sequence[str], codes: Sequence[int], most: int = 3) -> str:
+    words = [labels[c] for c in codes[:most]]
+    rest = len(codes) - len(words)
+    if rest:
+        words.append(f"{rest} other organisation{'s' if rest != 1 else ''}")
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _ordinal(k: int) -> str:
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{suffix}"
+
+
+def rank_boundary_spanners(
+    analysis: NetworkAnalysis, organisation_labels: Sequence[str], *, limit: int | None = 20
+) -> tuple[BoundarySpanner, ...]:
+    """People ranked by how much they span organisation boundaries, each with the reason in plain words.
+
+    score = 0.3 x betweenness / max betweenness
+          + 0.3 x log(1 + cross-organisation brokerage) / log(1 + max)
+          + 0.2 x organisations reached / max
+          + 0.2 x log(1 + cut pairs) / log(1 + max)
+    Each part is scaled to 0..1 by the network's largest value; the counts are heavy-tailed, so they are
+    taken on a log scale so that one very large count does not flatten everyone else. Betweenness and
+    brokerage carry most weight because they are the direct evidence of standing between groups; reach and
+    key-person risk say how wide and how irreplaceable. Equal scores keep the lower person number first.
+
+    >>> a = analyse_network([0, 1, 2], [0, 0, 0], [0, 1], [1, 2], directed=False)
+    >>> rank_boundary_spanners(a, ["Police", "Health", "Education"], limit=1)[0].reason
+    'links Health with Police and Education; liaison broker for 1 pair; betweenness 1.000, the highest; \
+if they left, Police and Education would lose their only path to Health and 1 pair of people in different \
+organisations would lose their last link'
+    """
+    people = analysis.people
+    n = analysis.organisation.size
+    org = analysis.organisation
+    if n and int(org.max()) >= len(organisation_labels):
+        raise ValueError(f"organisation_labels: {len(organisation_labels)} labels for code {int(org.max())}")
+    brokerage = people.cross_organisation_brokerage
+    score = (
+        SCORE_WEIGHTS["betweenness"] * _scaled(people.betweenness, log=False)
+        + SCORE_WEIGHTS["brokerage"] * _scaled(brokerage, log=True)
+        + SCORE_WEIGHTS["organisations_reached"] * _scaled(people.organisations_reached, log=False)
+        + SCORE_WEIGHTS["key_person"] * _scaled(people.cut_pairs, log=True)
+    )
+    order = np.lexsort((np.arange(n), -score))[: n if limit is None else limit]
+    betweenness_rank = np.empty(n, dtype=np.int64)
+    betweenness_rank[np.lexsort((np.arange(n), -people.betweenness))] = np.arange(1, n + 1)
+
+    # Ties to each other organisation, per person, most first: (person, organisation, ties) sorted.
+    ties = analysis.ties
+    ends = np.concatenate([ties.source, ties.target])
+    others = org[np.concatenate([ties.target, ties.source])]
+    outside = others != org[ends]
+    n_orgs = int(org.max()) + 1 if n else 1
+    pair, tie_count = np.unique(ends[outside] * n_orgs + others[outside], return_counts=True)
+    pair_person, pair_org = pair // n_orgs, pair % n_orgs
+    sort = np.lexsort((pair_org, -tie_count, pair_person))
+    pair_person, pair_org = pair_person[sort], pair_org[sort]
+    starts = np.searchsorted(pair_person, np.arange(n + 1))
+
+    def plural(k: int, word: str) -> str:
+        return f"{k} {word}{'' if k == 1 else 's'}"
+
+    out: list[BoundarySpanner] = []
+    for rank, v in enumerate(order.tolist(), start=1):
+        own = organisation_labels[org[v]]
+        parts: list[str] = []
+        linked = pair_org[starts[v] : starts[v + 1]].tolist()
+        if people.degree[v] == 0:
+            parts.append(f"no recorded ties ({own})")
+        elif not linked:
+            parts.append(f"works only within {own}")
+        else:
+            parts.append(f"links {own} with {_names(organisation_labels, linked)}")
+        roles = sorted(
+            ((int(people.brokerage_organisation[v, r]), r) for r in CROSS_ROLES),
+            key=lambda item: (-item[0], item[1]),
+        )
+        roles = [(k, r) for k, r in roles if k > 0]
+        if roles:
+            words = [f"{ROLES[roles[0][1]]} broker for {plural(roles[0][0], 'pair')}"]
+            words += [f"{ROLES[r]} for {k}" for k, r in roles[1:]]
+            parts.append(", ".join(words))
+        if people.betweenness[v] > 0 and betweenness_rank[v] <= max(3, n // 20):
+            place = "the highest" if betweenness_rank[v] == 1 else f"{_ordinal(betweenness_rank[v])} highest"
+            estimated = " (estimated)" if people.betweenness_approximate else ""
+            parts.append(f"betweenness {people.betweenness[v]:.3f}{estimated}, {place}")
+        consequences: list[str] = []
+        lost = analysis.lost_paths.get(v, ())
+        if lost:
+            target, losers = lost[0]
+            cut_off = analysis.cut_off.get(v, ())
+            if len(losers) <= 3:
+                who = _names(organisation_labels, list(losers))
+            else:
+                who = f"{len(losers)} organisations"
+            verb = "would lose its" if len(losers) == 1 else "would lose their"
+            text = f"{who} {verb} only path to {organisation_labels[target]}"
+            if len(cut_off) > len(losers):
+                text += f" ({len(cut_off)} organisations in all would lose their only path to another)"
+            consequences.append(text)
+        if people.cut_pairs[v] > 0:
+            k = int(people.cut_pairs[v])
+            consequences.append(
+                f"{plural(k, 'pair')} of people in different organisations would lose their last link"
+            )
+        if consequences:
+            parts.append("if they left, " + " and ".join(consequences))
+        out.append(
+            BoundarySpanner(
+                person=v,
+                rank=rank,
+                score=float(score[v]),
+                betweenness=float(people.betweenness[v]),
+                cross_organisation_brokerage=int(brokerage[v]),
+                organisations_reached=int(people.organisations_reached[v]),
+                cut_pairs=int(people.cut_pairs[v]),
+                reason="; ".join(parts),
+            )
+        )
+    return tuple(out)
+
+
+# --- change over time ------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class NetworkChange:
+    """What changed between two dates (two analyses over the same people)."""
+
+    joined: np.ndarray  # people with no ties before and some after
+    left: np.ndarray  # people with ties before and none after
+    ties_gained: np.ndarray  # (k, 2) source, target (source < target when undirected)
+    ties_lost: np.ndarray  # (k, 2)
+    brokers_lost: np.ndarray  # people whose cross-organisation brokerage fell from above 0 to 0
+    key_people_lost: np.ndarray  # people whose cut pairs fell from above 0 to 0 (their role is not covered)
+    bridge_ties_lost: np.ndarray  # (k, 3) a, b, pairs cut before: cross-organisation bridge ties now gone
+    bridge_ties_covered: np.ndarray  # (k, 3): bridge ties still there, now with another path beside them
+
+    @property
+    def reading(self) -> str:
+        def count(k: int, one: str, many: str) -> str:
+            return f"{k} {one if k == 1 else many}"
+
+        return (
+            f"{count(self.joined.size, 'person', 'people')} joined the network and {self.left.size} left; "
+            f"{count(len(self.ties_gained), 'tie', 'ties')} gained and {len(self.ties_lost)} lost; "
+            f"{count(self.brokers_lost.size, 'person no longer brokers', 'people no longer broker')} "
+            f"across organisations; {count(len(self.bridge_ties_lost), 'tie', 'ties')} that alone linked "
+            "people in different organisations ended."
+        )
+
+
+def _keys(ties: Ties) -> np.ndarray:
+    return ties.source * ties.n + ties.target
+
+
+def compare_networks(before: NetworkAnalysis, after: NetworkAnalysis) -> NetworkChange:
+    """Compare the network at two dates: who joined or left, ties gained and lost, and bridges lost.
+
+    Both analyses must be over the same people (same organisation codes) and of the same kind (directed or
+    not). A person "left" when they had ties before and have none now; they may still be employed.
+    """
+    n = before.organisation.size
+    if after.organisation.size != n:
+        raise ValueError(f"after: has {after.organisation.size} people; before has {n}")
+    if not np.array_equal(before.organisation, after.organisation):
+        raise ValueError("after: the people's organisations differ from before; compare the same people")
+    if before.ties.directed != after.ties.directed:
+        raise ValueError("after: one network is directed and the other is not")
+    was, now = before.people.degree > 0, after.people.degree > 0
+    old, new = _keys(before.ties), _keys(after.ties)
+
+    def pairs(keys: np.ndarray) -> np.ndarray:
+        return np.stack([keys // max(n, 1), keys % max(n, 1)], axis=1)
+
+    was_broker = before.people.cross_organisation_brokerage > 0
+    is_broker = after.people.cross_organisation_brokerage > 0
+    bridges = before.bridge_ties
+    bridge_keys = bridges[:, 0] * n + bridges[:, 1]
+    # A tie's own direction does not matter for a bridge: look for it either way in a directed network.
+    present = np.isin(bridge_keys, new)
+    if before.ties.directed:
+        present |= np.isin(bridges[:, 1] * n + bridges[:, 0], new)
+    still_bridge = np.isin(bridge_keys, after.bridge_ties[:, 0] * n + after.bridge_ties[:, 1])
+    return NetworkChange(
+        joined=np.nonzero(~was & now)[0],
+        left=np.nonzero(was & ~now)[0],
+        ties_gained=pairs(np.setdiff1d(new, old)),
+        ties_lost=pairs(np.setdiff1d(old, new)),
+        brokers_lost=np.nonzero(was_broker & ~is_broker)[0],
+        key_people_lost=np.nonzero((before.people.cut_pairs > 0) & (after.people.cut_pairs == 0))[0],
+        bridge_ties_lost=bridges[~present],
+        bridge_ties_covered=bridges[present & ~still_bridge],
+    )
