@@ -635,3 +635,39 @@ def test_storing_ties_is_audited_as_one_count_with_who_did_it(db: Session, world
     assert event.event == "imported" and event.partnership_id == world.partnership_id
     assert event.actor_label == world.emails["manager"]
     assert event.summary == f"2 network ties imported from ties.csv by {world.emails['manager']}"
+
+
+def test_the_network_goes_straight_into_the_metrics(db: Session, world: World) -> None:
+    from reticulist.network.metrics import analyse_network
+
+    cast = _cast(db, world)
+    pid = world.partnership_id
+    network.store_ties(
+        db,
+        actor=world.manager,
+        partnership_id=pid,
+        ties=[_tie(cast, "Eve", "Fay", date(2025, 1, 20), trust_reliable=4, trust_open=2, value_influence=3)],
+    )
+    db.commit()
+    stored_only = network.network_for(db, actor=world.member, partnership_id=pid, sources={"imported": 1})
+    arguments = stored_only.for_metrics()
+    assert arguments["directed"] is True
+    assert arguments["trust"].tolist() == [3.0] and arguments["value"].tolist() == [3.0]
+    assert analyse_network(**arguments).organisation.size == 6
+
+    mixed = network.network_for(
+        db, actor=world.member, partnership_id=pid, sources={"imported": 1, "co_attendance": 1}
+    )
+    folded = mixed.for_metrics()
+    assert folded["directed"] is False and folded["source"].size == 6  # 5 met + Eve-Fay
+    assert np.array_equal(folded["profession"], mixed.profession)
+    both_ways = mixed.for_metrics(directed=True)
+    assert both_ways["source"].size == 1 + 2 * 5
+    assert both_ways["trust"][~np.isnan(both_ways["trust"])].tolist() == [3.0]  # only Eve's tie is rated
+    for kwargs in (folded, both_ways):
+        analysis = analyse_network(**kwargs)
+        assert analysis.organisation.size == mixed.n_people
+    observed_only = network.network_for(
+        db, actor=world.member, partnership_id=pid, sources={"co_attendance": 1}
+    )
+    assert observed_only.for_metrics()["trust"] is None

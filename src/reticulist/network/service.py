@@ -349,7 +349,7 @@ def network_for(
 
 
 @dataclass(frozen=True)
-class NetworkChange:
+class NetworksAtTwoDates:
     """The network on two dates over the same people (same positions, labels and codes in both), so
     ties can be compared position by position."""
 
@@ -367,7 +367,7 @@ def network_at_two_dates(
     later: date,
     window_days: int | None = None,
     min_weight: float = 0.0,
-) -> NetworkChange:
+) -> NetworksAtTwoDates:
     """The network as of ``earlier`` and as of ``later``, for change over time. Each covers the
     ``window_days`` up to its date (``None``: all history up to it). The people are everyone either
     network would include, so both share positions.
@@ -404,7 +404,7 @@ def network_at_two_dates(
         )
         for (since, on), found in zip(windows, parts, strict=True)
     )
-    return NetworkChange(earlier=first, later=second)
+    return NetworksAtTwoDates(earlier=first, later=second)
 
 
 # --- stored ties -------------------------------------------------------------------------------------
@@ -537,7 +537,7 @@ def store_ties(
 __all__ = [
     "NO_PROFESSION",
     "OBSERVED_SOURCES",
-    "NetworkChange",
+    "NetworksAtTwoDates",
     "ObservedSource",
     "PersonTie",
     "check_ties",

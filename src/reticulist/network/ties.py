@@ -200,6 +200,22 @@ class CombinedEdges:
         """A boolean mask of the ties ``name`` contributed to."""
         return (self.sources & np.uint16(1 << self.source_names.index(name))) != 0
 
+    def _mean_of(self, names: Sequence[str]) -> np.ndarray:
+        stacked = np.stack([self.attributes[n] for n in names]) if len(self) else np.zeros((len(names), 0))
+        known = ~np.isnan(stacked)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(known.any(axis=0), np.nansum(stacked, axis=0) / known.sum(axis=0), np.nan)
+
+    @property
+    def trust(self) -> np.ndarray:
+        """Per tie, the mean of the trust ratings given (reliable, mission, open); NaN where none is."""
+        return self._mean_of(TRUST_FIELDS)
+
+    @property
+    def value(self) -> np.ndarray:
+        """Per tie, the mean of the value ratings given (influence, involvement, resources); NaN if none."""
+        return self._mean_of(VALUE_FIELDS)
+
 
 def combine(
     n_people: int, parts: Mapping[str, Edges], multipliers: Mapping[str, float], min_weight: float = 0.0
@@ -333,6 +349,43 @@ class Network:
     def symmetrised(self) -> Network:
         """The same network with every tie undirected (see ``symmetrise``)."""
         return replace(self, edges=symmetrise(self.edges, self.n_people))
+
+    def for_metrics(self, directed: bool | None = None) -> dict[str, Any]:
+        """Keyword arguments for ``reticulist.network.metrics.analyse_network``: organisation, profession,
+        source, target, weight, directed, trust and value (the mean of a tie's trust and of its value
+        ratings; None when no tie has any).
+
+        The metrics take one direction for all ties. ``directed=None`` (default): directed when every tie
+        is, otherwise every tie is symmetrised (see ``symmetrise``). ``directed=False``: symmetrised.
+        ``directed=True``: stored ties keep their direction and each observed tie becomes two ties, one
+        each way, with its full weight (as the metrics read an undirected tie: reported both ways).
+
+        Example: ``analyse_network(**network_for(...).for_metrics())``.
+        """
+        edges = self.edges
+        if directed is None:
+            directed = bool(edges.directed.all()) if len(edges) else False
+        if not directed:
+            edges = symmetrise(edges, self.n_people) if edges.directed.any() else edges
+            source, target, weight = edges.source, edges.target, edges.weight
+            trust, value = edges.trust, edges.value
+        else:
+            both = ~edges.directed
+            source = np.concatenate([edges.source, edges.target[both]])
+            target = np.concatenate([edges.target, edges.source[both]])
+            weight = np.concatenate([edges.weight, edges.weight[both]])
+            trust = np.concatenate([edges.trust, edges.trust[both]])
+            value = np.concatenate([edges.value, edges.value[both]])
+        return {
+            "organisation": self.organisation,
+            "profession": self.profession,
+            "source": source,
+            "target": target,
+            "weight": weight,
+            "directed": directed,
+            "trust": None if np.isnan(trust).all() else trust,
+            "value": None if np.isnan(value).all() else value,
+        }
 
 
 def pseudonyms(organisation_labels: Sequence[str], profession_labels: Sequence[str]) -> tuple[str, ...]:
