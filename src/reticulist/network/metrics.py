@@ -640,7 +640,7 @@ def _key_people(graph: ig.Graph, organisation: np.ndarray) -> _KeyPeople:
         pairs = size * (int(comp_size[c]) - size) - int((cnt * (counts[orgs] - cnt)).sum())
         if pairs > 0:
             bridges.append((int(people.min()), int(people.max()), pairs))
-    bridge_ties = np.array(bridges, dtype=np.int64).reshape(-1, 3)
+    bridge_ties = np.array(sorted(bridges), dtype=np.int64).reshape(-1, 3)
     return _KeyPeople(cut_pairs, own_pairs, cut_off_count, lost_paths, cut_off, bridge_ties)
 
 
@@ -924,7 +924,11 @@ organisations would lose their last link'
                 who = f"{len(losers)} organisations"
             verb = "would lose its" if len(losers) == 1 else "would lose their"
             text = f"{who} {verb} only path to {organisation_labels[target]}"
-            if len(cut_off) > len(losers):
+            extra = sorted(set(cut_off) - set(losers))
+            if len(extra) == 1:  # usually the target's side, cut off from the losers in turn
+                k = sum(extra[0] in others for _, others in lost)
+                text += f" (and {organisation_labels[extra[0]]} its only path to {plural(k, 'organisation')})"
+            elif extra:
                 text += f" ({len(cut_off)} organisations in all would lose their only path to another)"
             consequences.append(text)
         if people.cut_pairs[v] > 0:
