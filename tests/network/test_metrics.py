@@ -273,6 +273,23 @@ def test_trust_and_value_means():
     assert b.whole.value_by_organisation is None and b.whole.mean_value is None
 
 
+@pytest.mark.parametrize("directed", [False, True])
+def test_empty_and_tiny_networks(directed):
+    empty = analyse_network([], [], [], [], directed=directed)
+    assert (empty.whole.people, empty.whole.ties, empty.whole.components) == (0, 0, 0)
+    assert rank_boundary_spanners(empty, LABELS) == ()
+    alone = analyse_network([0, 1, 2], [0, 0, 0], [], [], directed=directed)
+    assert alone.whole.density == 0.0 and alone.whole.isolated == 3 and alone.whole.components == 3
+    assert np.isnan(alone.people.constraint).all() and alone.people.betweenness.tolist() == [0, 0, 0]
+    pair = analyse_network([0, 1], [0, 0], [0], [1], directed=directed)
+    assert pair.people.cut_pairs.tolist() == [0, 0] and pair.people.own_pairs.tolist() == [1, 1]
+    reasons = [r.reason for r in rank_boundary_spanners(pair, LABELS, limit=None)]
+    assert reasons[0] == (
+        "links Police with Children's Social Care; "
+        "if they left, Children's Social Care would lose its only path to Police"
+    )
+
+
 def test_rows_naming_the_same_tie_are_merged():
     a = analyse_network(
         [0, 1], [0, 0], [0, 1, 0], [1, 0, 1], [1.0, 2.0, 3.0], directed=False, trust=[4, np.nan, 2]

@@ -54,7 +54,9 @@ without replacement with a seeded generator: shortest-path dependencies from tho
 Burt's effective size and constraint are computed on the symmetrised weighted graph exactly as networkx
 defines them (``nx.effective_size`` and ``nx.constraint`` with ``weight``): with p_ij = w_ij / sum_k w_ik
 and m_jq = w_jq / max_k w_jk, constraint_i = sum_j (p_ij + sum_q p_iq p_qj)^2 and effective size_i =
-sum_j (1 - sum_q p_iq m_jq), over i's contacts j and q. Both are NaN for a person with no ties.
+sum_j (1 - sum_q p_iq m_jq), over i's contacts j and q. Both are NaN for a person with no ties. (For a
+directed graph networkx itself uses the same both-ways weights, but gives NaN to anyone who sent no tie;
+here everyone with a tie either way has a figure.)
 
 Brokerage (Gould and Fernandez 1989), on the directed graph: every two-path a -> b -> c with a != c and no
 tie a -> c is brokered by b. Its role depends on the groups of (a, b, c): coordinator A -> A -> A,
