@@ -15,7 +15,8 @@ from reticulist.register import vocab
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE_DIRS = [
-    PACKAGE_DIR / name / "templates" for name in ("web", "register", "audit", "access", "barometer")
+    PACKAGE_DIR / name / "templates"
+    for name in ("web", "register", "audit", "access", "barometer", "network")
 ]
 
 # Messages shown after a redirect, by code, so a URL cannot put arbitrary words on the page.

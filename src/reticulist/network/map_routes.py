@@ -1,0 +1,346 @@
+"""The network map: the interactive page, its data (map.json) and the same map as an SVG image.
+
+Thin: the network comes from ``service.network_for`` (which checks the viewer may see it and labels
+people by name only for those who may see names), the figures from ``metrics``, the positions from
+``layout`` and the image from ``map_image``. The page, map.json and map.svg take the same query
+parameters as the network pages: ``sources=reported,co_attendance`` (or repeated), ``w_<source>`` (each
+source's multiplier, default 1), ``min_weight``, ``since``, ``as_of``; and ``colour_by`` (organisation or
+profession).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+import numpy as np
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import QueryParams
+
+from reticulist.access.policy import Action as Can
+from reticulist.access.policy import Actor, ensure_allowed
+from reticulist.barometer import charts
+from reticulist.errors import FieldProblem, InputError
+from reticulist.network import map_image, metrics
+from reticulist.network import service as network_service
+from reticulist.network.layout import network_layout
+from reticulist.network.ties import CombinedEdges, Network, symmetrise
+from reticulist.web.deps import Viewer, get_db, page_viewer
+from reticulist.web.pages import partnership_context
+from reticulist.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+# Beyond this many people a map is a hairball that takes the browser seconds to draw: the tables serve.
+MAX_MAP_PEOPLE = 3_000
+LAYOUT_SEED = 0  # one fixed seed: the same network gives the same map on every visit
+SOURCE_LABELS = {
+    "reported": "Reported by members",
+    "imported": "Imported from a spreadsheet",
+    "co_attendance": "At the same meetings",
+    "shared_actions": "Actions from the same meeting",
+}
+
+
+# --- the viewer's choices ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MapChoice:
+    """What the viewer asked to see; ``problems`` holds every bad parameter, by field."""
+
+    sources: dict[str, float]
+    min_weight: float = 0.0
+    since: date | None = None
+    as_of: date | None = None
+    colour_by: str = "organisation"
+
+    def query(self, **extra: str) -> str:
+        """The choice as a query string, for links between the map, its image and the tables."""
+        pairs: list[tuple[str, str]] = [("sources", ",".join(self.sources))]
+        pairs += [(f"w_{name}", f"{value:g}") for name, value in self.sources.items() if value != 1]
+        if self.min_weight:
+            pairs.append(("min_weight", f"{self.min_weight:g}"))
+        if self.since:
+            pairs.append(("since", self.since.isoformat()))
+        if self.as_of:
+            pairs.append(("as_of", self.as_of.isoformat()))
+        pairs += list(extra.items())
+        return urlencode(pairs)
+
+
+def _number(text: str, field: str, problems: list[FieldProblem], *, above_zero: bool) -> float | None:
+    try:
+        value = float(text.strip())
+    except ValueError:
+        problems.append(FieldProblem(field, f'"{text}" is not a number'))
+        return None
+    if not math.isfinite(value) or value < 0 or (above_zero and value == 0):
+        bound = "above 0" if above_zero else "of 0 or more"
+        problems.append(FieldProblem(field, f"{text} is not a number {bound}"))
+        return None
+    return value
+
+
+def _date(text: str, field: str, problems: list[FieldProblem]) -> date | None:
+    if not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        problems.append(FieldProblem(field, f'"{text}" is not a date like 2025-03-31'))
+        return None
+
+
+def parse_choice(params: QueryParams) -> MapChoice:
+    """The map's query parameters checked, every problem named by its field (raises InputError).
+    No ``sources`` at all means every source at weight 1; ``sources`` given but empty is refused."""
+    problems: list[FieldProblem] = []
+    if "sources" in params:
+        names = [n.strip() for value in params.getlist("sources") for n in value.split(",") if n.strip()]
+    else:
+        names = list(network_service.known_sources())
+    sources: dict[str, float] = {}
+    for name in dict.fromkeys(names):
+        text = params.get(f"w_{name}", "").strip()
+        weight = _number(text, f"w_{name}", problems, above_zero=True) if text else 1.0
+        sources[name] = weight if weight is not None else 1.0
+    text = params.get("min_weight", "").strip()
+    min_weight = (_number(text, "min_weight", problems, above_zero=False) or 0.0) if text else 0.0
+    since = _date(params.get("since", ""), "since", problems)
+    as_of = _date(params.get("as_of", ""), "as_of", problems)
+    colour_by = params.get("colour_by", "organisation").strip() or "organisation"
+    if colour_by not in map_image.COLOUR_BY:
+        problems.append(FieldProblem("colour_by", f'"{colour_by}" is not organisation or profession'))
+        colour_by = "organisation"
+    if problems:
+        raise InputError(problems=problems)
+    return MapChoice(sources, min_weight, since, as_of, colour_by)
+
+
+# --- the map -----------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class NetworkMap:
+    """A network with its figures and positions, ready to draw; ``analysis`` is None when there are too
+    many people to draw (``too_many``)."""
+
+    network: Network
+    edges: CombinedEdges  # undirected: one line per pair of people
+    analysis: metrics.NetworkAnalysis | None
+    spanners: tuple[metrics.BoundarySpanner, ...]
+    positions: np.ndarray
+
+    @property
+    def too_many(self) -> bool:
+        return self.analysis is None
+
+    @property
+    def message(self) -> str | None:
+        if not self.too_many:
+            return None
+        return (
+            f"This network has {self.network.n_people:,} people: more than the {MAX_MAP_PEOPLE:,} a map can "
+            "show readably. Choose fewer sources, a higher minimum strength or a shorter time window, or use "
+            "the tables."
+        )
+
+
+def build_map(session: Session, *, actor: Actor, partnership_id: int, choice: MapChoice) -> NetworkMap:
+    """The map of the partnership's network for ``choice``. Needs VIEW_NETWORK (names need
+    VIEW_NETWORK_NAMES, as in ``network_for``)."""
+    ensure_allowed(actor, Can.VIEW_NETWORK, partnership_id)
+    network = network_service.network_for(
+        session,
+        actor=actor,
+        partnership_id=partnership_id,
+        sources=choice.sources,
+        as_of=choice.as_of,
+        since=choice.since,
+        min_weight=choice.min_weight,
+    )
+    return map_of(network)
+
+
+def map_of(network: Network) -> NetworkMap:
+    """The figures, boundary-spanner ranking and positions of a network (no database: the part of
+    ``build_map`` after the network is read)."""
+    edges = symmetrise(network.edges, network.n_people)
+    if network.n_people > MAX_MAP_PEOPLE:
+        return NetworkMap(network, edges, None, (), np.zeros((0, 2)))
+    analysis = metrics.analyse_network(**network.for_metrics())
+    spanners = metrics.rank_boundary_spanners(analysis, network.organisation_labels, limit=None)
+    positions = network_layout(network.n_people, edges.source, edges.target, edges.weight, seed=LAYOUT_SEED)
+    return NetworkMap(network, edges, analysis, spanners, positions)
+
+
+def _groups(groups: list[map_image.Group]) -> list[dict[str, Any]]:
+    return [{"label": g.label, "colour": g.colour, "people": g.people} for g in groups]
+
+
+def map_json(found: NetworkMap, choice: MapChoice) -> dict[str, Any]:
+    """The map as plain JSON: people (an opaque index, label, organisation, profession, position,
+    figures) and ties (the two indexes, weight, sources). Names and register links only when the network
+    shows names."""
+    network = found.network
+    pid = network.partnership_id
+    out: dict[str, Any] = {
+        "partnership_id": pid,
+        "as_of": network.as_of.isoformat(),
+        "since": network.since.isoformat() if network.since else None,
+        "names_shown": network.names_shown,
+        "sources": network.multipliers,
+        "min_weight": choice.min_weight,
+        "people": network.n_people,
+        "ties": len(found.edges),
+        "too_many": found.too_many,
+        "message": found.message,
+        "list_url": f"/p/{pid}/network?{choice.query()}",
+        "image_url": f"/p/{pid}/network/map.svg?{choice.query(colour_by=choice.colour_by)}",
+        "groups": {},
+        "nodes": [],
+        "edges": [],
+    }
+    if found.analysis is None:
+        return out
+    people = found.analysis.people
+    by_kind = {
+        "organisation": map_image.group_colours(network.organisation, network.organisation_labels),
+        "profession": map_image.group_colours(network.profession, network.profession_labels, "profession"),
+    }
+    out["groups"] = {kind: _groups(groups) for kind, groups in by_kind.items()}
+    colours = {
+        "organisation": map_image.colour_of_each(network.organisation, by_kind["organisation"]),
+        "profession": map_image.colour_of_each(network.profession, by_kind["profession"]),
+    }
+    spanner = {s.person: s for s in found.spanners}
+    score = map_image.spanner_scores(found.spanners, network.n_people)
+    radii = map_image.radius(score)
+    brokerage = people.cross_organisation_brokerage
+    risk = people.key_person_risk
+    nodes = []
+    for i in range(network.n_people):
+        s = spanner.get(i)
+        node: dict[str, Any] = {
+            "id": i,
+            "label": network.labels[i],
+            "organisation": network.organisation_labels[network.organisation[i]],
+            "profession": network.profession_labels[network.profession[i]],
+            "colour": {kind: colours[kind][i] for kind in colours},
+            "x": round(float(found.positions[i, 0]), 4),
+            "y": round(float(found.positions[i, 1]), 4),
+            "r": round(float(radii[i]), 2),
+            "score": round(float(score[i]), 4),
+            "rank": s.rank if s else None,
+            "betweenness": round(float(people.betweenness[i]), 4),
+            "degree": int(people.degree[i]),
+            "brokerage": int(brokerage[i]),
+            "organisations_reached": int(people.organisations_reached[i]),
+            "key_person_risk": int(risk[i]),
+            "cut_pairs": int(people.cut_pairs[i]),
+            "reason": s.reason if s else "",
+        }
+        if network.person_ids is not None:
+            node["href"] = f"/p/{pid}/network/people/{int(network.person_ids[i])}"
+        nodes.append(node)
+    out["nodes"] = nodes
+    out["betweenness_estimated"] = bool(people.betweenness_approximate)
+    edges = found.edges
+    widths = map_image.edge_width(edges.weight, network.n_people) if len(edges) else np.zeros(0)
+    names = edges.source_names
+    out["edges"] = [
+        {
+            "source": int(edges.source[k]),
+            "target": int(edges.target[k]),
+            "weight": round(float(edges.weight[k]), 4),
+            "width": round(float(widths[k]), 2),
+            "sources": [name for b, name in enumerate(names) if int(edges.sources[k]) & (1 << b)],
+        }
+        for k in range(len(edges))
+    ]
+    return out
+
+
+def map_svg(found: NetworkMap, colour_by: str) -> str:
+    """The map as a standalone SVG image (the page's image without JavaScript, and map.svg)."""
+    assert found.analysis is not None
+    chart = map_image.network_map_chart(
+        found.network, found.analysis, found.positions, colour_by=colour_by, spanners=found.spanners
+    )
+    return charts.to_svg(chart, chart_id="network-map")
+
+
+# --- routes ------------------------------------------------------------------------------------------
+def _form(params: QueryParams) -> dict[str, Any]:
+    """The filter form as the viewer filled it in (so a refused value is shown back to be corrected)."""
+    asked = "sources" in params
+    chosen = {n.strip() for value in params.getlist("sources") for n in value.split(",")}
+    return {
+        "sources": [
+            {
+                "name": name,
+                "label": SOURCE_LABELS.get(name, name.replace("_", " ")),
+                "checked": name in chosen or not asked,
+                "weight": params.get(f"w_{name}", "1"),
+            }
+            for name in network_service.known_sources()
+        ],
+        "min_weight": params.get("min_weight", ""),
+        "since": params.get("since", ""),
+        "as_of": params.get("as_of", ""),
+        "colour_by": params.get("colour_by", "organisation"),
+    }
+
+
+@router.get("/p/{partnership_id}/network/map")
+def map_page(
+    request: Request,
+    partnership_id: int,
+    viewer: Viewer = Depends(page_viewer),
+    db: Session = Depends(get_db),
+):  # type: ignore[no-untyped-def]
+    ctx = partnership_context(db, viewer, partnership_id, "network")
+    ensure_allowed(viewer.actor, Can.VIEW_NETWORK, partnership_id)
+    ctx.update(choice=None, errors={}, data=None, svg="", form=_form(request.query_params))
+    try:
+        choice = parse_choice(request.query_params)
+        found = build_map(db, actor=viewer.actor, partnership_id=partnership_id, choice=choice)
+    except InputError as err:
+        ctx["errors"] = err.by_field()
+        return render(request, "network/map.html", ctx, status_code=422)
+    ctx.update(
+        choice=choice,
+        data=map_json(found, choice),
+        svg="" if found.too_many else map_svg(found, choice.colour_by),
+    )
+    return render(request, "network/map.html", ctx)
+
+
+@router.get("/p/{partnership_id}/network/map.json")
+def map_data(
+    request: Request,
+    partnership_id: int,
+    viewer: Viewer = Depends(page_viewer),
+    db: Session = Depends(get_db),
+) -> JSONResponse:
+    ensure_allowed(viewer.actor, Can.VIEW_NETWORK, partnership_id)
+    choice = parse_choice(request.query_params)  # InputError: 422 with each field's problem
+    found = build_map(db, actor=viewer.actor, partnership_id=partnership_id, choice=choice)
+    return JSONResponse(map_json(found, choice))
+
+
+@router.get("/p/{partnership_id}/network/map.svg")
+def map_image_route(
+    request: Request,
+    partnership_id: int,
+    viewer: Viewer = Depends(page_viewer),
+    db: Session = Depends(get_db),
+) -> Response:
+    ensure_allowed(viewer.actor, Can.VIEW_NETWORK, partnership_id)
+    choice = parse_choice(request.query_params)
+    found = build_map(db, actor=viewer.actor, partnership_id=partnership_id, choice=choice)
+    if found.too_many:
+        return Response(found.message or "", status_code=422, media_type="text/plain")
+    return Response(map_svg(found, choice.colour_by), media_type="image/svg+xml")
