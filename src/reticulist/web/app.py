@@ -65,7 +65,6 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     from reticulist.barometer.results_routes import router as results_pages
     from reticulist.barometer.routes import router as barometer_pages
     from reticulist.barometer.survey_routes import router as survey_pages
-    from reticulist.network.routes import router as network_pages
     from reticulist.network.map_routes import router as network_map_pages
     from reticulist.network.routes import router as network_pages
     from reticulist.register.api import router as register_api
@@ -86,7 +85,6 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.include_router(results_pages)
     app.include_router(report_pages)
     app.include_router(survey_pages)
-    app.include_router(network_pages)
     app.include_router(network_map_pages)
     app.include_router(network_pages)
     app.include_router(register_api, prefix="/api/v1")
