@@ -27,6 +27,8 @@ from reticulist.db.base import Base, UTCDateTime, utcnow
 
 DEFAULT_THRESHOLD = 5
 MIN_THRESHOLD = 3
+# A round's optional, NOT anonymous network section: none, ties to people, or ties to organisations.
+NETWORK_SECTIONS = ("none", "people", "organisations")
 
 
 class BarometerInstrument(Base):
@@ -54,7 +56,12 @@ class BarometerRound(Base):
     ``closed_early_on``; see ``status``."""
 
     __tablename__ = "barometer_round"
-    __table_args__ = (CheckConstraint(f"anonymity_threshold >= {MIN_THRESHOLD}", name="threshold_min"),)
+    __table_args__ = (
+        CheckConstraint(f"anonymity_threshold >= {MIN_THRESHOLD}", name="threshold_min"),
+        CheckConstraint(
+            "network_section IN ('none', 'people', 'organisations')", name="network_section_known"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     partnership_id: Mapped[int] = mapped_column(ForeignKey("partnership.id"), index=True)
@@ -68,6 +75,8 @@ class BarometerRound(Base):
     # The keyed hash of the open (shared) link's token; null when there is no open link.
     open_link_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Offered only after the anonymous answers are sent, and stored apart from them (network.reported).
+    network_section: Mapped[str] = mapped_column(String(20), default="none", server_default="none")
 
     instrument: Mapped[BarometerInstrument] = relationship(lazy="joined")
 

@@ -16,6 +16,7 @@ from reticulist.access.policy import allowed, ensure_allowed
 from reticulist.barometer import service as barometer
 from reticulist.barometer.models import DEFAULT_THRESHOLD, MIN_THRESHOLD
 from reticulist.errors import InputError
+from reticulist.network import reported
 from reticulist.register import schemas as s
 from reticulist.settings import Settings
 from reticulist.web.deps import Viewer, form_for, get_db, get_settings, page_viewer
@@ -79,6 +80,7 @@ def _round_form(
         values=values,
         errors=errors,
         round=found,
+        network_sections=list(barometer.NETWORK_SECTION_LABELS.items()),
         instruments=[
             (c.ref, c.label)
             for c in barometer.list_instruments(db, actor=viewer.actor, partnership_id=partnership_id)
@@ -102,6 +104,7 @@ def round_new(
         "opens_on": start.isoformat(),
         "closes_on": (start + timedelta(days=28)).isoformat(),
         "anonymity_threshold": str(DEFAULT_THRESHOLD),
+        "network_section": "none",
     }
     return _round_form(request, db, viewer, partnership_id, values=values, errors={})
 
@@ -141,6 +144,10 @@ def _round_page(
     in_partnership(summary.round, partnership_id)
     ctx = _context(db, viewer, partnership_id)
     ctx.update(summary=summary, round=summary.round, errors=errors or {}, values=values or {})
+    ctx.update(
+        network_section_label=barometer.NETWORK_SECTION_LABELS.get(summary.round.network_section, ""),
+        network_completed=reported.completed_count(db, actor=viewer.actor, round_id=round_id),
+    )
     return render(request, "barometer/round.html", ctx, status_code=status_code)
 
 

@@ -32,6 +32,7 @@ from reticulist.barometer.instrument import DONT_KNOW, SCALE_POINTS, Instrument
 from reticulist.barometer.models import (
     DEFAULT_THRESHOLD,
     MIN_THRESHOLD,
+    NETWORK_SECTIONS,
     BarometerDraft,
     BarometerInstrument,
     BarometerInvitation,
@@ -39,6 +40,7 @@ from reticulist.barometer.models import (
     BarometerRound,
 )
 from reticulist.errors import FieldProblem, InputError
+from reticulist.network.models import NetworkTie
 from reticulist.register import schemas as s
 from reticulist.register.models import Organisation, Profession
 from reticulist.register.vocab import HIERARCHY_TIERS, WorkingTogetherTier
@@ -232,6 +234,24 @@ def _parse_threshold(value: Any) -> int:
 
 Threshold = Annotated[int, BeforeValidator(_parse_threshold)]
 
+NETWORK_SECTION_LABELS = {
+    "none": "No network section",
+    "people": "People: each respondent names the people they work with",
+    "organisations": "Organisations: each respondent names the organisations they work with",
+}
+
+
+def _parse_network_section(value: Any) -> str:
+    if s._blank(value):
+        return "none"
+    text = str(value).strip().lower()
+    if text not in NETWORK_SECTIONS:
+        raise ValueError(f'"{str(value).strip()}" is not one of: {", ".join(NETWORK_SECTIONS)}')
+    return text
+
+
+NetworkSection = Annotated[str, BeforeValidator(_parse_network_section)]
+
 
 class RoundUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -240,6 +260,8 @@ class RoundUpdate(BaseModel):
     opens_on: s.RequiredDate
     closes_on: s.RequiredDate
     anonymity_threshold: Threshold = DEFAULT_THRESHOLD
+    # The optional, named (not anonymous) network part offered after the answers are sent.
+    network_section: NetworkSection = "none"
 
 
 def _required(value: Any) -> str:
@@ -322,6 +344,7 @@ def open_round(session: Session, *, actor: Actor, partnership_id: int, data: Rou
         opens_on=data.opens_on,
         closes_on=data.closes_on,
         anonymity_threshold=data.anonymity_threshold,
+        network_section=data.network_section,
     )
     session.add(found)
     session.flush()
@@ -343,6 +366,7 @@ def update_round(session: Session, *, actor: Actor, round_id: int, data: RoundUp
             f"cannot go below {found.anonymity_threshold} now that people have answered on that promise",
             field="anonymity_threshold",
         )
+    _check_network_section_change(session, found, data.network_section)
     before = audit.snapshot(found)
     for key, value in data.model_dump().items():
         setattr(found, key, value)
@@ -353,6 +377,26 @@ def update_round(session: Session, *, actor: Actor, round_id: int, data: RoundUp
     if audit.snapshot(found) != before:
         _audit_round(session, actor, found, "changed", f"Barometer round {found.title} changed", before)
     return found
+
+
+def _check_network_section_change(session: Session, found: BarometerRound, wanted: str) -> None:
+    """People and organisations cannot be swapped once anyone has named ties of the other kind: the round
+    would hold two kinds of tie. Turning the section off is fine (stored ties stay)."""
+    if wanted == "none":
+        return
+    other = NetworkTie.to_organisation_id if wanted == "people" else NetworkTie.to_person_id
+    named = session.scalar(
+        select(func.count(NetworkTie.from_person_id.distinct())).where(
+            NetworkTie.round_id == found.id, other.is_not(None)
+        )
+    )
+    if named:
+        kind = "organisations" if wanted == "people" else "people"
+        raise InputError(
+            f"cannot change to {wanted} now that {named} {'person has' if named == 1 else 'people have'} "
+            f"named their ties to {kind}; open a new round",
+            field="network_section",
+        )
 
 
 def close_round(session: Session, *, actor: Actor, round_id: int) -> BarometerRound:

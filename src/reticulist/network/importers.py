@@ -217,8 +217,8 @@ def import_file(session: Session, *, actor: Actor, partnership_id: int, path: Pa
 
 # --- export ------------------------------------------------------------------------------------------
 def export_rows(session: Session, *, actor: Actor, partnership_id: int) -> list[dict[str, Any]]:
-    """The stored ties in the import's columns (frequency as a word), oldest first. Needs
-    VIEW_NETWORK_NAMES: the file names people."""
+    """The stored ties between people in the import's columns (frequency as a word), oldest first; ties
+    to organisations are left out. Needs VIEW_NETWORK_NAMES: the file names people."""
     stored = service.list_ties(session, actor=actor, partnership_id=partnership_id)
     people = {
         p.id: p
@@ -226,6 +226,8 @@ def export_rows(session: Session, *, actor: Actor, partnership_id: int) -> list[
     }
     rows = []
     for tie in stored:
+        if tie.to_person_id is None:  # a tie to an organisation has no row in a file of person-to-person ties
+            continue
         start, end = people[tie.from_person_id], people[tie.to_person_id]
         rows.append(
             {

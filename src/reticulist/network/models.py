@@ -22,7 +22,8 @@ class StoredSource(StrEnum):
 
 
 class NetworkTie(Base):
-    """One directed tie: ``from_person`` reports on (or is recorded as working with) ``to_person``.
+    """One directed tie: ``from_person`` reports on (or is recorded as working with) ``to_person``, or,
+    from an organisation-level round's network section, with ``to_organisation`` (exactly one is set).
 
     frequency is 0-4 (never, yearly, quarterly, monthly, weekly); the trust and value ratings are 1-4;
     each may be unknown (null). ``weight`` is the tie's strength before any source multiplier.
@@ -31,6 +32,7 @@ class NetworkTie(Base):
     __tablename__ = "network_tie"
     __table_args__ = (
         CheckConstraint("from_person_id <> to_person_id", name="not_self"),
+        CheckConstraint("(to_person_id IS NULL) <> (to_organisation_id IS NULL)", name="one_target"),
         CheckConstraint("source IN ('reported', 'imported')", name="source_known"),
         CheckConstraint("weight > 0", name="weight_positive"),
         CheckConstraint("frequency BETWEEN 0 AND 4", name="frequency_range"),
@@ -46,7 +48,11 @@ class NetworkTie(Base):
     partnership_id: Mapped[int] = mapped_column(ForeignKey("partnership.id"), index=True)
     source: Mapped[str] = mapped_column(String(20))
     from_person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
-    to_person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    # Null only for a tie to an organisation; the person network (network_for) leaves those out.
+    to_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), nullable=True, index=True)
+    to_organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisation.id"), nullable=True, index=True
+    )
     # Null for imported ties; a reported tie names the round whose network section it came from.
     round_id: Mapped[int | None] = mapped_column(
         ForeignKey("barometer_round.id", ondelete="CASCADE"), nullable=True, index=True

@@ -115,6 +115,8 @@ def _stored(session: Session, partnership_id: int, source: str, since: date | No
     """Stored ties of one source in the window; where a pair was observed more than once, the latest
     observation stands (a tie rated again replaces the earlier rating)."""
     query = select(NetworkTie).where(NetworkTie.partnership_id == partnership_id, NetworkTie.source == source)
+    # Ties to an organisation (an organisation-level round) are not ties between people.
+    query = query.where(NetworkTie.to_person_id.is_not(None))
     query = _in_window(query, NetworkTie.observed_on, since, as_of)
     latest: dict[tuple[int, int], NetworkTie] = {}
     for tie in session.scalars(query.order_by(NetworkTie.observed_on, NetworkTie.id)):
