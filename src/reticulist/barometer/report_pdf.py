@@ -331,7 +331,7 @@ def trend_chart(report: RoundReport) -> charts.Chart | None:
         charts.TrendRow(
             line.construct.name,
             _before(line),
-            line.result.mean if line.trend is not None and line.trend.difference is not None else None,
+            line.result.mean,
             line.trend.clear_change,
             line.trend.reading,
         )
