@@ -11,7 +11,6 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from tests.conftest import World
 
 from reticulist.access.policy import NotAllowed, NotFound, cli_actor
 from reticulist.audit.models import AuditEvent
@@ -21,6 +20,7 @@ from reticulist.network import service as network
 from reticulist.network.models import NetworkTie
 from reticulist.register import schemas as s
 from reticulist.register import service as register
+from tests.conftest import World
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "network.md"
 
