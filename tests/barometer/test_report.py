@@ -178,6 +178,8 @@ def test_report_page_has_every_section_and_names_the_weakest(
     for heading in SECTIONS:
         assert f">{heading}</h2>" in html, heading
     assert 'href="/static/report-print.css"' in html
+    css = browsers["member"].get("/static/report-print.css").text
+    assert "size: A4" in css and "break-before: page" in css and "@media print" in css
     summary = html.split('id="summary"', 1)[1].split('id="profile"', 1)[0]
     assert "Continuity of membership" in summary.split("Where it is weakest", 1)[1].split("</ul>", 1)[0]
     assert "60 people answered" in summary and "fewer than 5 respondents" in summary
@@ -237,6 +239,8 @@ def test_pdf_has_the_summary_first_and_every_section(db: Session, world: World, 
     first_page = text.split("Page 1 of", 1)[0]
     assert "Board report: Barometer 2026" in first_page
     assert "Continuity of membership" in first_page.split("Where it is weakest", 1)[1]
+    # The whole summary fits page 1: down to its last sentence, on anonymity.
+    assert "What would help first" in first_page and "Answers are anonymous" in first_page
     for heading, marker in PDF_SECTION_MARKERS.items():
         assert heading in text and marker in text, heading
     assert "Annex: method and anonymity" in text
