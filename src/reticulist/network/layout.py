@@ -24,19 +24,23 @@ import numpy as np
 ISOLATED_BAND = 0.1
 # igraph draws its random numbers from one process-wide generator: a lock keeps a seeded run seeded.
 _RNG_LOCK = threading.Lock()
+# How much more one axis may be stretched than the other to fill the square.
+MAX_STRETCH = 2.0
 # Above this many people igraph's grid approximation keeps the layout well under a second.
 GRID_FROM = 1000
 
 
 def _fit_unit_square(points: np.ndarray, top: float, bottom: float) -> np.ndarray:
-    """Scale ``points`` by one factor (so distances keep their proportions) to fill the box from y=top to
-    y=bottom and x=0..1 as far as the aspect ratio allows, centred."""
+    """Scale ``points`` to fill the box x=0..1, y=top..bottom, centred. Each axis is stretched on its own
+    (a long thin layout would leave most of the square empty) but at most ``MAX_STRETCH`` times the other,
+    so distances keep roughly their proportions."""
     low, high = points.min(axis=0), points.max(axis=0)
     span = np.maximum(high - low, 1e-12)
     height = bottom - top
-    scale = min(1.0 / span[0], height / span[1])
-    scaled = (points - low) * scale
-    offset = np.array([(1.0 - span[0] * scale) / 2, top + (height - span[1] * scale) / 2])
+    scale_x, scale_y = 1.0 / span[0], height / span[1]
+    scale_x, scale_y = min(scale_x, scale_y * MAX_STRETCH), min(scale_y, scale_x * MAX_STRETCH)
+    scaled = (points - low) * np.array([scale_x, scale_y])
+    offset = np.array([(1.0 - span[0] * scale_x) / 2, top + (height - span[1] * scale_y) / 2])
     return scaled + offset
 
 

@@ -13,6 +13,9 @@
   var MARGIN = 15;
   var MIN_ZOOM = 0.5;
   var MAX_ZOOM = 12;
+  // On screen circles are drawn larger than on paper: easier to see and to click or tap.
+  var RADIUS_SCALE = 1.35;
+  var MIN_RADIUS = 6;
 
   var container = document.getElementById("network-map");
   var dataElement = document.getElementById("network-map-data");
@@ -130,7 +133,7 @@
         {
           cx: px(node.x),
           cy: px(node.y),
-          r: node.r,
+          r: Math.max(node.r * RADIUS_SCALE, MIN_RADIUS),
           class: "map-node",
           tabindex: "0",
           role: "button",
@@ -247,6 +250,10 @@
       var link = html("a", "Open " + node.label + "'s network page", html("p", null, panelBody));
       link.href = node.href;
     }
+    // On a narrow screen the panel is below the map: bring it into view.
+    if (window.matchMedia && window.matchMedia("(max-width: 52rem)").matches) {
+      panelBody.scrollIntoView({ block: "nearest" });
+    }
   }
 
   function ordinal(k) {
@@ -322,6 +329,11 @@
     }
   });
 
+  // The panel and the zoom buttons only work with this script: without it the page shows the image alone.
+  var panel = document.getElementById("map-panel");
+  var layout = document.getElementById("map-layout");
+  if (panel) panel.hidden = false;
+  if (layout) layout.classList.add("with-panel");
   if (tools) {
     tools.hidden = false;
     tools.addEventListener("click", function (event) {
@@ -338,13 +350,27 @@
   }
 
   // --- filters and colour --------------------------------------------------------------------------
+  var FIELD_NAMES = {
+    sources: "Ties from",
+    min_weight: "Minimum tie strength",
+    since: "From",
+    as_of: "As of",
+    colour_by: "Colour by",
+  };
+
+  function fieldName(field) {
+    if (FIELD_NAMES[field]) return FIELD_NAMES[field];
+    if (field.indexOf("w_") === 0) return "Weight of " + field.slice(2).replace(/_/g, " ");
+    return field;
+  }
+
   function showProblems(problems) {
     if (!errorSummary) return;
     errorSummary.textContent = "";
     html("h2", "Please correct " + plural(problems.length, "problem", "problems"), errorSummary);
     var list = html("ul", null, errorSummary);
     problems.forEach(function (problem) {
-      var link = html("a", problem.field + ": " + problem.message, html("li", null, list));
+      var link = html("a", fieldName(problem.field) + ": " + problem.message, html("li", null, list));
       link.href = "#f-" + problem.field.split(".")[0];
     });
     errorSummary.hidden = false;
