@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, select
@@ -321,16 +322,21 @@ def test_bad_input_is_refused_by_field_and_nothing_is_stored(
         ],
     )
     assert problems == {
-        "tie-1-to": "is not one of the persons you could pick",
+        "tie-1-to": "is not one of the people you could pick",
         "tie-2-to": "Ann Able — Brempton Police is you: pick the people you work with",
         "tie-3-frequency": 'Ben Best — Brempton Police: "often" is not a frequency: give never, yearly, '
         "quarterly, monthly, weekly, or 0-4",
         "tie-3-trust_open": 'Ben Best — Brempton Police: "5" is not a whole number from 1 to 4',
-        "tie-4-to": "is not one of the persons you could pick",
+        "tie-4-to": "is not one of the people you could pick",
         "tie-6-to": "Cat Cole — Brempton Health is picked twice",
     }
+    produced = {f"{field}: {message}" for field, message in problems.items()}
     assert refused(respondent_id="nobody", ties=[{"to": ids["ben"]}]) == {
         "respondent": "is not one of the partnership's current people"
+    }
+    produced |= {
+        "respondent: is not one of the partnership's current people",
+        "ties: at most 20 ties; 21 were sent",
     }
     assert refused(respondent_id=ids["ann"], ties=[]) == {
         "ties": "pick at least one person, or skip this part"
@@ -349,7 +355,7 @@ def test_bad_input_is_refused_by_field_and_nothing_is_stored(
             picks=["Zed Nobody", "Ann Able — Brempton Police", "Ben Best", "ben best"],
         )
     assert err.value.by_field() == {
-        "pick-1": '"Zed Nobody" is not one of the persons in the list',
+        "pick-1": '"Zed Nobody" is not one of the people in the list',
         "pick-2": "Ann Able — Brempton Police is you: pick the people you work with",
         "pick-4": "Ben Best — Brempton Police is already picked (pick 3)",
     }
@@ -398,9 +404,14 @@ def test_bad_input_is_refused_by_field_and_nothing_is_stored(
     no_one = client.post(
         f"/s/{token}/network", data={"form_token": _form_token(page), "respondent": "Ann", "action": "rate"}
     )
-    assert no_one.status_code == 422 and "&#34;Ann&#34; is not one of the persons in the list" in no_one.text
+    assert no_one.status_code == 422 and "&#34;Ann&#34; is not one of the people in the list" in no_one.text
     assert _ties(db) == []
     assert db.scalars(select(AuditEvent).where(AuditEvent.record_type == "network_tie")).all() == []
+    # The examples in docs/network.md are messages the service gives.
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "network.md").read_text(encoding="utf-8")
+    section = doc.split("### Reported ties", 1)[1]
+    examples = section.split("```", 2)[1].strip().splitlines()
+    assert len(examples) == 5 and set(examples) <= produced
 
 
 def test_sending_again_replaces_the_same_respondents_ties_for_the_round(world: World, db: Session) -> None:

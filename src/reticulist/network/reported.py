@@ -49,6 +49,7 @@ QUESTIONS: tuple[tuple[str, str], ...] = (
     ("value_resources", "The resources they contribute"),
 )
 FIELDS: tuple[str, ...] = ("frequency", *t.RATING_FIELDS)
+PLURAL = {"person": "people", "organisation": "organisations"}
 _DASHES = re.compile(r"\s+[-–—]+\s+")
 
 
@@ -177,7 +178,7 @@ def _resolve(choices: Sequence[Choice], text: str, what: str) -> Choice:
         return by_name[0]
     if by_name:
         raise ValueError(f'more than one {what} is called "{text.strip()}": choose one from the list')
-    raise ValueError(f'"{text.strip()}" is not one of the {what}s in the list')
+    raise ValueError(f'"{text.strip()}" is not one of the {PLURAL[what]} in the list')
 
 
 def choose(session: Session, *, token: str, secret_key: str, respondent: str, picks: Sequence[str]) -> Chosen:
@@ -275,7 +276,7 @@ def record_reported_ties(
         target_id = _whole_id(tie.get("to"))
         target = step.target(target_id) if target_id is not None else None
         if target is None:
-            problems.append(FieldProblem(prefix + "to", f"is not one of the {what}s you could pick"))
+            problems.append(FieldProblem(prefix + "to", f"is not one of the {PLURAL[what]} you could pick"))
             continue
         if me is not None and _is_self(step, me, target.id):
             problems.append(FieldProblem(prefix + "to", _self_message(step, target)))
