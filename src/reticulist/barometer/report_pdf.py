@@ -587,6 +587,10 @@ class _ReportPDF(FPDF):
         height = chart.height * width / chart.width
         if height > self.room():
             self.add_page(same=True)
+        if height > self.room():
+            # Taller than a whole page (a heatmap of many organisations): shrink it to fit the page.
+            width *= self.room() / height
+            height = self.room()
         top = self.get_y()
         charts.draw_on_pdf(chart, self, x=MARGIN, y=top, width=width)
         self.set_xy(MARGIN, top + height + 2)
