@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
 
     from reticulist.access.routes import router as role_pages
     from reticulist.audit.routes import router as audit_pages
+    from reticulist.barometer.api import router as barometer_api
     from reticulist.barometer.report_routes import router as report_pages
     from reticulist.barometer.results_routes import router as results_pages
     from reticulist.barometer.routes import router as barometer_pages
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.include_router(network_map_pages)
     app.include_router(network_pages)
     app.include_router(register_api, prefix="/api/v1")
+    app.include_router(barometer_api, prefix="/api/v1")
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
