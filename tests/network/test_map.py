@@ -515,3 +515,20 @@ def test_metrics_used_are_the_public_ones() -> None:
     assert np.allclose(found.analysis.people.betweenness, direct.people.betweenness)
     ranked = metrics.rank_boundary_spanners(direct, net.organisation_labels, limit=None)
     assert [x.person for x in found.spanners] == [x.person for x in ranked]
+
+
+def test_the_docs_map_examples_are_messages_the_map_gives() -> None:
+    from pathlib import Path
+
+    from starlette.datastructures import QueryParams
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "network.md").read_text(encoding="utf-8")
+    section = doc.split("### The map", 1)[1]
+    examples = re.findall(r"`((?:min_weight|w_\w+): [^`]+)`", section)
+    assert len(examples) == 2
+    with pytest.raises(Exception) as caught:
+        mr.parse_choice(QueryParams("sources=reported&min_weight=-1&w_reported=0"))
+    given = {f"{field}: {message}" for field, message in caught.value.by_field().items()}  # type: ignore[attr-defined]
+    assert set(examples) <= given
+    assert "sources=reported,co_attendance&w_co_attendance=0.5&min_weight=2" in section
+    assert f"Above {mr.MAX_MAP_PEOPLE:,} people" in " ".join(section.split())
