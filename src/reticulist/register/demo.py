@@ -764,7 +764,8 @@ def build_demo(
     ``board_people`` of them hold or held seats, the rest are practitioners. Board meetings are held
     ``meetings_per_year`` times a year for ``years`` years up to ``today``, with quarterly sub-groups and an
     away day or development day each year. ``barometer`` adds two closed barometer rounds a year apart and
-    the joint training day between them (barometer.demo); the register alone (the benchmark) leaves it out.
+    the joint training day between them (barometer.demo), and the ties reported in them (network.demo); the
+    register alone (the benchmark) leaves them out.
     """
     actor = actor or demo_actor()
     today = today or date.today()
@@ -786,7 +787,14 @@ def build_demo(
 
         if progress:
             progress("Barometer rounds", 0, 1)
-        add_demo_barometer(session, actor=actor, partnership_id=partnership_id, seed=seed, today=today)
+        rounds = add_demo_barometer(
+            session, actor=actor, partnership_id=partnership_id, seed=seed, today=today
+        )
+        from reticulist.network.demo import add_demo_network  # reported ties belong to the rounds
+
+        add_demo_network(
+            session, actor=actor, partnership_id=partnership_id, seed=seed, round_ids=rounds.round_ids
+        )
     return partnership_id
 
 
