@@ -8,7 +8,7 @@ import json
 import re
 import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pytest
@@ -16,10 +16,12 @@ from sqlalchemy.orm import Session
 
 from reticulist.access.policy import cli_actor
 from reticulist.barometer import charts
+from reticulist.errors import InputError
 from reticulist.network import map_image, metrics
 from reticulist.network import map_routes as mr
 from reticulist.network import service as network
 from reticulist.network import ties as t
+from reticulist.network.analysis import NetworkChoice
 from reticulist.network.layout import ISOLATED_BAND, network_layout
 from reticulist.register import schemas as s
 from reticulist.register import service as register
@@ -182,7 +184,7 @@ def test_two_hundred_people_and_two_thousand_ties_map_in_well_under_a_second() -
     net = _network(200, 2000, organisations=12)
     started = time.perf_counter()
     found = mr.map_of(net)
-    data = mr.map_json(found, mr.MapChoice({"reported": 1.0}))
+    data = mr.map_json(found, mr.MapChoice(NetworkChoice({"reported": 1.0}, None, date(2025, 3, 31))))
     svg = mr.map_svg(found, "organisation")
     elapsed = time.perf_counter() - started
     assert elapsed < 0.8, f"{elapsed:.2f}s"
@@ -194,7 +196,7 @@ def test_beyond_the_cap_the_map_says_so_instead_of_drawing(monkeypatch: pytest.M
     monkeypatch.setattr(mr, "MAX_MAP_PEOPLE", 10)
     found = mr.map_of(_network(12, 20))
     assert found.too_many and found.analysis is None
-    data = mr.map_json(found, mr.MapChoice({"reported": 1.0}))
+    data = mr.map_json(found, mr.MapChoice(NetworkChoice({"reported": 1.0}, None, date(2025, 3, 31))))
     assert data["too_many"] and data["nodes"] == [] and "12 people" in data["message"]
     assert "more than the 10 a map can show" in data["message"]
 
@@ -202,31 +204,30 @@ def test_beyond_the_cap_the_map_says_so_instead_of_drawing(monkeypatch: pytest.M
 def test_the_map_choice_reads_the_network_pages_parameters_and_names_bad_ones() -> None:
     from starlette.datastructures import QueryParams
 
+    default = NetworkChoice({"imported": 1.0}, date(2024, 4, 1), date(2025, 3, 31))
     choice = mr.parse_choice(
         QueryParams(
             "sources=reported,co_attendance&w_co_attendance=0.5&min_weight=2&since=2025-01-01"
             "&as_of=2025-03-31&colour_by=profession"
-        )
+        ),
+        default=default,
     )
-    assert choice.sources == {"reported": 1.0, "co_attendance": 0.5}
-    assert (choice.min_weight, choice.since, choice.as_of) == (2.0, date(2025, 1, 1), date(2025, 3, 31))
+    assert choice.network == NetworkChoice(
+        {"reported": 1.0, "co_attendance": 0.5}, date(2025, 1, 1), date(2025, 3, 31), 2.0
+    )
     assert choice.colour_by == "profession"
-    assert mr.parse_choice(QueryParams("sources=&sources=imported&sources=reported")).sources == {
-        "imported": 1.0,
-        "reported": 1.0,
-    }
-    assert set(mr.parse_choice(QueryParams("")).sources) == set(network.known_sources())
-    assert mr.parse_choice(QueryParams(choice.query())) == mr.MapChoice(
-        choice.sources, 2.0, date(2025, 1, 1), date(2025, 3, 31)
-    )
-    with pytest.raises(Exception) as caught:
+    again = mr.parse_choice(QueryParams(choice.query(colour_by="profession")), default=default)
+    assert again == choice, "the map's links keep the choice"
+    # No choice at all: the network pages' default; colour alone is not a choice of ties.
+    assert mr.parse_choice(QueryParams("colour_by=profession"), default=default).network == default
+    assert mr.parse_choice(QueryParams(""), default=default) == mr.MapChoice(default)
+    with pytest.raises(InputError) as caught:
         mr.parse_choice(
-            QueryParams("sources=reported&w_reported=0&min_weight=lots&since=31/03/2025&colour_by=tier")
+            QueryParams("sources=reported&w_reported=0&min_weight=lots&colour_by=tier"), default=default
         )
-    assert caught.value.by_field() == {  # type: ignore[attr-defined]
-        "w_reported": "0 is not a number above 0",
-        "min_weight": '"lots" is not a number',
-        "since": '"31/03/2025" is not a date like 2025-03-31',
+    assert caught.value.by_field() == {
+        "w_reported": '"0" is not a number above 0',
+        "min_weight": '"lots" is not a number, 0 or more',
         "colour_by": '"tier" is not organisation or profession',
     }
 
@@ -317,6 +318,9 @@ def _cast(db: Session, world: World) -> Cast:
     return Cast(ids)
 
 
+ALL = "sources=reported,imported,co_attendance,shared_actions"
+
+
 def _url(world: World, what: str = "map.json", query: str = "") -> str:
     return f"/p/{world.partnership_id}/network/{what}" + (f"?{query}" if query else "")
 
@@ -331,7 +335,7 @@ def test_map_json_for_a_manager_names_people_and_links_their_network_page(
     db: Session, world: World, browsers: dict[str, Browser]
 ) -> None:
     cast = _cast(db, world)
-    response = browsers["manager"].get(_url(world, query="as_of=2025-03-31"))
+    response = browsers["manager"].get(_url(world, query=f"as_of=2025-03-31&{ALL}"))
     assert response.status_code == 200 and response.headers["content-type"].startswith("application/json")
     data = response.json()
     assert data["names_shown"] and data["people"] == 8 and data["as_of"] == "2025-03-31"
@@ -364,7 +368,13 @@ def test_map_json_for_a_manager_names_people_and_links_their_network_page(
     }
     assert "No profession recorded" in {g["label"] for g in data["groups"]["profession"]}
     # The same positions on every visit.
-    assert browsers["manager"].get(_url(world, query="as_of=2025-03-31")).json()["nodes"] == data["nodes"]
+    assert (
+        browsers["manager"].get(_url(world, query=f"as_of=2025-03-31&{ALL}")).json()["nodes"] == data["nodes"]
+    )
+    # With no choice, the network pages' default: the last year of stored ties (there are some here).
+    default = browsers["manager"].get(_url(world)).json()
+    assert default["sources"] == {"reported": 1.0, "imported": 1.0}
+    assert default["since"] == (date.fromisoformat(default["as_of"]) - timedelta(days=364)).isoformat()
 
 
 def test_members_see_the_map_without_names_everywhere(
@@ -372,7 +382,7 @@ def test_members_see_the_map_without_names_everywhere(
 ) -> None:
     _cast(db, world)
     member = browsers["member"]
-    data = member.get(_url(world, query="as_of=2025-03-31")).json()
+    data = member.get(_url(world, query=f"as_of=2025-03-31&{ALL}")).json()
     assert not data["names_shown"] and len(data["nodes"]) == 8
     assert all("href" not in node for node in data["nodes"])
     assert {n["label"] for n in data["nodes"]} >= {
@@ -381,7 +391,7 @@ def test_members_see_the_map_without_names_everywhere(
     }
     for what in ("map.json", "map", "map.svg"):
         for colour in ("organisation", "profession"):
-            response = member.get(_url(world, what, f"as_of=2025-03-31&colour_by={colour}"))
+            response = member.get(_url(world, what, f"as_of=2025-03-31&{ALL}&colour_by={colour}"))
             assert response.status_code == 200, what
             _no_full_names(response.text)
     page = member.get(_url(world, "map", "as_of=2025-03-31")).text
@@ -423,6 +433,8 @@ def test_filters_change_the_ties(db: Session, world: World, browsers: dict[str, 
     manager = browsers["manager"]
 
     def ties(query: str) -> set[tuple[str, ...]]:
+        if "sources=" not in query:  # every source, not the pages' default (stored ties only, here)
+            query += "&sources=reported,imported,co_attendance,shared_actions"
         data = manager.get(_url(world, query="as_of=2025-03-31&" + query)).json()
         labels = [n["label"].split()[0] for n in data["nodes"]]
         return {tuple(sorted((labels[e["source"]], labels[e["target"]]))) for e in data["edges"]}
@@ -471,14 +483,14 @@ def test_bad_filters_are_named_and_show_on_the_page(
         }
     ]
     response = manager.get(_url(world, query="sources="))
-    assert response.status_code == 422 and "choose at least one source" in response.text
-    response = manager.get(_url(world, query="min_weight=-1&w_imported=x"))
+    assert response.status_code == 422 and "tick at least one source of ties" in response.text
+    response = manager.get(_url(world, query="sources=imported&min_weight=-1&w_imported=x"))
     assert response.status_code == 422
     assert {p["field"] for p in response.json()["detail"]} == {"min_weight", "w_imported"}
     page = manager.get(_url(world, "map", "min_weight=-1&as_of=2025-13-01"))
     assert page.status_code == 422
-    assert "Minimum tie strength: -1 is not a number of 0 or more" in page.text
-    assert "As of: &#34;2025-13-01&#34; is not a date like 2025-03-31" in page.text
+    assert "Minimum tie strength: &#34;-1&#34; is not a number, 0 or more" in page.text
+    assert "As of: &#34;2025-13-01&#34; is not a real date" in page.text
     assert 'value="2025-13-01"' in page.text  # the refused value is shown back to be corrected
     assert manager.get(_url(world, "map.svg", "colour_by=tier")).status_code == 422
 
@@ -526,9 +538,12 @@ def test_the_docs_map_examples_are_messages_the_map_gives() -> None:
     section = doc.split("### The map", 1)[1]
     examples = re.findall(r"`((?:min_weight|w_\w+): [^`]+)`", section)
     assert len(examples) == 2
-    with pytest.raises(Exception) as caught:
-        mr.parse_choice(QueryParams("sources=reported&min_weight=-1&w_reported=0"))
-    given = {f"{field}: {message}" for field, message in caught.value.by_field().items()}  # type: ignore[attr-defined]
+    with pytest.raises(InputError) as caught:
+        mr.parse_choice(
+            QueryParams("sources=reported&min_weight=-1&w_reported=0"),
+            default=NetworkChoice({"reported": 1.0}, None, date(2025, 3, 31)),
+        )
+    given = {f"{field}: {message}" for field, message in caught.value.by_field().items()}
     assert set(examples) <= given
     assert "sources=reported,co_attendance&w_co_attendance=0.5&min_weight=2" in section
     assert f"Above {mr.MAX_MAP_PEOPLE:,} people" in " ".join(section.split())

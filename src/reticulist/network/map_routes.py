@@ -2,17 +2,16 @@
 
 Thin: the network comes from ``service.network_for`` (which checks the viewer may see it and labels
 people by name only for those who may see names), the figures from ``metrics``, the positions from
-``layout`` and the image from ``map_image``. The page, map.json and map.svg take the same query
-parameters as the network pages: ``sources=reported,co_attendance`` (or repeated), ``w_<source>`` (each
-source's multiplier, default 1), ``min_weight``, ``since``, ``as_of``; and ``colour_by`` (organisation or
-profession).
+``layout`` and the image from ``map_image``. The page, map.json and map.svg take the network pages'
+query parameters, read by the network pages' own ``analysis.parse_choice`` (so both show the same
+network for the same address, and the same default when none is given): ``sources=reported,co_attendance``
+(or repeated), ``w_<source>`` (each source's multiplier, default 1), ``min_weight``, ``since``,
+``as_of``; and ``colour_by`` (organisation or profession).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,8 +25,9 @@ from reticulist.access.policy import Action as Can
 from reticulist.access.policy import Actor, ensure_allowed
 from reticulist.barometer import charts
 from reticulist.errors import FieldProblem, InputError
-from reticulist.network import map_image, metrics
+from reticulist.network import analysis, map_image, metrics
 from reticulist.network import service as network_service
+from reticulist.network.analysis import NetworkChoice
 from reticulist.network.layout import network_layout
 from reticulist.network.ties import CombinedEdges, Network, symmetrise
 from reticulist.web.deps import Viewer, get_db, page_viewer
@@ -50,75 +50,42 @@ SOURCE_LABELS = {
 # --- the viewer's choices ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class MapChoice:
-    """What the viewer asked to see; ``problems`` holds every bad parameter, by field."""
+    """What the viewer asked to see: the network pages' choice of ties (``analysis.NetworkChoice``) and
+    what the circles are coloured by."""
 
-    sources: dict[str, float]
-    min_weight: float = 0.0
-    since: date | None = None
-    as_of: date | None = None
+    network: NetworkChoice
     colour_by: str = "organisation"
 
     def query(self, **extra: str) -> str:
         """The choice as a query string, for links between the map, its image and the tables."""
-        pairs: list[tuple[str, str]] = [("sources", ",".join(self.sources))]
-        pairs += [(f"w_{name}", f"{value:g}") for name, value in self.sources.items() if value != 1]
-        if self.min_weight:
-            pairs.append(("min_weight", f"{self.min_weight:g}"))
-        if self.since:
-            pairs.append(("since", self.since.isoformat()))
-        if self.as_of:
-            pairs.append(("as_of", self.as_of.isoformat()))
-        pairs += list(extra.items())
-        return urlencode(pairs)
+        query = self.network.query()
+        return query + ("&" + urlencode(extra) if extra else "")
 
 
-def _number(text: str, field: str, problems: list[FieldProblem], *, above_zero: bool) -> float | None:
-    try:
-        value = float(text.strip())
-    except ValueError:
-        problems.append(FieldProblem(field, f'"{text}" is not a number'))
-        return None
-    if not math.isfinite(value) or value < 0 or (above_zero and value == 0):
-        bound = "above 0" if above_zero else "of 0 or more"
-        problems.append(FieldProblem(field, f"{text} is not a number {bound}"))
-        return None
-    return value
-
-
-def _date(text: str, field: str, problems: list[FieldProblem]) -> date | None:
-    if not text.strip():
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        problems.append(FieldProblem(field, f'"{text}" is not a date like 2025-03-31'))
-        return None
-
-
-def parse_choice(params: QueryParams) -> MapChoice:
-    """The map's query parameters checked, every problem named by its field (raises InputError).
-    No ``sources`` at all means every source at weight 1; ``sources`` given but empty is refused."""
+def parse_choice(params: QueryParams, *, default: NetworkChoice) -> MapChoice:
+    """The map's query parameters, read exactly as the network pages read theirs (``analysis.
+    parse_choice``: no choice at all gives ``default``), plus ``colour_by``. Raises InputError naming
+    every bad field."""
     problems: list[FieldProblem] = []
-    if "sources" in params:
-        names = [n.strip() for value in params.getlist("sources") for n in value.split(",") if n.strip()]
-    else:
-        names = list(network_service.known_sources())
-    sources: dict[str, float] = {}
-    for name in dict.fromkeys(names):
-        text = params.get(f"w_{name}", "").strip()
-        weight = _number(text, f"w_{name}", problems, above_zero=True) if text else 1.0
-        sources[name] = weight if weight is not None else 1.0
-    text = params.get("min_weight", "").strip()
-    min_weight = (_number(text, "min_weight", problems, above_zero=False) or 0.0) if text else 0.0
-    since = _date(params.get("since", ""), "since", problems)
-    as_of = _date(params.get("as_of", ""), "as_of", problems)
     colour_by = params.get("colour_by", "organisation").strip() or "organisation"
     if colour_by not in map_image.COLOUR_BY:
         problems.append(FieldProblem("colour_by", f'"{colour_by}" is not organisation or profession'))
-        colour_by = "organisation"
+    try:
+        chosen = analysis.parse_choice({k: params.getlist(k) for k in params}, default=default)
+    except InputError as exc:
+        problems = exc.problems + problems
     if problems:
         raise InputError(problems=problems)
-    return MapChoice(sources, min_weight, since, as_of, colour_by)
+    return MapChoice(chosen, colour_by)
+
+
+def choice_for(session: Session, *, actor: Actor, partnership_id: int, params: QueryParams) -> MapChoice:
+    """The viewer's choice, with the network pages' default (the last year of ties) where they made
+    none. Outsiders get NotFound before any parameter is read."""
+    default = analysis.default_choice(
+        session, actor=actor, partnership_id=partnership_id, today=network_service.today()
+    )
+    return parse_choice(params, default=default)
 
 
 # --- the map -----------------------------------------------------------------------------------------
@@ -156,10 +123,10 @@ def build_map(session: Session, *, actor: Actor, partnership_id: int, choice: Ma
         session,
         actor=actor,
         partnership_id=partnership_id,
-        sources=choice.sources,
-        as_of=choice.as_of,
-        since=choice.since,
-        min_weight=choice.min_weight,
+        sources=choice.network.sources,
+        as_of=choice.network.as_of,
+        since=choice.network.since,
+        min_weight=choice.network.min_weight,
     )
     return map_of(network)
 
@@ -192,7 +159,7 @@ def map_json(found: NetworkMap, choice: MapChoice) -> dict[str, Any]:
         "since": network.since.isoformat() if network.since else None,
         "names_shown": network.names_shown,
         "sources": network.multipliers,
-        "min_weight": choice.min_weight,
+        "min_weight": choice.network.min_weight,
         "people": network.n_people,
         "ties": len(found.edges),
         "too_many": found.too_many,
@@ -273,16 +240,34 @@ def map_svg(found: NetworkMap, colour_by: str) -> str:
 
 
 # --- routes ------------------------------------------------------------------------------------------
-def _form(params: QueryParams) -> dict[str, Any]:
-    """The filter form as the viewer filled it in (so a refused value is shown back to be corrected)."""
+def _form(params: QueryParams, choice: MapChoice | None) -> dict[str, Any]:
+    """The filter form: the choice shown (the default when none was made), or on a refused choice the
+    values as the viewer filled them in, to be corrected."""
+    if choice is not None:
+        chosen = choice.network
+        return {
+            "sources": [
+                {
+                    "name": name,
+                    "label": SOURCE_LABELS.get(name, name.replace("_", " ")),
+                    "checked": name in chosen.sources,
+                    "weight": f"{chosen.sources.get(name, 1.0):g}",
+                }
+                for name in network_service.known_sources()
+            ],
+            "min_weight": f"{chosen.min_weight:g}" if chosen.min_weight else "",
+            "since": chosen.since.isoformat() if chosen.since else "",
+            "as_of": chosen.as_of.isoformat(),
+            "colour_by": choice.colour_by,
+        }
     asked = "sources" in params
-    chosen = {n.strip() for value in params.getlist("sources") for n in value.split(",")}
+    ticked = {n.strip() for value in params.getlist("sources") for n in value.split(",")}
     return {
         "sources": [
             {
                 "name": name,
                 "label": SOURCE_LABELS.get(name, name.replace("_", " ")),
-                "checked": name in chosen or not asked,
+                "checked": name in ticked or not asked,
                 "weight": params.get(f"w_{name}", "1"),
             }
             for name in network_service.known_sources()
@@ -303,15 +288,18 @@ def map_page(
 ):  # type: ignore[no-untyped-def]
     ctx = partnership_context(db, viewer, partnership_id, "network")
     ensure_allowed(viewer.actor, Can.VIEW_NETWORK, partnership_id)
-    ctx.update(choice=None, errors={}, data=None, svg="", form=_form(request.query_params))
+    ctx.update(choice=None, errors={}, data=None, svg="", form=_form(request.query_params, None))
     try:
-        choice = parse_choice(request.query_params)
+        choice = choice_for(
+            db, actor=viewer.actor, partnership_id=partnership_id, params=request.query_params
+        )
         found = build_map(db, actor=viewer.actor, partnership_id=partnership_id, choice=choice)
     except InputError as err:
         ctx["errors"] = err.by_field()
         return render(request, "network/map.html", ctx, status_code=422)
     ctx.update(
         choice=choice,
+        form=_form(request.query_params, choice),
         data=map_json(found, choice),
         svg="" if found.too_many else map_svg(found, choice.colour_by),
     )
@@ -326,7 +314,8 @@ def map_data(
     db: Session = Depends(get_db),
 ) -> JSONResponse:
     ensure_allowed(viewer.actor, Can.VIEW_NETWORK, partnership_id)
-    choice = parse_choice(request.query_params)  # InputError: 422 with each field's problem
+    # InputError: 422 with each field's problem.
+    choice = choice_for(db, actor=viewer.actor, partnership_id=partnership_id, params=request.query_params)
     found = build_map(db, actor=viewer.actor, partnership_id=partnership_id, choice=choice)
     return JSONResponse(map_json(found, choice))
 
@@ -339,7 +328,7 @@ def map_image_route(
     db: Session = Depends(get_db),
 ) -> Response:
     ensure_allowed(viewer.actor, Can.VIEW_NETWORK, partnership_id)
-    choice = parse_choice(request.query_params)
+    choice = choice_for(db, actor=viewer.actor, partnership_id=partnership_id, params=request.query_params)
     found = build_map(db, actor=viewer.actor, partnership_id=partnership_id, choice=choice)
     if found.too_many:
         return Response(found.message or "", status_code=422, media_type="text/plain")

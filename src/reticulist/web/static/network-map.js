@@ -411,10 +411,32 @@
       });
   }
 
+  // The form as a short query: sources comma-separated, weights only where not 1, no empty fields.
+  function formParams() {
+    var rest = [];
+    var sources = [];
+    new FormData(form).forEach(function (value, key) {
+      value = String(value).trim();
+      if (key === "sources") {
+        if (value) sources.push(value);
+      } else if (key.indexOf("w_") === 0) {
+        if (value !== "1" && value !== "") rest.push([key, value]);
+      } else if (value !== "") {
+        rest.push([key, value]);
+      }
+    });
+    var params = new URLSearchParams();
+    params.append("sources", sources.join(","));
+    rest.forEach(function (pair) {
+      params.append(pair[0], pair[1]);
+    });
+    return params;
+  }
+
   if (form) {
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      load(new URLSearchParams(new FormData(form)));
+      load(formParams());
     });
     form.addEventListener("change", function (event) {
       if (event.target.name !== "colour_by" || !data) return;
