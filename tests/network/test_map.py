@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -180,14 +179,12 @@ def test_colours_are_from_the_palette_and_small_groups_share_other_beyond_it() -
     assert [g.label for g in few] == ["C", "A"]  # nobody in B: not in the legend
 
 
-def test_two_hundred_people_and_two_thousand_ties_map_in_well_under_a_second() -> None:
+def test_two_hundred_people_and_two_thousand_ties_make_a_whole_map() -> None:
+    # How long this takes is measured by benchmarks/network_map.py, not asserted here.
     net = _network(200, 2000, organisations=12)
-    started = time.perf_counter()
     found = mr.map_of(net)
     data = mr.map_json(found, mr.MapChoice(NetworkChoice({"reported": 1.0}, None, date(2025, 3, 31))))
     svg = mr.map_svg(found, "organisation")
-    elapsed = time.perf_counter() - started
-    assert elapsed < 0.8, f"{elapsed:.2f}s"
     assert len(data["nodes"]) == 200 and len(data["edges"]) == len(found.edges) > 1500
     assert svg.count("<circle") >= 200
 
