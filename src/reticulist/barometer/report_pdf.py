@@ -19,6 +19,7 @@ from fpdf.fonts import FontFace
 
 from reticulist.barometer import charts, scoring
 from reticulist.barometer.charts import pdf_text
+from reticulist.barometer.report_network import NetworkSection
 from reticulist.barometer.results import (
     DIMENSION_LABELS,
     FRAMEWORK_LABELS,
@@ -775,6 +776,80 @@ def _help(pdf: _ReportPDF, report: RoundReport) -> None:
                 pdf.bullets(items, SMALL)
 
 
+def _network(pdf: _ReportPDF, section: NetworkSection) -> None:
+    pdf.add_page(orientation="P")
+    pdf.heading(section.heading)
+    pdf.para(section.ties_words, SMALL, colour=MUTED)
+    if section.empty:
+        pdf.para(section.empty)
+        return
+    pdf.para(section.figures_words, SMALL)
+    if section.chart is not None:
+        pdf.chart(section.chart)
+        pdf.para(section.chart.description, TINY, colour=MUTED)
+    else:
+        pdf.para(section.map_note, SMALL)
+    pdf.subheading("Boundary spanners")
+    pdf.para(section.spanners_source, SMALL, "I", MUTED)
+    if section.spanners:
+        pdf.grid(
+            ["", "Person", "Why"],
+            [
+                [str(s.rank), s.who + (f"\n{s.where}" if s.where else ""), "\n".join(s.reasons)]
+                for s in section.spanners
+            ],
+            [7, 48, 125],
+            size=TINY,
+        )
+    else:
+        pdf.para("No one links organisations in this network.", SMALL)
+    pdf.subheading("Silos")
+    pdf.para(
+        f"Organisations whose ties stay inside, most inward first. {section.silo_words} {section.silos_note}",
+        SMALL,
+    )
+    if section.silos:
+        pdf.grid(
+            ["Organisation", "People", "Ties inside", "Ties out", "E-I", "Reading"],
+            [
+                [r.organisation, str(r.people), str(r.inside), str(r.outside), r.ei, r.reading]
+                for r in section.silos
+            ],
+            [70, 14, 18, 16, 12, 50],
+            size=TINY,
+        )
+    pdf.subheading("Key-person risks")
+    pdf.para(section.key_risk_words, SMALL)
+    pdf.para(section.key_people_source, SMALL, "I", MUTED)
+    if section.key_risks:
+        pdf.grid(
+            ["Person", "Pairs cut", "Organisations that would lose their only path"],
+            [
+                [
+                    r.who + (f"\n{r.where}" if r.where else ""),
+                    str(r.cut_pairs),
+                    "; ".join(r.lost) or "none: each organisation keeps another path",
+                ]
+                for r in section.key_risks
+            ],
+            [60, 16, 104],
+            size=TINY,
+        )
+        if section.key_risks_more:
+            pdf.para(f"And {section.key_risks_more} more on the network pages.", SMALL, colour=MUTED)
+    else:
+        pdf.para("No one: every link in this network has another path around it.", SMALL)
+    if section.trust:
+        pdf.subheading("Trust and value by organisation")
+        pdf.para(section.trust_words, SMALL)
+        pdf.grid(
+            ["Organisation", "Mean trust", "Mean value", "Rated ties"],
+            [[r.organisation, r.trust, r.value, str(r.rated_ties)] for r in section.trust],
+            [90, 25, 25, 25],
+            size=TINY,
+        )
+
+
 def _annex(pdf: _ReportPDF, report: RoundReport) -> None:
     pdf.add_page(orientation="P")
     pdf.heading("Annex: method and anonymity")
@@ -808,10 +883,11 @@ def _annex(pdf: _ReportPDF, report: RoundReport) -> None:
             )
 
 
-def report_pdf(report: RoundReport, partnership_name: str) -> bytes:
+def report_pdf(report: RoundReport, partnership_name: str, network: NetworkSection | None = None) -> bytes:
     """The board report as an A4 PDF: page 1 the summary for the board, then the profile, where it
-    differs, change since the previous round, what would help and the annex. A round with too few
-    respondents gives the count and the annex only."""
+    differs, change since the previous round, what would help, who works with whom (``network``, from
+    ``report_network.network_section`` for the reader) and the annex. A round with too few respondents
+    gives the count and the annex only."""
     pdf = _ReportPDF(partnership_name, report.round_title, report.threshold)
     _summary_page(pdf, report, partnership_name)
     if not report.too_few:
@@ -820,5 +896,7 @@ def report_pdf(report: RoundReport, partnership_name: str) -> bytes:
         if report.previous_round_title is not None:
             _change(pdf, report)
         _help(pdf, report)
+        if network is not None:
+            _network(pdf, network)
     _annex(pdf, report)
     return bytes(pdf.output())

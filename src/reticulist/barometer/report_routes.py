@@ -1,6 +1,6 @@
 """The board report of a barometer round: a printable page and the same as a PDF. Thin: fetch the round's
 report (round_report checks VIEW_RESULTS: members read it too, outsiders get 404), build the content
-once (report_pdf), render."""
+once (report_pdf; the network section once per viewer in report_network), render."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from reticulist.barometer import charts
 from reticulist.barometer import report_pdf as board
+from reticulist.barometer.report_network import network_section
 from reticulist.barometer.results import RoundReport, round_report
 from reticulist.web.deps import Viewer, get_db, page_viewer
 from reticulist.web.pages import in_partnership, partnership_context
@@ -61,6 +62,13 @@ def report_page(
             trend_svg=charts.to_svg(trend, chart_id="trend-chart") if trend else None,
             trend_lines=board.trend_lines(report),
         )
+        network = network_section(db, actor=viewer.actor, report=report)
+        ctx.update(
+            network=network,
+            network_svg=charts.to_svg(network.chart, chart_id="network-map")
+            if network and network.chart
+            else None,
+        )
     return render(request, "barometer/report.html", ctx)
 
 
@@ -72,7 +80,9 @@ def report_pdf_file(
     db: Session = Depends(get_db),
 ) -> Response:
     ctx, report = _report(db, viewer, partnership_id, round_id)
-    data = board.report_pdf(report, ctx["partnership"].name)
+    # Built for the viewer: names only for those who may see them, as on the page.
+    network = None if report.too_few else network_section(db, actor=viewer.actor, report=report)
+    data = board.report_pdf(report, ctx["partnership"].name, network)
     return Response(
         data,
         media_type="application/pdf",

@@ -23,6 +23,7 @@ from reticulist.access.policy import cli_actor
 from reticulist.barometer import importers
 from reticulist.barometer.importers import FormFormat
 from reticulist.barometer.models import BarometerRound
+from reticulist.barometer.report_network import network_section
 from reticulist.barometer.report_pdf import report_pdf
 from reticulist.barometer.results import round_report
 from reticulist.cli.common import DATABASE_OPTION, console, database_session, err_console
@@ -169,19 +170,31 @@ def report_command(
         ..., metavar="ROUND", help='The round\'s number, or "PARTNERSHIP/ROUND TITLE".'
     ),
     to: Path = typer.Option(..., "--to", metavar="FILE.pdf", help="Where to write the board report (PDF)."),
+    no_names: bool = typer.Option(
+        False,
+        "--no-names",
+        help='Show people in "Who works with whom" as "Organisation · Profession #k", not by name: for a '
+        "board pack that circulates widely.",
+    ),
     database: str | None = DATABASE_OPTION,
 ) -> None:
-    """Write a round's board report as a PDF: the summary for the board, the figures, and the annex."""
+    """Write a round's board report as a PDF: the summary for the board, the figures, who works with
+    whom, and the annex. The command runs with the operator's authority, so people are named unless
+    --no-names is given."""
     if to.suffix.lower() != ".pdf":
         _fail(f"--to: give a file name ending in .pdf, not {to.name}")
     if not to.parent.is_dir():
         _fail(f"--to: there is no folder {to.parent}")
     with database_session(database) as session:
         round_id = round_id_for(session, round_ref)
-        report = round_report(session, actor=cli_actor("board report"), round_id=round_id)
+        actor = cli_actor("board report")
+        report = round_report(session, actor=actor, round_id=round_id)
         partnership = session.get(Partnership, report.partnership_id)
         assert partnership is not None  # a round always belongs to a partnership
-        data = report_pdf(report, partnership.name)
+        network = None
+        if not report.too_few:
+            network = network_section(session, actor=actor, report=report, names=not no_names)
+        data = report_pdf(report, partnership.name, network)
     to.write_bytes(data)
     console.print(
         f'Wrote the board report of round {report.round_id} "{escape(report.round_title)}" '
