@@ -124,8 +124,17 @@ class NetworkSection:
         return HEADING
 
 
+# Each source of ties as a phrase: "... from ties reported in barometer rounds and ties imported ...".
+SOURCE_WORDS = {
+    t.REPORTED: "ties reported in barometer rounds' network sections",
+    t.IMPORTED: "ties imported from spreadsheets",
+    t.CO_ATTENDANCE: "co-attendance at meetings",
+    t.SHARED_ACTIONS: "actions raised at the same meeting",
+}
+
+
 def _sources_words(sources: dict[str, float]) -> str:
-    words = [a.SOURCE_LABELS.get(name, name).split(" (")[0].lower() for name in sources]
+    words = [SOURCE_WORDS.get(name, a.SOURCE_LABELS.get(name, name).lower()) for name in sources]
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
@@ -159,9 +168,16 @@ def _other_rounds_ties(session: Session, report: RoundReport, since: date, as_of
     )
 
 
-def _choice(session: Session, actor: Actor, report: RoundReport, today: date) -> tuple[a.NetworkChoice, str]:
-    """The ties the section describes, and the sentence saying which."""
+def _view(session: Session, actor: Actor, report: RoundReport, today: date) -> tuple[a.NetworkView, str]:
+    """The network the section describes, and the sentence saying which ties over which dates: this
+    round's reported ties; else the network pages' default as of the closing date; else, when that
+    default (stored ties) has none in its year, the ties worked out from meetings and actions."""
+    pid = report.partnership_id
     as_of = min(report.closes_on, today)
+
+    def view(choice: a.NetworkChoice) -> a.NetworkView:
+        return a.network_view(session, actor=actor, partnership_id=pid, choice=choice, spanners=SPANNERS)
+
     if _round_ties(session, report.round_id):
         since = min(report.opens_on, as_of)
         words = (
@@ -171,15 +187,20 @@ def _choice(session: Session, actor: Actor, report: RoundReport, today: date) ->
         others = _other_rounds_ties(session, report, since, as_of)
         if others:
             words += f" They include {others} ties reported in another round over the same dates."
-        return a.NetworkChoice(sources={t.REPORTED: 1.0}, since=since, as_of=as_of), words
-    choice = a.default_choice(session, actor=actor, partnership_id=report.partnership_id, today=as_of)
+        return view(a.NetworkChoice(sources={t.REPORTED: 1.0}, since=since, as_of=as_of)), words
+    choice = a.default_choice(session, actor=actor, partnership_id=pid, today=as_of)
+    found = view(choice)
+    observed = {name: 1.0 for name in (t.CO_ATTENDANCE, t.SHARED_ACTIONS)}
+    if found.analysis.whole.ties == 0 and set(choice.sources) != set(observed):
+        choice = replace(choice, sources=observed)
+        found = view(choice)
     since = choice.since or as_of
     words = (
         "No ties were reported in this round's network section, so this section describes the "
-        "partnership's network as the network pages show it by default: "
-        f"{_sources_words(choice.sources)} over the year {_day(since)} to {_day(as_of)}."
+        f"partnership's network over the year {_day(since)} to {_day(as_of)}, from "
+        f"{_sources_words(choice.sources)}."
     )
-    return choice, words
+    return found, words
 
 
 def _where(person: a.PersonFigures, names_shown: bool) -> str:
@@ -252,17 +273,17 @@ def network_section(
     if not names:
         # Seen as a member sees it: the network service then gives pseudonyms, never names.
         actor = replace(actor, is_site_admin=False, roles={pid: Role.MEMBER})
-    choice, ties_words = _choice(session, actor, report, today or date.today())
-    view = a.network_view(session, actor=actor, partnership_id=pid, choice=choice, spanners=SPANNERS)
+    view, ties_words = _view(session, actor, report, today or date.today())
     shown = view.names_shown
     if view.analysis.whole.ties == 0:
-        since = choice.since or choice.as_of
+        choice = view.choice
         return NetworkSection(
             ties_words=ties_words,
             names_shown=shown,
             empty=(
-                f"No ties between people are recorded in {_sources_words(choice.sources)} from {_day(since)} "
-                f"to {_day(choice.as_of)}, so there is no network to describe for this round."
+                f"No ties between people were reported, imported or recorded at meetings from "
+                f"{_day(choice.since or choice.as_of)} to {_day(choice.as_of)}, so there is no network to "
+                "describe for this round."
             ),
         )
     chart, map_note = _map(view)

@@ -779,10 +779,10 @@ def _help(pdf: _ReportPDF, report: RoundReport) -> None:
 def _network(pdf: _ReportPDF, section: NetworkSection) -> None:
     pdf.add_page(orientation="P")
     pdf.heading(section.heading)
-    pdf.para(section.ties_words, SMALL, colour=MUTED)
     if section.empty:
         pdf.para(section.empty)
         return
+    pdf.para(section.ties_words, SMALL, colour=MUTED)
     pdf.para(section.figures_words, SMALL)
     if section.chart is not None:
         pdf.chart(section.chart)
