@@ -37,6 +37,7 @@ KEY_RISKS = 5
 SILOS = 6
 MAP_MAX_PEOPLE = 1500  # beyond this a printed map is a blot: the tables say it instead
 LAYOUT_SEED = 0  # the network map's own seed (network/map_routes.py), so both draw the same picture
+LABEL_HEIGHT = 10  # the map's label boxes (map_image.network_map_chart)
 SILO_EI = -0.5  # at or below: "ties stay inside: a silo" (network.analysis)
 
 SILO_WORDS = (
@@ -222,7 +223,73 @@ def _map(view: a.NetworkView) -> tuple[charts.Chart | None, str]:
     )
     # The report lists only the strongest: every person's figures are on the network pages.
     chart.description = chart.description.replace("The network tables give", "The network pages give")
+    chart.description = chart.description.replace("Labelled: the", "Labelled with their rank below: the")
+    named = [s for s in ranked[:SPANNERS] if s.score > 0]
+    _number_labels(chart, [f"{s.rank}. {_short(net.labels[s.person], net.names_shown)}" for s in named])
+    _separate_labels(chart)
     return chart, ""
+
+
+def _short(label: str, names_shown: bool) -> str:
+    """A name, or a pseudonym without its organisation (the dot's colour says it): "Nurse #2"."""
+    return label if names_shown else label.split(" · ", 1)[-1]
+
+
+def _label_pairs(chart: charts.Chart) -> list[int]:
+    """Where the spanners' labels are: each is the map's small outlined box followed by the bold text on
+    it (network_map_chart), in the order of the ranking."""
+    shapes = chart.shapes
+    return [
+        i
+        for i in range(len(shapes) - 1)
+        if isinstance(shapes[i], charts.Rect)
+        and shapes[i].stroke is not None  # type: ignore[union-attr]
+        and shapes[i].h == LABEL_HEIGHT  # type: ignore[union-attr]
+        and isinstance(shapes[i + 1], charts.Text)
+        and shapes[i + 1].bold  # type: ignore[union-attr]
+    ]
+
+
+def _number_labels(chart: charts.Chart, texts: list[str]) -> None:
+    """Label each spanner with their rank in the table and a short label: a long pseudonym cut short on
+    the map would lose the "#k" that tells people of one profession apart."""
+    shapes = chart.shapes
+    for i, words in zip(_label_pairs(chart), texts, strict=False):
+        box, text = shapes[i], shapes[i + 1]
+        assert isinstance(box, charts.Rect) and isinstance(text, charts.Text)
+        width = charts.text_width(words, text.size)
+        left = text.x - width - 2 if text.anchor == "end" else text.x - 2
+        shapes[i], shapes[i + 1] = replace(box, x=left, w=width + 4), replace(text, text=words)
+
+
+def _separate_labels(chart: charts.Chart) -> None:
+    """Move the spanners' labels apart where they would overlap (close spanners in a dense map), each by
+    the smallest step up or down, with a thin line back to where it belonged."""
+    shapes = chart.shapes
+    pairs = _label_pairs(chart)
+    placed: list[charts.Rect] = []
+    leaders: list[tuple[int, charts.Line]] = []
+    for i in pairs:
+        box, text = shapes[i], shapes[i + 1]
+        assert isinstance(box, charts.Rect) and isinstance(text, charts.Text)
+
+        def clashes(y: float, box: charts.Rect = box) -> bool:
+            return any(
+                box.x < p.x + p.w and p.x < box.x + box.w and y < p.y + p.h + 1 and p.y < y + box.h + 1
+                for p in placed
+            )
+
+        # Nearest free place first: 0, down 6, up 6, down 12, ... (half a label and a point at a time).
+        offsets = [0.0] + [sign * k * (LABEL_HEIGHT / 2 + 1) for k in range(1, 30) for sign in (1, -1)]
+        shift = next((dy for dy in offsets if not clashes(box.y + dy)), 0.0)
+        moved = replace(box, y=box.y + shift)
+        placed.append(moved)
+        if shift:
+            shapes[i], shapes[i + 1] = moved, replace(text, y=text.y + shift)
+            edge = text.x + (1 if text.anchor == "end" else -1)
+            leaders.append((i, charts.Line(edge, text.y - 1, edge, text.y + shift - 4, charts.MUTED, 0.5)))
+    for i, line in reversed(leaders):
+        shapes.insert(i, line)  # under its box
 
 
 def _figures_words(view: a.NetworkView) -> str:
