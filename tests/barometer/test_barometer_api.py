@@ -46,6 +46,8 @@ def test_member_reads_rounds_and_suppressed_results(
             for cell in group["cells"]:
                 assert cell["hidden"] or cell["n"] >= 5
     assert body["recommendations"] and body["recommendations"][0]["catalysts"]
+    assert body["recommendations"][0]["construct"] == "continuity"
+    assert [c["construct"] for c in health["cells"]][:2] == ["continuity", "free_debate"]
 
 
 def test_outsiders_and_strangers_get_nothing(

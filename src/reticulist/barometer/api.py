@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from reticulist.barometer import results, scoring
@@ -58,7 +58,8 @@ class ConstructOut(BaseModel):
 
 
 class CellOut(BaseModel):
-    construct: str
+    # "construct" in the JSON; another name in Python because BaseModel.construct exists.
+    construct_key: str = Field(serialization_alias="construct")
     n: int | None
     mean: float | None
     hidden: str | None
@@ -72,7 +73,7 @@ class GroupOut(BaseModel):
 
 
 class RecommendationOut(BaseModel):
-    construct: str
+    construct_key: str = Field(serialization_alias="construct")
     why: str
     catalysts: list[str]
     recommendations: list[str]
@@ -169,7 +170,7 @@ def round_results(
                 hidden=_hidden(group.suppressed, group.reason, k),
                 cells=[
                     CellOut(
-                        construct=key,
+                        construct_key=key,
                         n=cell.n,
                         mean=cell.mean,
                         hidden=_hidden(cell.suppressed, cell.reason, k),
@@ -192,7 +193,7 @@ def round_results(
         breakdowns={} if report.too_few else breakdowns,
         recommendations=[
             RecommendationOut(
-                construct=rec.line.key,
+                construct_key=rec.line.key,
                 why=rec.why,
                 catalysts=list(rec.line.construct.catalysts),
                 recommendations=list(rec.line.construct.recommendations),
