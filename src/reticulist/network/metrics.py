@@ -928,7 +928,11 @@ organisations would lose their last link'
             verb = "would lose its" if len(losers) == 1 else "would lose their"
             text = f"{who} {verb} only path to {organisation_labels[target]}"
             extra = sorted(set(cut_off) - set(losers))
-            if len(extra) == 1:  # usually the target's side, cut off from the losers in turn
+            both_ways = extra == [target] and sum(target in others for _, others in lost) == len(losers)
+            if both_ways:  # the target is cut off from exactly those organisations: say it once
+                others = who if len(losers) <= 3 else f"the {len(losers)} other organisations it reaches now"
+                text = f"{organisation_labels[target]} would be cut off from {others}"
+            elif len(extra) == 1:  # usually the target's side, cut off from the losers in turn
                 k = sum(extra[0] in others for _, others in lost)
                 text += f" (and {organisation_labels[extra[0]]} its only path to {plural(k, 'organisation')})"
             elif extra:
