@@ -465,6 +465,17 @@ def test_a_response_row_cannot_be_traced_to_anyone(engine) -> None:  # type: ign
     assert draft_foreign == {"barometer_round"}
 
 
+def test_response_ids_do_not_give_away_the_order_of_arrival(db: Session, world: World) -> None:
+    round_id = open_test_round(db, world)
+    rows = [({}, {"trust_1": 1 + n % 5}) for n in range(40)]
+    barometer.record_imported_responses(db, actor=world.manager, round_id=round_id, rows=rows)
+    db.commit()
+    ids = [r.id for r in db.scalars(select(BarometerResponse))]
+    assert len(set(ids)) == 40 and all(0 < i < 2**53 for i in ids)
+    # Random, not a sequence: 40 ids in a row, or sorted as they were written, would be no accident.
+    assert max(ids) - min(ids) > 10**9
+
+
 # --- custom instruments ------------------------------------------------------------------------------
 def test_loading_a_custom_instrument(db: Session, world: World) -> None:
     pid = world.partnership_id
@@ -572,7 +583,8 @@ def test_imported_responses_all_or_nothing(db: Session, world: World) -> None:
     assert _count(db, BarometerResponse) == 0
     assert barometer.record_imported_responses(db, actor=world.manager, round_id=round_id, rows=good) == 2
     db.commit()
-    stored = db.scalars(select(BarometerResponse).order_by(BarometerResponse.id)).all()
+    # Ids are random (arrival order must not show), so find the row by what it holds.
+    stored = sorted(db.scalars(select(BarometerResponse)).all(), key=lambda r: "trust_1" not in r.answers)
     assert [r.source for r in stored] == ["import", "import"]
     assert stored[0].wt_tier == "statutory" and stored[0].answers == {"trust_1": 5, "momentum_2": 0}
     event = db.scalars(select(AuditEvent).where(AuditEvent.event == "imported")).one()
@@ -598,12 +610,15 @@ def test_round_answers_matrix_and_groups(db: Session, world: World) -> None:
     result = barometer.round_answers(db, actor=world.member, round_id=round_id)
     assert result.item_keys == tuple(ITEM_KEYS) and result.anonymity_threshold == 5
     assert result.answers.dtype == np.int8 and result.answers.shape == (2, 6)
-    assert result.answers.tolist() == [[5, -1, -1, -1, -1, 0], [-1, 1, -1, -1, -1, -1]]
+    # Rows come in the order of the (random) ids: find each respondent by their answers.
+    p = 0 if result.answers[0, 0] == 5 else 1  # the police practitioner
+    q = 1 - p
+    assert result.answers[[p, q]].tolist() == [[5, -1, -1, -1, -1, 0], [-1, 1, -1, -1, -1, -1]]
     organisation = result.groups["organisation"]
-    assert organisation.labels == ("Brempton Police",) and organisation.codes.tolist() == [0, -1]
-    assert result.groups["profession"].codes.tolist() == [-1, 0]
+    assert organisation.labels == ("Brempton Police",) and organisation.codes[[p, q]].tolist() == [0, -1]
+    assert result.groups["profession"].codes[[p, q]].tolist() == [-1, 0]
     tiers = result.groups["hierarchy_tier"]
-    assert tiers.codes.tolist() == [4, -1] and tiers.labels[4] == "5 – practitioner"
+    assert tiers.codes[[p, q]].tolist() == [4, -1] and tiers.labels[4] == "5 – practitioner"
     wt = result.groups["wt_tier"]
-    assert [wt.values[c] for c in wt.codes.tolist()] == ["statutory", "involved"]
+    assert [wt.values[c] for c in wt.codes[[p, q]].tolist()] == ["statutory", "involved"]
     assert wt.labels[0] == "Statutory member"

@@ -14,9 +14,10 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 import reticulist.db.models  # noqa: F401
+from reticulist.barometer.models import random_id
 from reticulist.cli.main import app as cli_app
 from reticulist.db.base import Base
-from reticulist.db.migrate import SchemaNotCurrent, ensure_schema_current, head_revision
+from reticulist.db.migrate import SchemaNotCurrent, ensure_schema_current, head_revision, upgrade
 from reticulist.settings import Settings
 from reticulist.web.app import create_app
 from tests.conftest import _PG_PROBLEM, POSTGRES_ADMIN_URL
@@ -82,3 +83,47 @@ def test_app_and_commands_refuse_a_database_without_the_schema_then_upgrade_fixe
     ensure_schema_current(engine)  # does not raise
     engine.dispose()
     create_app(settings)
+
+
+def test_response_ids_are_renumbered_at_random_and_new_ones_need_no_sequence(empty_database: str) -> None:
+    upgrade(empty_database, "0004")
+    engine = create_engine(empty_database)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO partnership (name, kind, area, created_at) "
+                "VALUES ('P', 'other', '', CURRENT_TIMESTAMP)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO barometer_instrument (key, version, title, content, built_in, created_at) "
+                "VALUES ('k', '1.0', 'T', '{}', true, CURRENT_TIMESTAMP)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO barometer_round (partnership_id, instrument_id, title, opens_on, closes_on, "
+                "anonymity_threshold, created_at, network_section) "
+                "VALUES (1, 1, 'R', '2026-01-01', '2026-02-01', 5, CURRENT_TIMESTAMP, 'none')"
+            )
+        )
+        for _ in range(3):
+            connection.execute(
+                text(
+                    "INSERT INTO barometer_response (round_id, answers, submitted_on, source) "
+                    "VALUES (1, '{}', '2026-01-05', 'web')"
+                )
+            )
+    upgrade(empty_database)
+    with engine.begin() as connection:
+        ids = connection.execute(text("SELECT id FROM barometer_response")).scalars().all()
+        assert len(ids) == 3 and sorted(ids) != [1, 2, 3]
+        connection.execute(
+            text(
+                "INSERT INTO barometer_response (id, round_id, answers, submitted_on, source) "
+                "VALUES (:id, 1, '{}', '2026-01-06', 'web')"
+            ),
+            {"id": random_id()},
+        )
+    engine.dispose()

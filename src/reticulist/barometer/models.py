@@ -8,11 +8,13 @@ docstring of ``BarometerResponse``.
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -24,6 +26,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reticulist.db.base import Base, UTCDateTime, utcnow
+
+
+def random_id() -> int:
+    """A random positive id below 2**53 (exact in JSON and JavaScript numbers too)."""
+    return secrets.randbelow(2**53 - 1) + 1
+
 
 DEFAULT_THRESHOLD = 5
 MIN_THRESHOLD = 3
@@ -133,11 +141,20 @@ class BarometerResponse(Base):
     user account or a time finer than the date, so no query can trace a response to a person. Answers
     are ``{item_key: code}`` with codes 1 (strongly disagree) to 5 (strongly agree) and 0 for "don't
     know"; an item left unanswered is absent. ``source`` is "web" or "import".
+
+    The id is random, not a sequence: sequential ids would give away the order responses arrived in,
+    which someone with the database could line up with other timed records (the audit log of the
+    network step, the order drafts were started in) to guess who sent which response.
     """
 
     __tablename__ = "barometer_response"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=False,
+        default=random_id,
+    )
     round_id: Mapped[int] = mapped_column(ForeignKey("barometer_round.id", ondelete="CASCADE"), index=True)
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), nullable=True)
     profession_id: Mapped[int | None] = mapped_column(ForeignKey("profession.id"), nullable=True)
