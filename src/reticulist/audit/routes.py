@@ -27,7 +27,11 @@ RECORD_TYPES = [
     "action",
     "partnership",
     "membership",
+    "barometer_round",
+    "barometer_instrument",
+    "network_tie",
 ]
+EVENTS = ["created", "changed", "ended", "imported", "reported", "invited", "loaded", "open-link"]
 
 
 @router.get("/p/{partnership_id}/audit")
@@ -84,6 +88,7 @@ def audit_log(
         result=result,
         errors=errors,
         record_types=RECORD_TYPES,
+        events=EVENTS,
         filters={
             "record_type": record_type,
             "record_id": record_id,
