@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from reticulist.audit import service as audit
-from reticulist.register.schemas import _parse_date
+from reticulist.register.schemas import parse_date
 from reticulist.web.deps import Viewer, get_db, page_viewer
 from reticulist.web.pages import partnership_context
 from reticulist.web.templating import render
@@ -54,7 +54,7 @@ def audit_log(
     until_d: date | None = None
     for name, raw in (("since", since), ("until", until)):
         try:
-            parsed = _parse_date(raw)
+            parsed = parse_date(raw)
         except ValueError as exc:
             errors[name] = str(exc)
             continue

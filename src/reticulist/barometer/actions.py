@@ -118,7 +118,7 @@ def _record_id(value: Any) -> int:
 def _due_date(value: Any, today: date) -> date:
     if _blank(value):
         raise ValueError("is required: choose when it should be done by")
-    parsed = s._parse_date(value)
+    parsed = s.parse_date(value)
     assert parsed is not None
     if parsed < today:
         raise ValueError(f"{parsed.isoformat()} is in the past; choose today or a later date")

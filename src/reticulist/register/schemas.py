@@ -25,7 +25,9 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _parse_date(value: Any) -> date | None:
+def parse_date(value: Any) -> date | None:
+    """A date as users type it (YYYY-MM-DD or DD/MM/YYYY), a date cell, or None when blank; ValueError
+    with the words every form and import shows otherwise."""
     if _blank(value):
         return None
     if isinstance(value, datetime):
@@ -42,7 +44,7 @@ def _parse_date(value: Any) -> date | None:
 
 
 def _parse_required_date(value: Any) -> date:
-    parsed = _parse_date(value)
+    parsed = parse_date(value)
     if parsed is None:
         raise ValueError("is required")
     return parsed
@@ -136,7 +138,7 @@ def _optional_id(value: Any) -> int | None:
         raise ValueError(f'"{value}" is not a record number') from None
 
 
-OptionalDate = Annotated[date | None, BeforeValidator(_parse_date)]
+OptionalDate = Annotated[date | None, BeforeValidator(parse_date)]
 RequiredDate = Annotated[date, BeforeValidator(_parse_required_date)]
 Tier = Annotated[int, BeforeValidator(_parse_tier)]
 Years = Annotated[int | None, BeforeValidator(_parse_optional_count)]
