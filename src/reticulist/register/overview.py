@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from reticulist.access.policy import Action as Can
@@ -144,10 +144,10 @@ def partnership_overview(
         )
         tiers.setdefault(o.tier, []).append(row)
     rows = [row for group in tiers.values() for row in group]
-    people_count = len(
-        session.scalars(
-            select(Person.id).where(Person.partnership_id == partnership_id, Person.ended_on.is_(None))
-        ).all()
+    people_count = session.scalar(
+        select(func.count())
+        .select_from(Person)
+        .where(Person.partnership_id == partnership_id, Person.ended_on.is_(None))
     )
     return Overview(
         partnership_id=partnership_id,
@@ -162,6 +162,6 @@ def partnership_overview(
             for r in rows
             if r.attendance and r.attendance.rate is not None and r.attendance.rate < LOW_ATTENDANCE
         ],
-        people_count=people_count,
+        people_count=people_count or 0,
         meetings_last_12_months=len({r.meeting_id for r in attendance_rows}),
     )
