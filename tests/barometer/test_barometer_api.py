@@ -38,7 +38,7 @@ def test_member_reads_rounds_and_suppressed_results(
     trust = next(c for c in body["constructs"] if c["key"] == "trust")
     assert trust["trend"]["clear_change"] and trust["hidden"] is None and trust["n"] >= 5
     health = next(g for g in body["breakdowns"]["organisation"] if g["label"] == "Brempton NHS Trust")
-    assert health["respondents"] is None and health["hidden"] == "fewer than 5"
+    assert health["respondents"] is None and health["hidden"] == "protects small groups"
     assert all(cell["mean"] is None and cell["n"] is None for cell in health["cells"])
     for groups in body["breakdowns"].values():
         for group in groups:

@@ -245,7 +245,7 @@ def test_pdf_has_the_summary_first_and_every_section(db: Session, world: World, 
         assert heading in text and marker in text, heading
     assert "Annex: method and anonymity" in text
     # The small organisation is listed as hidden and no figure of it is printed.
-    assert re.search(r"Brempton Youth Justice Service hidden hidden: fewer than 5 respondents", text)
+    assert re.search(r"Brempton Youth Justice Service hidden hidden \(protects small groups\)", text)
 
 
 def test_pdf_of_too_few_respondents_is_the_count_and_the_annex(

@@ -101,11 +101,11 @@ def test_no_exported_figure_describes_fewer_than_k(data: tuple[np.ndarray, np.nd
             if isinstance(respondents, int):
                 assert respondents >= k and respondents == int(members.sum())
             else:
-                assert respondents in (hidden("fewer than k", k), hidden("complementary", k))
+                assert respondents in (hidden("protected", k), hidden("protected", k))
             if isinstance(value, float):
                 assert true_n >= k, (row[1], column, true_n)
             else:
-                assert value in (hidden("fewer than k", k), hidden("complementary", k)), value
+                assert value in (hidden("protected", k), hidden("protected", k)), value
                 hidden_pool += true_n
         # Complementary suppression: where the construct's n is published, the hidden cells together
         # (worked out by subtraction) are nobody or at least k people.
@@ -134,9 +134,10 @@ def test_csv_and_xlsx_write_the_same_tables_and_escape_formulas() -> None:
     assert lines[lines.index(["Constructs"]) + 1] == CONSTRUCT_COLUMNS
     by_group = {line[1]: line for line in lines if line and line[0] == "Organisation"}
     assert by_group["'=Police"][2] == "8"  # text that looks like a formula stays text
-    assert by_group["Schools"][2:] == ["hidden (fewer than 5)"] * 3
-    assert by_group["Voluntary"][2] == "hidden (fewer than 5)"  # nobody answered: same words
-    assert "hidden (complementary)" in by_group["Not told"][2]  # protects Schools' 2 (and Voluntary's 0)
+    # Every hidden group says the same words, whether small, empty or hidden to protect a small one.
+    assert by_group["Schools"][2:] == ["hidden (protects small groups)"] * 3
+    assert by_group["Voluntary"][2] == "hidden (protects small groups)"  # nobody answered: same words
+    assert by_group["Not told"][2] == "hidden (protects small groups)"  # protects Schools' 2
 
     book = openpyxl.load_workbook(io.BytesIO(to_xlsx(tables)))
     assert book.sheetnames == ["Round", "Constructs", "By organisation"]
@@ -147,7 +148,7 @@ def test_csv_and_xlsx_write_the_same_tables_and_escape_formulas() -> None:
     assert police[2] == 8 and isinstance(police[3], float)
     assert next(c for c in sheet["B"] if c.value == "=Police").data_type == "s"  # not a formula
     schools = next(r for r in rows if r[1] == "Schools")
-    assert schools[2:] == ("hidden (fewer than 5)",) * 3
+    assert schools[2:] == ("hidden (protects small groups)",) * 3
 
 
 def test_downloads_for_each_persona(db: Session, world: World, browsers: dict[str, Browser]) -> None:
@@ -158,8 +159,7 @@ def test_downloads_for_each_persona(db: Session, world: World, browsers: dict[st
         assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
         assert f'filename="barometer-round-{round_id}-results.csv"' in response.headers["content-disposition"]
         text = response.content.decode("utf-8-sig")
-        assert "Brempton Youth Justice,hidden (fewer than 5)" in text
-        assert "Organisation,Not told,hidden (complementary)" in text
+        assert "Brempton Youth Justice,hidden (protects small groups)" in text
         assert "Organisation,Brempton Police,17," in text
         book = browsers[persona].get(f"{base}.xlsx")
         assert book.status_code == 200
@@ -177,7 +177,7 @@ def test_downloads_for_each_persona(db: Session, world: World, browsers: dict[st
             for r in sheets["By organisation"].iter_rows(values_only=True)
             if r[1] == "Brempton Youth Justice"
         )
-        assert set(youth[2:]) == {"hidden (fewer than 5)"}
+        assert set(youth[2:]) == {"hidden (protects small groups)"}
         # Every breakdown: a shown group has at least 5 respondents.
         for name in sheets.sheetnames[2:]:
             for row in list(sheets[name].iter_rows(values_only=True))[1:]:

@@ -203,11 +203,11 @@ def test_a_small_group_is_hidden_in_the_table_and_the_heatmap(
     assert all(fill == "url(#heatmap-hatch)" for fill in cells)
     row_texts = re.findall(rf'<text x="[\d.]+" y="{label.group(1)}"[^>]*>([^<]*)</text>', heatmap)
     assert row_texts == ["Brempton Youth Justice"]  # no number in its row
-    # The same in the table: hidden for being small (with the empty Voluntary Action, 3 people together),
-    # and the smallest other group ("Not told", 5) to protect them.
+    # The same in the table: hidden for being small, and the smallest other group ("Not told", 5) to
+    # protect it, in the same words, so the page does not say which of the two is the small one.
     hidden_row = r'<th scope="row">{}</th>\s*<td colspan="19" class="hidden-cell">hidden \({}\)'
-    assert re.search(hidden_row.format("Brempton Youth Justice", "fewer than 5"), page)
-    assert re.search(hidden_row.format("Not told", "to protect another cell"), page)
+    assert re.search(hidden_row.format("Brempton Youth Justice", "protects small groups"), page)
+    assert re.search(hidden_row.format("Not told", "protects small groups"), page)
     police = re.search(r'<th scope="row">Brempton Police</th>\s*<td class="num">(\d+)</td>', page)
     assert police and police.group(1) == "17"
 

@@ -95,7 +95,7 @@ class ResultsOut(BaseModel):
 def _hidden(suppressed: bool, reason: str | None, threshold: int) -> str | None:
     if not suppressed:
         return None
-    return "to protect another cell" if reason == scoring.COMPLEMENTARY else f"fewer than {threshold}"
+    return scoring.hidden_words(reason, threshold).removeprefix("hidden (").removesuffix(")")
 
 
 @router.get(ROUNDS, response_model=list[RoundOut], summary="Barometer rounds")

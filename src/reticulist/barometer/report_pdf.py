@@ -247,13 +247,7 @@ def breakdown_views(report: RoundReport) -> list[BreakdownView]:
             GroupLine(
                 g.label,
                 "hidden" if g.suppressed or g.respondents is None else str(g.respondents),
-                (
-                    f"hidden: fewer than {k} respondents"
-                    if g.reason == scoring.FEWER_THAN_K
-                    else "hidden to protect a smaller hidden group"
-                    if g.reason == scoring.COMPLEMENTARY
-                    else ""
-                ),
+                scoring.hidden_words(g.reason, k) if g.suppressed else "",
             )
             for g in breakdown.groups
         ]
@@ -432,15 +426,17 @@ def method_notes(report: RoundReport) -> list[tuple[str, list[str]]]:
                 f"Threshold: this round's anonymity threshold is {k} respondents. No figure describes "
                 f"fewer than {k} people: a construct that fewer than {k} people have a score on is hidden, "
                 f"and a round with fewer than {k} respondents shows only its count.",
-                f"Hidden cells: in the breakdowns, a group with fewer than {k} respondents (an empty group "
-                "included, so that empty and small groups look the same) is hidden with all its figures, "
-                f"and so is any cell that fewer than {k} people in the group have a score on.",
-                "Complementary suppression: because the round's totals are published, a lone hidden group "
-                "could be worked out by subtracting the visible ones. So when one cell is hidden, or the "
-                f"hidden cells together hold fewer than {k} people, the smallest visible cell is hidden too.",
+                f"Hidden cells: in the breakdowns, a group with fewer than {k} respondents is hidden with "
+                f"all its figures, and so is any cell that fewer than {k} people in the group have a score "
+                "on. Every hidden cell says the same words, whatever the reason it is hidden.",
+                "Complementary suppression: the breakdowns are protected together, as linked tables "
+                "(organisations nest in Working Together tiers, and every breakdown crosses the others), "
+                "so more cells are hidden until an audit by linear programming proves that no group of "
+                f"1 to {k - 1} people has its count or any score worked out, or narrowed to less than "
+                "2 points of the 1-5 scale, by adding and subtracting everything published.",
                 "No cross-tabulation: each breakdown is by one dimension only (organisation, profession, "
-                "hierarchy tier, Working Together tier), never two together, and one threshold is "
-                "published per round.",
+                "hierarchy tier, Working Together tier), never two together; results are released once, "
+                "when the round has closed, and one threshold is published per round.",
                 "Identities are never stored with answers: a response keeps its answers, the optional "
                 "profile and the day it was sent. Invitation links are stored only as fingerprints and are "
                 "not linked to the answers; identity columns of imported files are never read.",

@@ -1,7 +1,7 @@
 """A round's results as tables for export: the round, its constructs, and one table per breakdown.
 
 Pure: takes the already suppressed ``RoundReport`` and returns plain rows; ``to_csv`` and ``to_xlsx``
-only write them. A hidden figure is written as words ("hidden (fewer than 5)", "hidden (complementary)"),
+only write them. A hidden figure is written as words ("hidden (fewer than 5)", "hidden (protects small groups)"),
 never as 0 or a blank that could be read as one; a figure that is shown but could not be computed says
 "not available".
 """
@@ -49,9 +49,7 @@ class ExportTable:
 
 def hidden(reason: str | None, threshold: int) -> str:
     """The words written in place of a suppressed figure."""
-    if reason == scoring.COMPLEMENTARY:
-        return "hidden (complementary)"
-    return f"hidden (fewer than {threshold})"
+    return scoring.hidden_words(reason, threshold)
 
 
 def dimension_words(dimension: str) -> str:

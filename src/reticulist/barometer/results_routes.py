@@ -36,9 +36,7 @@ async def adopt_form(request: Request, viewer: Viewer = Depends(page_viewer)) ->
 
 
 def _hidden_words(reason: str | None, threshold: int) -> str:
-    if reason == scoring.COMPLEMENTARY:
-        return "hidden (to protect another cell)"
-    return f"hidden (fewer than {threshold})"
+    return scoring.hidden_words(reason, threshold)
 
 
 CHART_MAX_WIDTH = 1080.0  # the page's content width, in CSS pixels

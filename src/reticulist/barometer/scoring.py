@@ -75,6 +75,7 @@ from typing import Literal
 
 import numpy as np
 
+from reticulist import disclosure
 from reticulist.barometer.instrument import DONT_KNOW, SCALE_POINTS
 
 NOT_ANSWERED = -1
@@ -85,11 +86,15 @@ ALPHA_FLAG_BELOW = 0.6  # the usual floor for a scale used to compare groups
 MIDPOINT = 3.0
 CONFIDENCE = 0.95
 FEWER_THAN_K = "fewer than k"
-COMPLEMENTARY = "complementary"
+COMPLEMENTARY = "complementary"  # kept for reading old releases; new breakdowns say PROTECTED
+PROTECTED = "protected"
 DIMENSIONS = ("organisation", "profession", "hierarchy_tier", "wt_tier")
+# When a cell must be hidden to protect another, the least wanted breakdown gives it up first: the
+# organisation heatmap is what boards read; profession cells are mostly small anyway.
+KEEP = {"organisation": 3.0, "wt_tier": 2.0, "hierarchy_tier": 1.0, "profession": 0.0}
 
 Lean = Literal["catalyst", "obstacle", "balanced"]
-Reason = Literal["fewer than k", "complementary"]
+Reason = Literal["fewer than k", "complementary", "protected"]
 
 
 # --- Student's t quantile ------------------------------------------------------------------------------
@@ -264,6 +269,20 @@ class Breakdown:
 
 
 @dataclass(frozen=True)
+class ProtectionCost:
+    """What anonymity cost in a round's breakdowns: groups and single cells hidden for being small, and
+    those hidden to keep the small ones from being worked out; ``residual`` findings the audit could not
+    fix by hiding more (0 unless the whole round's own figures pin a group)."""
+
+    small_groups: int
+    groups_hidden_to_protect: int
+    small_cells: int
+    cells_hidden_to_protect: int
+    audit_passes: int
+    residual: int
+
+
+@dataclass(frozen=True)
 class RoundResults:
     """Everything the results pages, exports and the benchmark show for one round."""
 
@@ -271,6 +290,7 @@ class RoundResults:
     threshold: int
     constructs: tuple[ConstructResult, ...]
     breakdowns: dict[str, Breakdown] = field(default_factory=dict)
+    cost: ProtectionCost | None = None
 
     def construct(self, key: str) -> ConstructResult:
         for c in self.constructs:
@@ -296,11 +316,20 @@ class ConstructTrend:
     reading: str
 
 
+def hidden_words(reason: str | None, threshold: int) -> str:
+    """The short words written in place of a hidden figure, the same on every page and download. A
+    breakdown cell never says whether it was hidden for being small or to protect a small one: that
+    would tell which hidden groups are small."""
+    if reason == FEWER_THAN_K:
+        return f"hidden (fewer than {threshold})"
+    return "hidden (protects small groups)"
+
+
 def _reason_words(reason: str | None) -> str | None:
     if reason == FEWER_THAN_K:
         return "hidden: fewer respondents than the anonymity threshold"
-    if reason == COMPLEMENTARY:
-        return "hidden so that a smaller hidden group cannot be worked out from the total"
+    if reason in (COMPLEMENTARY, PROTECTED):
+        return "hidden to protect small groups"
     return None
 
 
@@ -530,22 +559,27 @@ def complementary(counts: np.ndarray, suppressed: np.ndarray, threshold: int) ->
     return added
 
 
-def _breakdown(
-    dimension: str,
-    codes: np.ndarray,
-    labels: Sequence[str],
-    s: _Scored,
-    construct_keys: Sequence[str],
-    threshold: int,
-) -> Breakdown:
-    respondents = s.has_score.shape[0]
+def _cell_index(dimension: str, codes: np.ndarray, labels: Sequence[str], respondents: int) -> np.ndarray:
+    """Each respondent's row in the dimension's table: their group, or the last row ("Not told")."""
     codes = np.asarray(codes)
     if codes.shape != (respondents,) or (respondents and not np.issubdtype(codes.dtype, np.integer)):
         raise ValueError(f"groups.{dimension}: codes must be {respondents} integers, one per respondent")
     if respondents and (codes.min() < NOT_TOLD or codes.max() >= len(labels)):
         raise ValueError(f"groups.{dimension}: codes must be -1 (not told) or 0..{len(labels) - 1} (labels)")
+    return np.where(codes < 0, len(labels), codes).astype(np.intp)
+
+
+def _breakdown(
+    dimension: str,
+    index: np.ndarray,
+    labels: Sequence[str],
+    s: _Scored,
+    construct_keys: Sequence[str],
+    threshold: int,
+    group_hidden: np.ndarray,
+    cell_hidden: np.ndarray,
+) -> Breakdown:
     cells_in = len(labels) + 1
-    index = np.where(codes < 0, len(labels), codes).astype(np.intp)  # "Not told" is the last row
     count = np.bincount(index, minlength=cells_in)
     constructs = len(construct_keys)
     n = np.empty((cells_in, constructs), dtype=np.int64)
@@ -553,42 +587,25 @@ def _breakdown(
     for c in range(constructs):
         n[:, c] = np.bincount(index, weights=s.has_score[:, c], minlength=cells_in)
         total[:, c] = np.bincount(index, weights=s.filled[:, c], minlength=cells_in)
-
-    rows = np.arange(cells_in)
-    if count[-1] == 0:
-        rows = rows[:-1]  # nobody left it blank: "Not told" is not a cell of this dimension
-    count, n, total = count[rows], n[rows], total[rows]
-
-    group_small = count < threshold
-    group_extra = complementary(count, group_small, threshold)
-    group_hidden = group_small | group_extra
-    cell_small = group_hidden[:, None] | (n < threshold)
-    # A hidden group's cells share its reason; a visible group's small cells are "fewer than k".
-    cell_reason = np.full(n.shape, FEWER_THAN_K, dtype=object)
-    cell_reason[group_extra] = COMPLEMENTARY
-    cell_hidden = cell_small.copy()
-    for c in range(constructs):
-        extra = complementary(n[:, c], cell_small[:, c], threshold)
-        cell_hidden[:, c] |= extra
-        cell_reason[extra, c] = COMPLEMENTARY
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = total / n
-
+    rows = range(cells_in) if count[-1] else range(cells_in - 1)  # "Not told" only when someone was
     groups = []
-    for r, row in enumerate(rows.tolist()):
+    for row in rows:
         label = NOT_TOLD_LABEL if row == len(labels) else str(labels[row])
         code = NOT_TOLD if row == len(labels) else row
+        # Every hidden figure gives the same reason: saying which were hidden for being small and which to
+        # protect them would tell an attacker which hidden groups are small.
         cells = tuple(
-            Cell(None, None, True, str(cell_reason[r, c]))  # type: ignore[arg-type]
-            if cell_hidden[r, c]
-            else Cell(int(n[r, c]), float(mean[r, c]))
+            Cell(None, None, True, PROTECTED)
+            if cell_hidden[row, c]
+            else Cell(int(n[row, c]), float(mean[row, c]))
             for c in range(constructs)
         )
-        if group_hidden[r]:
-            reason = COMPLEMENTARY if group_extra[r] else FEWER_THAN_K
-            groups.append(GroupResult(code, label, None, cells, True, reason))
+        if group_hidden[row]:
+            groups.append(GroupResult(code, label, None, cells, True, PROTECTED))
         else:
-            groups.append(GroupResult(code, label, int(count[r]), cells))
+            groups.append(GroupResult(code, label, int(count[row]), cells))
     return Breakdown(dimension, threshold, tuple(construct_keys), tuple(groups))
 
 
@@ -600,17 +617,53 @@ def score_round(
     groups: Mapping[str, tuple[np.ndarray, Sequence[str]]] | None = None,
     threshold: int = DEFAULT_THRESHOLD,
 ) -> RoundResults:
-    """Score one round: construct results and a breakdown per dimension in ``groups``, suppressed for
-    anonymity at ``threshold`` respondents. See the module docstring for the layout and the rules."""
+    """Score one round: construct results and a breakdown per dimension in ``groups``, protected for
+    anonymity at ``threshold`` respondents jointly, as linked tables (reticulist.disclosure). See the
+    module docstring for the layout and the rules."""
     _check_threshold(threshold)
     answers, item_construct, reverse = _check(answers, item_construct, reverse, construct_keys)
     s = _score(answers, item_construct, reverse, len(construct_keys))
     constructs = _construct_results(s, construct_keys, threshold)
-    breakdowns = {
-        dimension: _breakdown(dimension, codes, labels, s, construct_keys, threshold)
-        for dimension, (codes, labels) in (groups or {}).items()
-    }
-    return RoundResults(answers.shape[0], threshold, tuple(constructs), breakdowns)
+    respondents = answers.shape[0]
+    dimensions = list((groups or {}).items())
+    indexes = [_cell_index(name, codes, labels, respondents) for name, (codes, labels) in dimensions]
+    breakdowns: dict[str, Breakdown] = {}
+    protection = None
+    if dimensions:
+        protection = disclosure.protect(
+            np.column_stack(indexes) if respondents else np.zeros((0, len(dimensions)), dtype=np.intp),
+            [len(labels) + 1 for _, (_, labels) in dimensions],
+            s.has_score,
+            s.filled,
+            threshold,
+            column_visible=np.array([not c.suppressed for c in constructs], dtype=bool),
+            keep=[KEEP.get(name, 0.0) for name, _ in dimensions],
+        )
+        for d, (name, (_, labels)) in enumerate(dimensions):
+            breakdowns[name] = _breakdown(
+                name,
+                indexes[d],
+                labels,
+                s,
+                construct_keys,
+                threshold,
+                protection.group_hidden[d],
+                protection.cell_hidden[d],
+            )
+    return RoundResults(respondents, threshold, tuple(constructs), breakdowns, _cost(protection))
+
+
+def _cost(protection: disclosure.Protection | None) -> ProtectionCost | None:
+    if protection is None:
+        return None
+    return ProtectionCost(
+        small_groups=protection.primary_groups,
+        groups_hidden_to_protect=protection.secondary_groups,
+        small_cells=protection.primary_cells,
+        cells_hidden_to_protect=protection.secondary_cells,
+        audit_passes=protection.rounds,
+        residual=len(protection.residual),
+    )
 
 
 # --- trend between two rounds ----------------------------------------------------------------------------

@@ -1,0 +1,451 @@
+"""Publishing aggregates safely: joint cell suppression over linked tables, proven by an audit.
+
+Every capability that publishes counts and means of people (the barometer's breakdowns now; casework
+figures and comparisons between partnerships later) hands this module the people cross-classified by
+every dimension it publishes and gets back which cells to hide. Pure computation: NumPy in, NumPy out.
+
+The attacker
+------------
+They see every published figure of one release at once: the total, every group's count, and per column
+(a construct) every visible cell's n and mean, so its sum. They know how groups nest and cross (which
+organisation is in which tier; the register), and, being generous to them, which combinations of
+dimensions hold anybody. They subtract, add and solve linear programs. Each group is a union of *atoms*:
+the cross-classified groups (organisation x profession x hierarchy tier x ...), the finest groups
+anything published can describe.
+
+What is proven (k = threshold)
+------------------------------
+1. Exact: no union of atoms holding 1..k-1 people (or, per column, 1..k-1 people with a value) has its
+   count or its sum determined by what is published. A union's figure is determined exactly when its
+   indicator lies in the row space of the published cells; a mixed integer program (HiGHS, through
+   SciPy) searches every union of small atoms for one that does and proves that none exists. Only the
+   whole round's own count is public by design.
+2. Intervals: for every hidden cell that holds 1..k-1 people, linear programs over everything published
+   give the range its count could take, which must reach k (hidden does not tell small) and be at least
+   k-1 wide (1 cannot be told from k-1); and the range its mean could take, with every count taken as
+   known, must be at least ``min_mean_width`` wide on the scale (default 2 points of 1..5: agreeing
+   cannot be told from disagreeing).
+
+Cells are hidden first because they are small (fewer than k), then, while the audit finds anything, one
+more visible cell is hidden for each finding: a cell of the same dimension first (the classic complement),
+else a cell that overlaps the exposed group, smallest first. Hiding only ever grows, so this ends; what
+it cannot fix (the whole round's own figures pinning a hidden group, for example when everyone gave the
+same answer) is reported as ``residual``.
+
+Not protected: a visible group of k or more whose members all gave the same answer (its mean says what
+each of them answered), and anything outside the release (a later release of the same people must be
+audited together with this one; the barometer releases a round once).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import csc_matrix
+
+
+def _quiet_first_highs() -> None:
+    """HiGHS prints a banner on standard output the first time a solver is made in a process, which would
+    land in the middle of a CLI command's output: make that first one here, at import, with the output
+    file descriptor pointed at /dev/null for the moment."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+_quiet_first_highs()
+
+MIN_MEAN_WIDTH = 2.0  # points on the 1-5 scale: a hidden small group's mean stays this uncertain at least
+_EPS = 1e-7
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something the audit could work out: a group of 1..k-1 people whose count, sum or range is exposed.
+
+    ``column`` is None for the count of people, else the column (construct) index. ``cell`` is the
+    (dimension, cell) of a hidden cell for interval findings, None for an exact finding, where ``atoms``
+    lists the atoms of the exposed union."""
+
+    kind: str  # "exact", "count range" or "mean range"
+    column: int | None
+    atoms: tuple[int, ...]
+    cell: tuple[int, int] | None = None
+    detail: str = ""
+    used: tuple[tuple[int, int], ...] = ()  # exact: the visible cells the attacker combines
+
+
+@dataclass
+class Protection:
+    """Which cells to hide. ``group_hidden[d][i]``: the whole group i of dimension d (its count and every
+    column); ``cell_hidden[d][i, c]``: its figures in column c. ``primary`` counts cells hidden for being
+    small, ``secondary`` those hidden to protect them (groups, and single cells of visible groups)."""
+
+    group_hidden: list[np.ndarray]
+    cell_hidden: list[np.ndarray]
+    primary_groups: int = 0
+    secondary_groups: int = 0
+    primary_cells: int = 0
+    secondary_cells: int = 0
+    rounds: int = 0  # audit passes until nothing was found
+    residual: list[Finding] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _System:
+    """One published linear system: visible cells (rows over atoms) with their true weights."""
+
+    column: int | None
+    weights: np.ndarray  # (m,) people (or people with a value) per atom
+    visible: list[tuple[int, int]]  # (dimension, cell) of each visible non-total row
+    hidden: list[tuple[int, int]]  # hidden cells with 1..k-1 people: protected by intervals
+    total_visible: bool
+
+
+class _Tables:
+    """The atoms and which atoms each cell of each dimension covers."""
+
+    def __init__(self, cells: np.ndarray, sizes: Sequence[int], scored: np.ndarray, values: np.ndarray):
+        self.sizes = list(sizes)
+        if cells.shape[0]:
+            self.atoms, atom_of = np.unique(cells, axis=0, return_inverse=True)
+            atom_of = atom_of.reshape(-1)
+        else:
+            self.atoms, atom_of = np.zeros((0, len(sizes)), dtype=np.int64), np.zeros(0, dtype=np.int64)
+        m = self.atoms.shape[0]
+        self.m = m
+        self.people = np.bincount(atom_of, minlength=m).astype(np.int64)
+        columns = scored.shape[1]
+        self.n = np.zeros((m, columns), dtype=np.int64)
+        self.sums = np.zeros((m, columns))
+        for c in range(columns):
+            self.n[:, c] = np.bincount(atom_of, weights=scored[:, c], minlength=m).astype(np.int64)
+            self.sums[:, c] = np.bincount(
+                atom_of, weights=np.where(scored[:, c], values[:, c], 0.0), minlength=m
+            )
+        # member[d]: (cells_d, m) bool, atom j in cell i of dimension d
+        self.member = [self.atoms[:, d][None, :] == np.arange(size)[:, None] for d, size in enumerate(sizes)]
+
+    def row(self, cell: tuple[int, int]) -> np.ndarray:
+        return self.member[cell[0]][cell[1]]
+
+
+def _in_row_space_search(
+    rows: np.ndarray, weights: np.ndarray, threshold: int, exempt_total: bool
+) -> tuple[list[int], list[int]]:
+    """A union of atoms with 1..k-1 weight whose indicator is a combination of ``rows``, and the rows
+    that combination uses; ([], []) if there is none.
+
+    Atoms with no weight are left out (their figures are 0 whatever is published). The search is a mixed
+    integer program: binary g over the small atoms, free y over the rows, rows^T y = g, 1 <= w.g <= k-1.
+    """
+    live = np.flatnonzero(weights > 0)
+    if live.size == 0 or rows.shape[0] == 0:
+        return [], []
+    w = weights[live].astype(float)
+    small = np.flatnonzero(w <= threshold - 1)
+    if small.size == 0:
+        return [], []
+    a = rows[:, live].astype(float)  # (p, L)
+    p, L = a.shape
+    s = small.size
+    # Variables: g (s binary), then y (p free). Per live atom j: sum_r a[r, j] y_r - [j small] g_j = 0.
+    eq = np.zeros((L, s + p))
+    eq[:, s:] = a.T
+    eq[small, np.arange(s)] = -1.0
+    weight_row = np.zeros((1, s + p))
+    weight_row[0, :s] = w[small]
+    constraints = [
+        LinearConstraint(eq, 0.0, 0.0),
+        LinearConstraint(weight_row, 1.0, threshold - 1.0),
+    ]
+    if exempt_total and small.size == live.size:
+        # The whole round's count is public by design: ask for a proper subset.
+        whole = np.zeros((1, s + p))
+        whole[0, :s] = 1.0
+        constraints.append(LinearConstraint(whole, 1.0, s - 1.0))
+    integrality = np.concatenate([np.ones(s), np.zeros(p)])
+    bounds = Bounds(
+        np.concatenate([np.zeros(s), np.full(p, -np.inf)]), np.concatenate([np.ones(s), np.full(p, np.inf)])
+    )
+    result = milp(np.zeros(s + p), constraints=constraints, integrality=integrality, bounds=bounds)
+    if result.status != 0 or result.x is None:
+        return [], []
+    chosen = small[np.flatnonzero(result.x[:s] > 0.5)]
+    used = np.flatnonzero(np.abs(result.x[s:]) > 1e-6)
+    return [int(j) for j in live[chosen]], [int(r) for r in used]
+
+
+class _Extent:
+    """Smallest and largest target.x over low <= x <= high with rows x = published: one HiGHS model per
+    published system, re-solved from the last basis for each target (a few simplex steps each, instead
+    of a fresh linear program per hidden cell)."""
+
+    def __init__(self, rows: np.ndarray, published: np.ndarray, low: np.ndarray, high: np.ndarray):
+        self.size = rows.shape[1]
+        self.highs = highspy.Highs()
+        self.highs.setOptionValue("output_flag", False)
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = rows.shape[1], rows.shape[0]
+        lp.col_cost_ = np.zeros(self.size)
+        lp.col_lower_ = np.asarray(low, dtype=float)
+        lp.col_upper_ = np.where(np.isinf(high), highspy.kHighsInf, high).astype(float)
+        lp.row_lower_ = lp.row_upper_ = np.asarray(published, dtype=float)
+        matrix = csc_matrix(rows)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = matrix.indptr
+        lp.a_matrix_.index_ = matrix.indices
+        lp.a_matrix_.value_ = matrix.data.astype(float)
+        self.highs.passModel(lp)
+        self.columns = np.arange(self.size, dtype=np.int32)
+
+    def __call__(self, target: np.ndarray) -> tuple[float, float]:
+        out = []
+        for sign in (1.0, -1.0):
+            self.highs.changeColsCost(self.size, self.columns, sign * np.asarray(target, dtype=float))
+            self.highs.run()
+            if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                # Cannot happen for true data with finite bounds; be safe: call it pinned, so the
+                # cell is protected further.
+                value = float(target @ self.highs.getSolution().col_value) if self.size else 0.0
+                return value, value
+            out.append(sign * self.highs.getInfo().objective_function_value)
+        return out[0], out[1]
+
+
+class _Auditor:
+    def __init__(
+        self, tables: _Tables, threshold: int, value_range: tuple[float, float], min_mean_width: float
+    ):
+        self.t = tables
+        self.k = threshold
+        self.lo, self.hi = value_range
+        self.min_mean_width = min_mean_width
+
+    def system(
+        self, column: int | None, group_hidden: list[np.ndarray], cell_hidden: list[np.ndarray]
+    ) -> _System:
+        """The published system of the people count (column None) or of one column."""
+        t = self.t
+        weights = t.people if column is None else t.n[:, column]
+        hidden_now = group_hidden if column is None else [h[:, column] for h in cell_hidden]
+        visible, hidden = [], []
+        for d, size in enumerate(t.sizes):
+            in_cell = t.member[d].astype(np.int64) @ weights
+            for i in range(size):
+                if not hidden_now[d][i]:
+                    visible.append((d, i))
+                elif in_cell[i] <= self.k - 1 and in_cell[i] >= 1:
+                    hidden.append((d, i))
+        return _System(column, weights, visible, hidden, True)
+
+    def check(self, system: _System, exact_cache: dict, first_only: bool = False) -> list[Finding]:
+        t = self.t
+        w = system.weights
+        rows = np.vstack([np.ones(t.m, dtype=bool)] + [t.row(cell) for cell in system.visible]).astype(float)
+        findings: list[Finding] = []
+        key = (tuple(system.visible), w.tobytes())
+        if key not in exact_cache:
+            exact_cache[key] = _in_row_space_search(rows, w, self.k, exempt_total=system.column is None)
+        exposed, used = exact_cache[key]
+        if exposed:
+            # Row 0 is the total, public by design; the others are the visible cells.
+            cells_used = tuple(system.visible[r - 1] for r in used if r > 0)
+            findings.append(Finding("exact", system.column, tuple(exposed), used=cells_used))
+            if first_only:
+                return findings
+        live = w > 0
+        r_live = rows[:, live]
+        count_key = (key, "count")
+        if system.hidden and count_key not in exact_cache:
+            size = int(live.sum())
+            exact_cache[count_key] = _Extent(r_live, rows @ w, np.zeros(size), np.full(size, np.inf))
+        for cell in system.hidden:
+            target = t.row(cell)[live].astype(float)
+            true = float(target @ w[live])
+            range_key = (key, cell)
+            if range_key not in exact_cache:
+                exact_cache[range_key] = exact_cache[count_key](target)
+            low_count, high_count = exact_cache[range_key]
+            low_count, high_count = np.ceil(low_count - _EPS), np.floor(high_count + _EPS)
+            if high_count < self.k or high_count - low_count < self.k - 1:
+                findings.append(
+                    Finding(
+                        "count range",
+                        system.column,
+                        (),
+                        cell,
+                        f"{low_count:.0f}..{high_count:.0f} of {true:.0f}",
+                    )
+                )
+                if first_only:
+                    return findings
+                continue
+            if system.column is None:
+                continue
+            mean_key = (key, cell, system.column)
+            if mean_key not in exact_cache:
+                model_key = (key, "sums", system.column)
+                if model_key not in exact_cache:
+                    n_live = w[live].astype(float)
+                    sums = rows @ t.sums[:, system.column]
+                    exact_cache[model_key] = _Extent(r_live, sums, self.lo * n_live, self.hi * n_live)
+                exact_cache[mean_key] = exact_cache[model_key](target)
+            low_sum, high_sum = exact_cache[mean_key]
+            width = (high_sum - low_sum) / true
+            if width < self.min_mean_width - _EPS:
+                findings.append(Finding("mean range", system.column, (), cell, f"width {width:.2f}"))
+                if first_only:
+                    return findings
+        return findings
+
+
+def _choose(
+    finding: Finding, system: _System, tables: _Tables, keep: Sequence[float]
+) -> tuple[int, int] | None:
+    """The visible cell to hide for a finding. Exact: one of the cells the attacker's combination uses.
+    Range: a cell of the hidden cell's own dimension (the classic complement), else one overlapping it.
+    Among those, the least wanted dimension (``keep``) first, then the fewest people."""
+    w = system.weights
+    if finding.cell is not None:
+        exposed = tables.row(finding.cell)
+        same = [c for c in system.visible if c[0] == finding.cell[0]]
+        overlapping = [c for c in system.visible if (tables.row(c) & exposed).any()]
+        candidates = same or overlapping
+    else:
+        candidates = list(finding.used)
+        if not candidates:
+            exposed = np.zeros(tables.m, dtype=bool)
+            exposed[list(finding.atoms)] = True
+            candidates = [c for c in system.visible if (tables.row(c) & exposed).any()]
+    candidates = [c for c in candidates if tables.row(c) @ w > 0] or candidates
+    if not candidates:
+        return None
+    return min(candidates, key=lambda c: (keep[c[0]], int(tables.row(c) @ w), c))
+
+
+def protect(
+    cells: np.ndarray,
+    sizes: Sequence[int],
+    scored: np.ndarray,
+    values: np.ndarray,
+    threshold: int,
+    *,
+    column_visible: np.ndarray | None = None,
+    value_range: tuple[float, float] = (1.0, 5.0),
+    min_mean_width: float = MIN_MEAN_WIDTH,
+    keep: Sequence[float] | None = None,
+    max_rounds: int = 10_000,
+) -> Protection:
+    """Which cells of the linked tables to hide.
+
+    ``cells``: int (people, dimensions), each person's cell in each dimension (0..sizes[d]-1; give "not
+    told" a cell of its own). ``scored``: bool (people, columns), whether the person has a value in the
+    column; ``values``: float (people, columns), the values. ``column_visible``: whether each column's
+    whole-round figures are published (default: when at least k people have a value). ``keep``: per
+    dimension, how much its cells are wanted (higher: hidden last when a cell must go to protect another).
+    """
+    cells = np.asarray(cells, dtype=np.int64)
+    scored = np.asarray(scored, dtype=bool)
+    values = np.asarray(values, dtype=float)
+    if cells.ndim != 2 or cells.shape[1] != len(sizes):
+        raise ValueError("cells: must be (people, dimensions), one column per size")
+    if scored.shape != values.shape or scored.shape[0] != cells.shape[0]:
+        raise ValueError("scored and values: must be (people, columns), one row per person")
+    for d, size in enumerate(sizes):
+        if cells.shape[0] and (cells[:, d].min() < 0 or cells[:, d].max() >= size):
+            raise ValueError(f"cells: dimension {d} must hold 0..{size - 1}")
+    tables = _Tables(cells, sizes, scored, values)
+    k = threshold
+    if column_visible is None:
+        column_visible = scored.sum(axis=0) >= k
+    column_visible = np.asarray(column_visible, dtype=bool)
+
+    dims = range(len(sizes))
+    counts = [tables.member[d].astype(np.int64) @ tables.people for d in dims]
+    n_cells = [tables.member[d].astype(np.int64) @ tables.n for d in dims]  # (cells_d, columns)
+    group_hidden = [counts[d] < k for d in dims]
+    cell_hidden = [group_hidden[d][:, None] | (n_cells[d] < k) | ~column_visible[None, :] for d in dims]
+    primary_groups = [g.copy() for g in group_hidden]
+    primary_cells = [c.copy() for c in cell_hidden]
+
+    keep = list(keep) if keep is not None else [0.0] * len(sizes)
+    auditor = _Auditor(tables, k, value_range, min_mean_width)
+    cache: dict = {}
+    residual: list[Finding] = []
+    passes = 0
+    # Hidden groups change every column, hidden cells of one column nothing else: settle the people
+    # count first, then each column on its own.
+    for column in [None, *np.flatnonzero(column_visible).tolist()]:
+        for _ in range(max_rounds):
+            passes += 1
+            system = auditor.system(column, group_hidden, cell_hidden)
+            findings = auditor.check(system, cache, first_only=True)
+            if not findings:
+                break
+            chosen = _choose(findings[0], system, tables, keep)
+            if chosen is None:
+                residual.extend(auditor.check(system, cache))
+                break
+            d, i = chosen
+            if column is None:
+                group_hidden[d][i] = True
+                cell_hidden[d][i, :] = True
+            else:
+                cell_hidden[d][i, column] = True
+    secondary_groups = sum(int((group_hidden[d] & ~primary_groups[d]).sum()) for d in dims)
+    shown_groups = [~primary_groups[d] for d in dims]
+    return Protection(
+        group_hidden=group_hidden,
+        cell_hidden=cell_hidden,
+        primary_groups=sum(int(g.sum()) for g in primary_groups),
+        secondary_groups=secondary_groups,
+        primary_cells=sum(int((primary_cells[d] & shown_groups[d][:, None]).sum()) for d in dims),
+        secondary_cells=sum(
+            int((cell_hidden[d] & ~primary_cells[d] & ~group_hidden[d][:, None]).sum()) for d in dims
+        ),
+        rounds=passes,
+        residual=residual,
+    )
+
+
+def audit(
+    cells: np.ndarray,
+    sizes: Sequence[int],
+    scored: np.ndarray,
+    values: np.ndarray,
+    threshold: int,
+    group_hidden: Sequence[np.ndarray],
+    cell_hidden: Sequence[np.ndarray],
+    *,
+    column_visible: np.ndarray | None = None,
+    value_range: tuple[float, float] = (1.0, 5.0),
+    min_mean_width: float = MIN_MEAN_WIDTH,
+) -> list[Finding]:
+    """Everything an attacker could work out from a given pattern of hidden cells (empty: nothing).
+    The same checks ``protect`` runs, for tests and for auditing a release after the fact."""
+    tables = _Tables(
+        np.asarray(cells, dtype=np.int64), sizes, np.asarray(scored, bool), np.asarray(values, float)
+    )
+    if column_visible is None:
+        column_visible = np.asarray(scored, bool).sum(axis=0) >= threshold
+    auditor = _Auditor(tables, threshold, value_range, min_mean_width)
+    found: list[Finding] = []
+    cache: dict = {}
+    visible_columns = np.flatnonzero(np.asarray(column_visible, bool)).tolist()
+    for column in [None, *visible_columns]:
+        system = auditor.system(column, list(group_hidden), list(cell_hidden))
+        found.extend(auditor.check(system, cache))
+    return found
