@@ -193,7 +193,7 @@ def test_the_story_is_in_the_results(db: Session) -> None:
         ]
         assert others and police_cell.mean < min(others)
         # At least one organisation is too small to show: the reader sees a hidden cell.
-        hidden = [g for g in heatmap.groups if g.suppressed and g.reason == "fewer than k"]
+        hidden = [g for g in heatmap.groups if g.suppressed and g.reason == "protected"]
         assert hidden and all(c.mean is None and c.suppressed for g in hidden for c in g.cells)
 
     # Trust and professional learning are clearly up after the joint training.
