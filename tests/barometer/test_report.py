@@ -120,10 +120,12 @@ def make_board_rounds(db: Session, world: World, seed: int = 11) -> BoardRounds:
                         profile["profession_id"] = world.profession_id
                 rows.append((profile, _answers(rng, shift)))
         barometer.record_imported_responses(db, actor=world.manager, round_id=round_id, rows=rows)
+        results.release_results(db, actor=world.manager, round_id=round_id)
     tiny = _round(db, world, "Pilot with the youth panel", 20, 2)
     barometer.record_imported_responses(
         db, actor=world.manager, round_id=tiny, rows=[({}, _answers(rng, {})) for _ in range(4)]
     )
+    results.release_results(db, actor=world.manager, round_id=tiny)
     db.commit()
     return BoardRounds(previous, current, tiny)
 

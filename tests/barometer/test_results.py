@@ -64,6 +64,7 @@ def two_rounds(db: Session, world: World) -> tuple[int, int, int]:
             shift = {"trust": trust, "continuity": -2.0 if organisation == world.organisation_id else 0.0}
             rows.append(({"organisation_id": organisation} if organisation else {}, _answers(rng, shift)))
         barometer.record_imported_responses(db, actor=world.manager, round_id=round_id, rows=rows)
+        results.release_results(db, actor=world.manager, round_id=round_id)
     db.commit()
     return first, second, health
 
@@ -114,6 +115,7 @@ def test_too_few_respondents_shows_nothing_but_the_count(db: Session, world: Wor
     barometer.record_imported_responses(
         db, actor=world.manager, round_id=round_id, rows=[({}, _answers(rng, {})) for _ in range(4)]
     )
+    results.release_results(db, actor=world.manager, round_id=round_id)
     db.commit()
     report = results.round_report(db, actor=world.manager, round_id=round_id)
     assert report.too_few

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import numpy as np
 from sqlalchemy.orm import Session
 
+from reticulist.barometer import results
 from reticulist.barometer import service as barometer
 from reticulist.barometer.instrument import default_instrument
 from reticulist.register import schemas as s
@@ -95,6 +96,7 @@ def make_round(
                 profile["profession_id"] = world.profession_id
             rows.append((profile, answers))
     barometer.record_imported_responses(db, actor=world.manager, round_id=round_id, rows=rows)
+    results.release_results(db, actor=world.manager, round_id=round_id)
     db.commit()
     return round_id
 

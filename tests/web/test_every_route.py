@@ -15,7 +15,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from reticulist.access import service as accounts
+from reticulist.barometer import results
 from reticulist.barometer import service as barometer
+from reticulist.barometer.instrument import default_instrument
 from reticulist.register import schemas as s
 from reticulist.register import service as register
 from tests.conftest import Browser, World
@@ -76,8 +78,26 @@ def ids(db: Session, world: World) -> dict[str, object]:
             closes_on=date.today() + timedelta(days=9),
         ),
     )
+    # Results exist only once a closed round is released: the results, report and API routes read this one.
+    closed = barometer.open_round(
+        db,
+        actor=actor,
+        partnership_id=pid,
+        data=barometer.RoundCreate(
+            instrument=INSTRUMENT,
+            title="Barometer last year",
+            opens_on=date.today() - timedelta(days=30),
+            closes_on=date.today() - timedelta(days=10),
+        ),
+    )
+    first_item = default_instrument().items[0].key
+    barometer.record_imported_responses(
+        db, actor=actor, round_id=closed.id, rows=[({}, {first_item: 1 + n % 5}) for n in range(6)]
+    )
+    results.release_results(db, actor=actor, round_id=closed.id)
     db.commit()
     return {
+        "released_round_id": closed.id,
         "partnership_id": pid,
         "organisation_id": world.organisation_id,
         "profession_id": world.profession_id,
@@ -92,7 +112,12 @@ def ids(db: Session, world: World) -> dict[str, object]:
 
 
 def _url(path: str, ids: dict[str, object]) -> str:
-    return re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), path)
+    released = re.search(r"/rounds/\{round_id\}/(results|report)", path)
+    return re.sub(
+        r"\{(\w+)\}",
+        lambda m: str(ids["released_round_id" if released and m.group(1) == "round_id" else m.group(1)]),
+        path,
+    )
 
 
 def _call(browser: Browser, method: str, url: str, token: str | None = None):  # type: ignore[no-untyped-def]

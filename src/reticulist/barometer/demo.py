@@ -31,6 +31,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from reticulist.access.policy import Actor
+from reticulist.barometer import results
 from reticulist.barometer import service as barometer
 from reticulist.barometer.instrument import DONT_KNOW, SCALE_POINTS, Instrument, default_instrument
 from reticulist.register import schemas as s
@@ -379,6 +380,8 @@ def add_demo_barometer(
         barometer.record_imported_responses(
             session, actor=actor, round_id=found.id, rows=rows, source_name="demo answers"
         )
+        # Both rounds have closed: their results are released, as a manager would from the round page.
+        results.release_results(session, actor=actor, round_id=found.id)
         round_ids.append(found.id)
 
     meeting_id, action_id = _add_training(

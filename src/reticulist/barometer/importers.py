@@ -658,7 +658,7 @@ def import_responses(
     found = barometer.get_round(session, actor=actor, round_id=round_id)
     ensure_allowed(actor, Can.RUN_BAROMETER, found.partnership_id)
     pid = found.partnership_id
-    barometer.check_round_takes_imports(found)  # before reading a file that could not be used
+    barometer.check_round_takes_imports(found, session)  # before reading a file that could not be used
     names = RegisterNames(
         organisations={
             o.name: o.id

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -85,6 +86,9 @@ class BarometerRound(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Offered only after the anonymous answers are sent, and stored apart from them (network.reported).
     network_section: Mapped[str] = mapped_column(String(20), default="none", server_default="none")
+    # Set for good once an open link is made: anyone could then have planted answers, so the round's
+    # results are released without breakdowns (barometer.results.release_results).
+    had_open_link: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     instrument: Mapped[BarometerInstrument] = relationship(lazy="joined")
 
@@ -163,3 +167,21 @@ class BarometerResponse(Base):
     answers: Mapped[dict[str, int]] = mapped_column(JSON)
     submitted_on: Mapped[date] = mapped_column(Date)
     source: Mapped[str] = mapped_column(String(10), default="web")
+
+
+class BarometerRelease(Base):
+    """A round's results exactly as published: released once, after the round has closed, and never
+    recomputed. Every page, download, the API and the report read this row, so a second look later (or
+    after answers were imported) shows the same figures, and no one can difference two publications of
+    the same people. ``results`` holds only figures that passed the disclosure audit."""
+
+    __tablename__ = "barometer_release"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # One release per round, enforced by the database too (two managers pressing the button at once).
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("barometer_round.id", ondelete="CASCADE"), unique=True, index=True
+    )
+    released_on: Mapped[date] = mapped_column(Date)
+    respondents: Mapped[int] = mapped_column(Integer)
+    results: Mapped[dict[str, Any]] = mapped_column(JSON)

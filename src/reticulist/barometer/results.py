@@ -1,9 +1,15 @@
 """A round's results as the dashboard, the printed report, the PDF and the exports all show them.
 
-``round_report`` reads the round's answers (barometer.service.round_answers checks VIEW_RESULTS), scores
-them with the anonymity rules of barometer.scoring, compares them with the partnership's previous round
-of the same instrument, and picks the weakest constructs with what helps. Every figure here has already
-been through suppression: nothing downstream needs to (or may) look at raw answers.
+Results are released once, by a manager, after the round has closed (``release_results``): the answers
+are scored with the anonymity rules of barometer.scoring (breakdowns protected jointly by
+reticulist.disclosure) and the published figures are stored as they are (``BarometerRelease``). While a
+round is open, or closed but not released, only its response count is shown anywhere: results read
+before and after one response would give that response away. ``round_report`` reads the release (never
+the answers), compares it with the partnership's previous released round of the same instrument, and
+picks the weakest constructs with what helps. Nothing downstream needs to (or may) look at raw answers.
+
+A round that ever had an open link publishes no breakdowns: anyone can send answers through it, so a
+hidden group of one could be lifted over the threshold with planted answers.
 """
 
 from __future__ import annotations
@@ -13,13 +19,17 @@ from datetime import date
 
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from reticulist.access.policy import Actor
+from reticulist.access.policy import Action as Can
+from reticulist.access.policy import Actor, ensure_allowed
+from reticulist.audit import service as audit
 from reticulist.barometer import scoring
 from reticulist.barometer import service as barometer
 from reticulist.barometer.instrument import Construct, Instrument
-from reticulist.barometer.models import BarometerRound
+from reticulist.barometer.models import BarometerRelease, BarometerRound
+from reticulist.errors import InputError
 
 DIMENSION_LABELS = {
     "organisation": "Organisation",
@@ -84,6 +94,9 @@ class RoundReport:
     breakdowns: dict[str, scoring.Breakdown]
     previous_round_title: str | None
     recommendations: tuple[Recommendation, ...]
+    released_on: date | None = None
+    cost: scoring.ProtectionCost | None = None
+    open_link: bool = False  # breakdowns withheld: the round had an open link
 
     @property
     def too_few(self) -> bool:
@@ -100,10 +113,42 @@ class RoundReport:
         return [line.construct.name for line in self.lines]
 
 
+class NotReleased(Exception):
+    """The round's results have not been released: only its response count may be shown."""
+
+    def __init__(self, found: BarometerRound, status: str, responses: int) -> None:
+        self.round = found
+        self.status = status
+        self.responses = responses
+        if status == "closed":
+            message = (
+                f"The results of {found.title} have not been released yet ({responses} responses). "
+                "A manager releases them from the round's page."
+            )
+        else:
+            message = (
+                f"{found.title} is {status}: results are released once it has closed "
+                f"({responses} responses so far). Figures read while answers arrive would give answers away."
+            )
+        super().__init__(message)
+
+
+def publishes_breakdowns(open_link: bool) -> bool:
+    """Whether a round's results may be broken down by group. Not when the round ever had an open link:
+    anyone could have planted answers to lift a small group over the threshold, and the planted answers
+    are known to whoever planted them, so they can be subtracted again."""
+    return not open_link
+
+
+def _release_of(session: Session, round_id: int) -> BarometerRelease | None:
+    return session.scalar(select(BarometerRelease).where(BarometerRelease.round_id == round_id))
+
+
 def _previous_round(session: Session, found: BarometerRound) -> BarometerRound | None:
-    """The partnership's latest earlier round of the same instrument (any version with the same key)."""
+    """The partnership's latest earlier released round of the same instrument (any version, same key)."""
     rounds = session.scalars(
         select(BarometerRound)
+        .join(BarometerRelease, BarometerRelease.round_id == BarometerRound.id)
         .where(
             BarometerRound.partnership_id == found.partnership_id,
             BarometerRound.id != found.id,
@@ -114,13 +159,13 @@ def _previous_round(session: Session, found: BarometerRound) -> BarometerRound |
     return next((r for r in rounds if r.instrument.key == found.instrument.key), None)
 
 
-def _score(answers: barometer.RoundAnswers) -> scoring.RoundResults:
+def _score(answers: barometer.RoundAnswers, *, breakdowns: bool = True) -> scoring.RoundResults:
     instrument = answers.instrument
     construct_keys = [c.key for c in instrument.constructs]
     index = {key: i for i, key in enumerate(construct_keys)}
     item_construct = np.array([index[item.construct_key] for item in instrument.items], dtype=np.int64)
     reverse = np.array([item.reverse for item in instrument.items], dtype=bool)
-    groups = {name: (g.codes, list(g.labels)) for name, g in answers.groups.items()}
+    groups = {name: (g.codes, list(g.labels)) for name, g in answers.groups.items()} if breakdowns else {}
     return scoring.score_round(
         answers.answers,
         item_construct,
@@ -150,33 +195,108 @@ def weakest(lines: list[ConstructLine], limit: int = WEAKEST) -> list[Recommenda
     return out
 
 
-def round_report(session: Session, *, actor: Actor, round_id: int) -> RoundReport:
-    """Everything the results pages show for one round, already suppressed for anonymity."""
-    answers = barometer.round_answers(session, actor=actor, round_id=round_id)
+def release_results(session: Session, *, actor: Actor, round_id: int) -> BarometerRelease:
+    """Score a closed round and store its published figures, once. After this the round takes no more
+    answers (imports included): a second release of the same people could be differenced."""
     found = barometer.get_round(session, actor=actor, round_id=round_id)
-    results = _score(answers)
+    ensure_allowed(actor, Can.RUN_BAROMETER, found.partnership_id)
+    status = found.status(barometer.today())
+    if status != "closed":
+        raise InputError(
+            f"{found.title} is {status}: results are released once the round has closed "
+            "(close it early from its page if everyone has answered)",
+            field="round",
+        )
+    existing = _release_of(session, found.id)
+    if existing is not None:
+        raise InputError(
+            f"the results of {found.title} were released on {existing.released_on.isoformat()}", field="round"
+        )
+    answers = barometer.round_answers(session, actor=actor, round_id=found.id)
+    published = _score(answers, breakdowns=publishes_breakdowns(found.had_open_link))
+    release = BarometerRelease(
+        round_id=found.id,
+        released_on=barometer.today(),
+        respondents=published.respondents,
+        results=scoring.results_to_json(published),
+    )
+    try:
+        with session.begin_nested():
+            session.add(release)
+            session.flush()
+    except IntegrityError:
+        # Another manager released it a moment ago: the unique round_id says so.
+        raise InputError(f"the results of {found.title} have just been released", field="round") from None
+    cost = published.cost
+    hidden = (
+        f"; {cost.small_groups + cost.groups_hidden_to_protect} groups and "
+        f"{cost.small_cells + cost.cells_hidden_to_protect} single figures hidden for anonymity"
+        if cost
+        else ""
+    )
+    audit.record(
+        session,
+        actor=actor,
+        event="released",
+        record_type="barometer_round",
+        record_id=found.id,
+        partnership_id=found.partnership_id,
+        summary=(
+            f"Results of barometer round {found.title} released ({published.respondents} responses{hidden})"
+        ),
+    )
+    return release
+
+
+@dataclass(frozen=True)
+class ReleaseSummary:
+    released_on: date
+    respondents: int
+
+
+def release_summary(session: Session, *, actor: Actor, round_id: int) -> ReleaseSummary | None:
+    """When a round's results were released and on how many responses; None before."""
+    barometer.get_round(session, actor=actor, round_id=round_id)  # checks VIEW_RESULTS
+    release = _release_of(session, round_id)
+    return ReleaseSummary(release.released_on, release.respondents) if release else None
+
+
+def round_report(session: Session, *, actor: Actor, round_id: int) -> RoundReport:
+    """Everything the results pages show for one released round, as published. Raises NotReleased for a
+    round whose results have not been released (only its response count may be shown)."""
+    found = barometer.get_round(session, actor=actor, round_id=round_id)
+    release = _release_of(session, found.id)
+    summary = barometer.round_summary(session, actor=actor, round_id=round_id)
+    if release is None:
+        raise NotReleased(found, summary.status, summary.responses)
+    results = scoring.results_from_json(release.results)
+    instrument = barometer.instrument_of(found.instrument)
     previous = _previous_round(session, found)
     trends: dict[str, scoring.ConstructTrend] = {}
     if previous is not None:
-        before = _score(barometer.round_answers(session, actor=actor, round_id=previous.id))
+        earlier = _release_of(session, previous.id)
+        assert earlier is not None  # _previous_round picks released rounds only
+        before = scoring.results_from_json(earlier.results)
         trends = {t.key: t for t in scoring.trend(before.constructs, results.constructs)}
     lines = [
         ConstructLine(construct, results.construct(construct.key), trends.get(construct.key))
-        for construct in answers.instrument.constructs
+        for construct in instrument.constructs
     ]
-    summary = barometer.round_summary(session, actor=actor, round_id=round_id)
     return RoundReport(
         partnership_id=found.partnership_id,
         round_id=found.id,
         round_title=found.title,
         opens_on=found.opens_on,
         closes_on=found.closes_on,
-        instrument=answers.instrument,
-        threshold=answers.anonymity_threshold,
+        instrument=instrument,
+        threshold=results.threshold,
         respondents=results.respondents,
         invited=summary.invitations or None,
         lines=tuple(lines),
         breakdowns=results.breakdowns,
         previous_round_title=previous.title if previous else None,
         recommendations=tuple(weakest(lines)),
+        released_on=release.released_on,
+        cost=results.cost,
+        open_link=not publishes_breakdowns(found.had_open_link),
     )

@@ -1,9 +1,9 @@
 """A round's results as tables for export: the round, its constructs, and one table per breakdown.
 
 Pure: takes the already suppressed ``RoundReport`` and returns plain rows; ``to_csv`` and ``to_xlsx``
-only write them. A hidden figure is written as words ("hidden (fewer than 5)", "hidden (protects small groups)"),
-never as 0 or a blank that could be read as one; a figure that is shown but could not be computed says
-"not available".
+only write them. A hidden figure is written as words ("hidden (fewer than 5)",
+"hidden (protects small groups)"), never as 0 or a blank that could be read as one; a figure that is
+shown but could not be computed says "not available".
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from reticulist.access.policy import Action as Can
 from reticulist.access.policy import allowed, ensure_allowed
+from reticulist.barometer import results
 from reticulist.barometer import service as barometer
 from reticulist.barometer.models import DEFAULT_THRESHOLD, MIN_THRESHOLD
 from reticulist.errors import InputError
@@ -147,6 +148,8 @@ def _round_page(
     ctx.update(
         network_section_label=barometer.NETWORK_SECTION_LABELS.get(summary.round.network_section, ""),
         network_completed=reported.completed_count(db, actor=viewer.actor, round_id=round_id),
+        release=results.release_summary(db, actor=viewer.actor, round_id=round_id),
+        breakdowns_published=results.publishes_breakdowns(summary.round.had_open_link),
     )
     return render(request, "barometer/round.html", ctx, status_code=status_code)
 
@@ -228,6 +231,27 @@ async def round_close(
         )
     db.commit()
     return redirect(f"/p/{partnership_id}/barometer/rounds/{round_id}", "round-closed")
+
+
+@router.post("/p/{partnership_id}/barometer/rounds/{round_id}/release")
+def round_release(
+    request: Request,
+    partnership_id: int,
+    round_id: int,
+    viewer: Viewer = Depends(barometer_form),
+    db: Session = Depends(get_db),
+) -> Response:
+    """Release a closed round's results, once (plain def: scoring and the audit run in a worker thread)."""
+    _fetch(db, viewer, partnership_id, round_id)
+    try:
+        results.release_results(db, actor=viewer.actor, round_id=round_id)
+    except InputError as err:
+        db.rollback()
+        return _round_page(
+            request, db, viewer, partnership_id, round_id, errors=err.by_field(), status_code=422
+        )
+    db.commit()
+    return redirect(f"/p/{partnership_id}/barometer/rounds/{round_id}/results", "results-released")
 
 
 @router.post("/p/{partnership_id}/barometer/rounds/{round_id}/invitations")

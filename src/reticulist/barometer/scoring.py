@@ -66,6 +66,7 @@ cross-tabulation of two dimensions). Publish one threshold per round and no cros
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -719,3 +720,37 @@ def trend(before: Sequence[ConstructResult], after: Sequence[ConstructResult]) -
             ConstructTrend(b.key, difference, low, high, clear, describe_change(difference, low, high, clear))
         )
     return out
+
+
+# --- a release, stored as published ----------------------------------------------------------------------
+def results_to_json(results: RoundResults) -> dict:
+    """The published figures as plain JSON (tuples as lists), for storing a release."""
+    return dataclasses.asdict(results)
+
+
+def results_from_json(data: Mapping) -> RoundResults:
+    """A stored release back as the dataclasses every page, download and the API read."""
+
+    def cells(items: Sequence[Mapping]) -> tuple[Cell, ...]:
+        return tuple(Cell(**item) for item in items)
+
+    breakdowns = {
+        name: Breakdown(
+            dimension=b["dimension"],
+            threshold=b["threshold"],
+            construct_keys=tuple(b["construct_keys"]),
+            groups=tuple(
+                GroupResult(**{**g, "cells": cells(g["cells"])})  # type: ignore[arg-type]
+                for g in b["groups"]
+            ),
+        )
+        for name, b in data.get("breakdowns", {}).items()
+    }
+    cost = data.get("cost")
+    return RoundResults(
+        respondents=data["respondents"],
+        threshold=data["threshold"],
+        constructs=tuple(ConstructResult(**c) for c in data["constructs"]),
+        breakdowns=breakdowns,
+        cost=ProtectionCost(**cost) if cost else None,
+    )

@@ -36,6 +36,7 @@ from reticulist.barometer.models import (
     BarometerDraft,
     BarometerInstrument,
     BarometerInvitation,
+    BarometerRelease,
     BarometerResponse,
     BarometerRound,
 )
@@ -583,6 +584,7 @@ def set_open_link(session: Session, *, actor: Actor, round_id: int, secret_key: 
     replaced = found.open_link_hash is not None
     token = new_token()
     found.open_link_hash = token_hash(secret_key, token)
+    found.had_open_link = True  # for good: its results will have no breakdowns (results.release_results)
     session.flush()
     audit.record(
         session,
@@ -899,9 +901,20 @@ def submit(session: Session, *, token: str, secret_key: str) -> BarometerRespons
     return response
 
 
-def check_round_takes_imports(found: BarometerRound) -> None:
-    """Responses gathered while a round was open may be imported during it or after it closed; a round
-    that has not opened yet takes none."""
+def check_round_takes_imports(found: BarometerRound, session: Session | None = None) -> None:
+    """Responses gathered while a round was open may be imported during it or after it closed, until its
+    results are released; a round that has not opened yet takes none."""
+    if session is not None:
+        released = session.scalar(
+            select(BarometerRelease.released_on).where(BarometerRelease.round_id == found.id)
+        )
+        if released is not None:
+            raise InputError(
+                f'the results of "{found.title}" were released on {released.isoformat()}; answers cannot be '
+                "added after that (a second release of the same people could be compared with the first "
+                "to single someone out): open a new round for them",
+                field="round",
+            )
     if found.status(today()) == "scheduled":
         raise InputError(
             f'"{found.title}" has not opened yet (it opens on {found.opens_on.isoformat()}); responses '
@@ -925,7 +938,7 @@ def record_imported_responses(
     when the file had rows left out) and field. Only the count is audited. A closed round still takes
     responses gathered while it was open; a round that has not opened yet takes none."""
     found = _fetch_round(session, actor, round_id, Can.RUN_BAROMETER)
-    check_round_takes_imports(found)
+    check_round_takes_imports(found, session)
     if row_numbers is not None and len(row_numbers) != len(rows):
         raise ValueError("row_numbers must give one number per row")
     instrument = instrument_of(found.instrument)

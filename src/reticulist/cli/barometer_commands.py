@@ -25,7 +25,7 @@ from reticulist.barometer.importers import FormFormat
 from reticulist.barometer.models import BarometerRound
 from reticulist.barometer.report_network import network_section
 from reticulist.barometer.report_pdf import report_pdf
-from reticulist.barometer.results import round_report
+from reticulist.barometer.results import NotReleased, release_results, round_report
 from reticulist.cli.common import DATABASE_OPTION, console, database_session, err_console
 from reticulist.errors import InputError
 from reticulist.register.models import Partnership
@@ -164,6 +164,37 @@ def import_command(
     _report(result, file)
 
 
+@app.command("release")
+def release_command(
+    round_ref: str = typer.Argument(
+        ..., metavar="ROUND", help='The round\'s number, or "PARTNERSHIP/ROUND TITLE".'
+    ),
+    database: str | None = DATABASE_OPTION,
+) -> None:
+    """Release a closed round's results, once: score the answers, hide what would single anyone out, and
+    publish the figures for the partnership. After this the round takes no more answers."""
+    with database_session(database) as session:
+        round_id = round_id_for(session, round_ref)
+        try:
+            release = release_results(session, actor=cli_actor("barometer release"), round_id=round_id)
+        except InputError as exc:
+            _fail(str(exc.problems[0].message if exc.problems else exc))
+        session.commit()
+        report = round_report(session, actor=cli_actor("barometer release"), round_id=round_id)
+    cost = report.cost
+    hidden = (
+        f" {cost.small_groups + cost.groups_hidden_to_protect} groups and "
+        f"{cost.small_cells + cost.cells_hidden_to_protect} single figures are hidden for anonymity."
+        if cost
+        else " No breakdowns are published (the round had an open link)." if report.open_link else ""
+    )
+    console.print(
+        f'Released the results of round {round_id} "{escape(report.round_title)}" on '
+        f"{release.respondents} responses.{hidden}",
+        soft_wrap=True,
+    )
+
+
 @app.command("report")
 def report_command(
     round_ref: str = typer.Argument(
@@ -188,7 +219,10 @@ def report_command(
     with database_session(database) as session:
         round_id = round_id_for(session, round_ref)
         actor = cli_actor("board report")
-        report = round_report(session, actor=actor, round_id=round_id)
+        try:
+            report = round_report(session, actor=actor, round_id=round_id)
+        except NotReleased as exc:
+            _fail(f"{exc} Release them with: reticulist barometer release {round_id}")
         partnership = session.get(Partnership, report.partnership_id)
         assert partnership is not None  # a round always belongs to a partnership
         network = None
@@ -207,5 +241,5 @@ def register(main: typer.Typer) -> None:
     main.add_typer(
         app,
         name="barometer",
-        help="The Partnership Barometer: import responses into a round, print its report.",
+        help="The Partnership Barometer: import responses, release a round's results, print its report.",
     )

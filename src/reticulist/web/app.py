@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from reticulist.access.policy import NotAllowed, NotFound
+from reticulist.barometer.results import NotReleased
 from reticulist.db.engine import make_engine, make_session_factory
 from reticulist.db.migrate import ensure_schema_current
 from reticulist.errors import InputError
@@ -150,6 +151,25 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
                 "did not come from Reticulist. Go back, reload the page and try again.",
             },
             status_code=403,
+        )
+
+    @app.exception_handler(NotReleased)
+    async def _not_released(request: Request, exc: NotReleased) -> Response:
+        # Results exist only once released: every page, download, report and the API say so alike.
+        if _wants_json(request):
+            return JSONResponse(
+                {"detail": str(exc), "status": exc.status, "responses": exc.responses}, status_code=409
+            )
+        return render(
+            request,
+            "error.html",
+            {
+                "title": "Results not released yet",
+                "message": str(exc),
+                "link": f"/p/{exc.round.partnership_id}/barometer/rounds/{exc.round.id}",
+                "link_text": f"Go to {exc.round.title}",
+            },
+            status_code=409,
         )
 
     @app.exception_handler(InputError)

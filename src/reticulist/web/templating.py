@@ -35,6 +35,7 @@ DONE_MESSAGES = {
     "logged-out": "You have logged out.",
     "round-opened": "Done: the round is set up. Invite people or create an open link below.",
     "round-closed": "Done: the round is closed; answers already sent are kept.",
+    "results-released": "Done: the results are released as they stand; the round takes no more answers.",
     "link-removed": "Done: the open link was removed and no longer works.",
     "instrument-loaded": "Loaded: the instrument can now be chosen when opening a round.",
     "actions-adopted": "Done: the ticked suggestions are now actions in the register.",
