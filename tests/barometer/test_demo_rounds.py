@@ -142,7 +142,8 @@ def test_two_closed_rounds_a_year_apart_answered_by_some_of_the_people_in_post(d
             )
         )
     )
-    assert {e.event for e in events} == {"opened", "imported", "released"} and {e.via for e in events} == {"demo"}
+    assert {e.event for e in events} == {"opened", "imported", "released"}
+    assert {e.via for e in events} == {"demo"}
 
 
 def test_no_response_row_links_to_a_person(db: Session) -> None:
