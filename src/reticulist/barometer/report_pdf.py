@@ -692,14 +692,24 @@ def _profile(pdf: _ReportPDF, report: RoundReport) -> None:
         )
 
 
+OPEN_LINK_WORDS = (
+    "This round had an open link, so its results have no breakdowns by organisation, profession or tier: "
+    "anyone can send answers through an open link, and planted answers could lift a small group over the "
+    "threshold and then be subtracted again. The figures are for the whole partnership."
+)
+
+
 def _differs(pdf: _ReportPDF, report: RoundReport) -> None:
     views = breakdown_views(report)
     pdf.add_page(orientation="L")
     pdf.heading("Where it differs")
+    if report.open_link:
+        pdf.para(OPEN_LINK_WORDS)
+        return
     pdf.para(
         "Mean score per group and construct, from orange (1, obstacle side) to blue (5, catalyst side). "
         f"Grey hatched cells are hidden: they would describe fewer than {report.threshold} respondents, or "
-        "let a hidden cell be worked out.",
+        "let a small group be worked out from the other figures.",
         SMALL,
         colour=MUTED,
     )

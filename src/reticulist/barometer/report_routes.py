@@ -44,6 +44,7 @@ def report_page(
 ) -> Response:
     ctx, report = _report(db, viewer, partnership_id, round_id)
     ctx.update(report=report, board=board, facts=board.round_facts(report), annex=board.method_notes(report))
+    ctx.update(open_link_words=board.OPEN_LINK_WORDS)
     if not report.too_few:
         trend = board.trend_chart(report)
         ctx.update(
