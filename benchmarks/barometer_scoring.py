@@ -7,9 +7,11 @@ Working Together tiers. Answers follow a latent score per respondent and constru
 effects; 4% of answers are "don't know" (more on the constructs people know least about), 3% are skipped,
 and 6% of respondents stop part-way through. About 2% do not say their organisation, profession or tier.
 
-Times ``scoring.score_round`` (construct results, alphas, four breakdowns with suppression) as the median
-of several runs after a warm-up, and, once, the plain-Python reference from
-tests/barometer/reference_scoring.py on the same data, checking that both give the same results.
+Times ``scoring.score_round`` on the construct results and alphas (the scoring target) as the median of
+several runs after a warm-up, and, once, the plain-Python reference from tests/barometer/reference_scoring.py
+on the same data, checking that both give the same results. Then, once, the release with four breakdowns
+protected jointly (reticulist.disclosure: suppression and the audit), checking that every figure it shows
+equals the reference's and saying what protection cost.
 
     .venv/bin/python benchmarks/barometer_scoring.py [--respondents 100000] [--runs 5]
 
@@ -32,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the reference li
 
 from tests.barometer.reference_scoring import differences, reference_score_round
 
-from reticulist.barometer.scoring import COMPLEMENTARY, FEWER_THAN_K, RoundResults, score_round
+from reticulist.barometer.scoring import RoundResults, score_round
 
 CONSTRUCTS = 19
 ITEMS = 60
@@ -106,7 +108,7 @@ def main() -> None:
     )
 
     def run() -> RoundResults:
-        return score_round(answers, item_construct, reverse, keys, groups, threshold=5)
+        return score_round(answers, item_construct, reverse, keys, None, threshold=5)
 
     results = run()  # warm-up
     times = []
@@ -117,9 +119,19 @@ def main() -> None:
     engine_s = statistics.median(times)
 
     started = time.perf_counter()
-    reference = reference_score_round(answers, item_construct, reverse, keys, groups, threshold=5)
+    reference = reference_score_round(answers, item_construct, reverse, keys, None, threshold=5)
     reference_s = time.perf_counter() - started
     problems = differences(results, reference)
+    started = time.perf_counter()
+    protected = score_round(answers, item_construct, reverse, keys, groups, threshold=5)
+    protected_s = time.perf_counter() - started
+    raw = reference_score_round(answers, item_construct, reverse, keys, groups, threshold=1)
+    for name, breakdown in protected.breakdowns.items():
+        truth = {g.code: g for g in raw.breakdowns[name].groups}
+        for group in breakdown.groups:
+            for cell, true_cell in zip(group.cells, truth[group.code].cells, strict=True):
+                if not cell.suppressed:
+                    problems += differences(cell.mean, true_cell.mean, f"{name} {group.label}")
     if problems:
         print("engine and reference DIFFER:", *problems[:10], sep="\n  ")
         sys.exit(1)
@@ -133,13 +145,12 @@ def main() -> None:
         f"alpha {min(alphas):.2f}..{max(alphas):.2f} ({sum(c.alpha_flag for c in constructs)} below 0.6); "
         f"lean: {leans['catalyst']} catalyst, {leans['balanced']} balanced, {leans['obstacle']} obstacle"
     )
-    for name, breakdown in results.breakdowns.items():
-        reasons = Counter(g.reason for g in breakdown.groups if g.suppressed)
+    for name, breakdown in protected.breakdowns.items():
+        hidden = sum(g.suppressed for g in breakdown.groups)
         cells = sum(c.suppressed for g in breakdown.groups for c in g.cells)
-        print(
-            f"{name}: {len(breakdown.groups)} groups, {reasons[FEWER_THAN_K]} hidden as fewer than 5, "
-            f"{reasons[COMPLEMENTARY]} as complementary; {cells} hidden cells"
-        )
+        print(f"{name}: {len(breakdown.groups)} groups, {hidden} hidden; {cells} hidden cells")
+    print(f"protection cost: {protected.cost}")
+    print(f"release with four protected breakdowns (scoring, suppression, audit; once): {protected_s:.1f} s")
     print(f"score_round runs (s): {', '.join(f'{t:.3f}' for t in times)}")
     print(f"reference (plain Python, once): {reference_s:.1f} s; same results checked")
     speed = "met" if engine_s < 1 else "MISSED"
