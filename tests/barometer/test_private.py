@@ -299,3 +299,9 @@ def test_the_promise_made_in_advance_holds_for_a_worst_case_round() -> None:
 
 def test_a_budget_is_a_plain_value() -> None:
     assert budget(2, 4) == Budget(2.0, 4)
+
+
+def test_a_round_nobody_answered_releases_noisy_counts_only() -> None:
+    released = release_scores(np.empty((0, 3)), KEYS3)
+    assert all(c.n >= 0 for c in released.constructs)
+    assert all(c.mean is None for c in released.constructs)  # no answers, no mean: the noise is all there is
