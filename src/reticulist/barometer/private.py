@@ -72,14 +72,15 @@ import opendp.prelude as dp
 from reticulist.barometer.instrument import SCALE_POINTS
 from reticulist.barometer.scoring import MIDPOINT, Lean, construct_scores, t_quantile
 
-# "contrib" switches on the library's contributed components: the count, the clamp, the integer sum, the
-# discrete Laplace mechanism and basic composition that we use are among them. OpenDP keeps them behind
-# this flag because their proofs went through the project's own review rather than an external one; they
-# are the field's oldest and best understood mechanisms (Dwork, McSherry, Nissim and Smith 2006;
-# Ghosh, Roughgarden and Sundararajan 2012 for the discrete Laplace), and our privacy accounting is checked
-# against the library's maps in tests. We switch on nothing else: not "honest-but-curious" (we hand the
-# library no functions of our own to trust) and not "idealized-numerics" (the whole-number pipeline needs
-# no idealised floating-point arithmetic). The flag is process-wide, which is harmless: it only permits.
+# "contrib" permits the library's components that have not completed OpenDP's vetting process (a written
+# privacy proof accepted by its reviewers); in this version that is nearly all of the library, including
+# the count, clamp, integer sum, Laplace mechanism and composition used here. Acceptable because these are
+# the field's oldest and best understood mechanisms (Dwork, McSherry, Nissim and Smith 2006; Ghosh,
+# Roughgarden and Sundararajan 2012 for the discrete Laplace), the Laplace mechanism's proof is published
+# with the library, and our accounting is checked against the library's privacy maps in tests. Nothing
+# else is switched on: not "honest-but-curious" (we hand the library no functions of our own to trust)
+# and not "idealized-numerics" (the whole-number pipeline needs no idealised floating-point arithmetic).
+# The flag is process-wide, which is harmless: it only permits.
 dp.enable_features("contrib")
 
 DEFAULT_EPSILON = 1.0  # for the whole round
