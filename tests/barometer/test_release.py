@@ -196,6 +196,15 @@ def test_a_round_that_had_an_open_link_publishes_no_breakdowns(
     db.commit()
     report = results.round_report(db, actor=world.member, round_id=round_id)
     assert report.open_link and report.breakdowns == {} and report.respondents == 60
+    # Whole-round figures with differential privacy: noisy n, an interval that includes the noise, and
+    # nothing that would need its own share of the budget (sd, alpha, don't know, trend).
+    for line in report.lines:
+        r = line.result
+        assert r.noise is not None and r.noise > 0
+        assert (r.sd, r.alpha, r.alpha_n, r.dont_know_share) == (None, None, None, None)
+        assert r.suppressed or (r.ci_low <= r.mean <= r.ci_high and r.ci_high - r.ci_low >= 2 * r.noise)
+        assert r.suppressed or "privacy noise" in line.reading
+    assert report.cost is None
     page = browsers["member"].get(f"{base}/results").text
     assert "Brempton Police" not in page and "no breakdowns" in page
     csv_text = browsers["member"].get(f"{base}/results.csv").content.decode("utf-8-sig")

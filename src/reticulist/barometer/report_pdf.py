@@ -695,7 +695,9 @@ def _profile(pdf: _ReportPDF, report: RoundReport) -> None:
 OPEN_LINK_WORDS = (
     "This round had an open link, so its results have no breakdowns by organisation, profession or tier: "
     "anyone can send answers through an open link, and planted answers could lift a small group over the "
-    "threshold and then be subtracted again. The figures are for the whole partnership."
+    "threshold and then be subtracted again. The figures are for the whole partnership, released with "
+    "differential privacy: noise was added on purpose so that no one's answers can be worked out, whatever "
+    "else was sent. Each n is approximate, and each interval includes the noise."
 )
 
 

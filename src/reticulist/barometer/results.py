@@ -9,7 +9,9 @@ the answers), compares it with the partnership's previous released round of the 
 picks the weakest constructs with what helps. Nothing downstream needs to (or may) look at raw answers.
 
 A round that ever had an open link publishes no breakdowns: anyone can send answers through it, so a
-hidden group of one could be lifted over the threshold with planted answers.
+hidden group of one could be lifted over the threshold with planted answers. Its whole-round construct
+figures are released with differential privacy (barometer.private), whose protection holds whatever
+the other answers are, planted or not.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sqlalchemy.orm import Session
 from reticulist.access.policy import Action as Can
 from reticulist.access.policy import Actor, ensure_allowed
 from reticulist.audit import service as audit
-from reticulist.barometer import scoring
+from reticulist.barometer import private, scoring
 from reticulist.barometer import service as barometer
 from reticulist.barometer.instrument import Construct, Instrument
 from reticulist.barometer.models import BarometerRelease, BarometerRound
@@ -64,11 +66,16 @@ class ConstructLine:
         r, c = self.result, self.construct
         if r.suppressed or r.lean is None:
             return f"Not shown: {r.reason_words or 'too few answers'}."
+        noise = (
+            f" (n is approximate; the interval includes privacy noise of plus or minus {r.noise:.2f})"
+            if r.noise is not None
+            else ""
+        )
         if r.lean == "catalyst":
-            return f"Leans to the catalyst side{': ' + c.catalyst if c.catalyst else ''}."
+            return f"Leans to the catalyst side{': ' + c.catalyst if c.catalyst else ''}.{noise}"
         if r.lean == "obstacle":
-            return f"Leans to the obstacle side{': ' + c.obstacle if c.obstacle else ''}."
-        return "Balanced: neither side is clearly stronger."
+            return f"Leans to the obstacle side{': ' + c.obstacle if c.obstacle else ''}.{noise}"
+        return f"Balanced: neither side is clearly stronger.{noise}"
 
 
 @dataclass(frozen=True)
@@ -138,6 +145,48 @@ def publishes_breakdowns(open_link: bool) -> bool:
     anyone could have planted answers to lift a small group over the threshold, and the planted answers
     are known to whoever planted them, so they can be subtracted again."""
     return not open_link
+
+
+# Open-link rounds: the privacy budget per construct (count and sum together). 0.5 keeps each figure's
+# privacy loss moderate while a round of about 100 answers still gets means within about 0.3 of noise
+# (docs/barometer.md has the table); a round's budget is this times its number of constructs.
+OPEN_LINK_EPSILON_PER_CONSTRUCT = 0.5
+
+
+def _private_results(answers: barometer.RoundAnswers) -> scoring.RoundResults:
+    """The whole-round figures of an open-link round, with differential privacy; nothing else (no sd,
+    alpha or don't-know share, which would each need a share of the budget)."""
+    instrument = answers.instrument
+    keys = [c.key for c in instrument.constructs]
+    index = {key: i for i, key in enumerate(keys)}
+    item_construct = np.array([index[item.construct_key] for item in instrument.items], dtype=np.int64)
+    reverse = np.array([item.reverse for item in instrument.items], dtype=bool)
+    released = private.release_round(
+        answers.answers, item_construct, reverse, keys, epsilon=OPEN_LINK_EPSILON_PER_CONSTRUCT * len(keys)
+    )
+    items = np.bincount(item_construct, minlength=len(keys))
+    constructs = tuple(
+        scoring.ConstructResult(
+            key=c.key,
+            items=int(items[i]),
+            n=c.n,
+            mean=c.mean,
+            sd=None,
+            ci_low=c.ci_low,
+            ci_high=c.ci_high,
+            dont_know_share=None,
+            alpha=None,
+            alpha_n=None,
+            alpha_flag=False,
+            lean=c.lean,
+            suppressed=c.mean is None,
+            reason=scoring.TOO_NOISY if c.mean is None else None,
+            noise=c.noise_half_width,
+        )
+        for i, c in enumerate(released.constructs)
+    )
+    respondents = int(answers.answers.shape[0])
+    return scoring.RoundResults(respondents, answers.anonymity_threshold, constructs)
 
 
 def _release_of(session: Session, round_id: int) -> BarometerRelease | None:
@@ -213,7 +262,8 @@ def release_results(session: Session, *, actor: Actor, round_id: int) -> Baromet
             f"the results of {found.title} were released on {existing.released_on.isoformat()}", field="round"
         )
     answers = barometer.round_answers(session, actor=actor, round_id=found.id)
-    published = _score(answers, breakdowns=publishes_breakdowns(found.had_open_link))
+    breakdowns = publishes_breakdowns(found.had_open_link)
+    published = _score(answers) if breakdowns else _private_results(answers)
     release = BarometerRelease(
         round_id=found.id,
         released_on=barometer.today(),

@@ -89,13 +89,14 @@ CONFIDENCE = 0.95
 FEWER_THAN_K = "fewer than k"
 COMPLEMENTARY = "complementary"  # kept for reading old releases; new breakdowns say PROTECTED
 PROTECTED = "protected"
+TOO_NOISY = "too noisy"  # open-link rounds: too few answers for a mean under the privacy noise
 DIMENSIONS = ("organisation", "profession", "hierarchy_tier", "wt_tier")
 # When a cell must be hidden to protect another, the least wanted breakdown gives it up first: the
 # organisation heatmap is what boards read; profession cells are mostly small anyway.
 KEEP = {"organisation": 3.0, "wt_tier": 2.0, "hierarchy_tier": 1.0, "profession": 0.0}
 
 Lean = Literal["catalyst", "obstacle", "balanced"]
-Reason = Literal["fewer than k", "complementary", "protected"]
+Reason = Literal["fewer than k", "complementary", "protected", "too noisy"]
 
 
 # --- Student's t quantile ------------------------------------------------------------------------------
@@ -196,6 +197,9 @@ class ConstructResult:
     lean: Lean | None  # the confidence interval against the midpoint 3
     suppressed: bool = False
     reason: Reason | None = None
+    # Open-link rounds (differential privacy): the privacy noise's part of the interval, plus or minus at
+    # 95%; n is then a noisy count. None for every other round.
+    noise: float | None = None
 
     @property
     def reason_words(self) -> str | None:
@@ -323,6 +327,8 @@ def hidden_words(reason: str | None, threshold: int) -> str:
     would tell which hidden groups are small."""
     if reason == FEWER_THAN_K:
         return f"hidden (fewer than {threshold})"
+    if reason == TOO_NOISY:
+        return "not shown (too few answers for the privacy noise)"
     return "hidden (protects small groups)"
 
 
@@ -331,6 +337,8 @@ def _reason_words(reason: str | None) -> str | None:
         return "hidden: fewer respondents than the anonymity threshold"
     if reason in (COMPLEMENTARY, PROTECTED):
         return "hidden to protect small groups"
+    if reason == TOO_NOISY:
+        return "too few answers to publish a mean under the privacy noise of an open-link round"
     return None
 
 
