@@ -397,7 +397,7 @@ def test_members_see_the_map_without_names_everywhere(
             assert response.status_code == 200, what
             _no_full_names(response.text)
     page = member.get(_url(world, "map", "as_of=2025-03-31")).text
-    assert "shown by organisation and profession only" in page
+    assert "shown by labels that name no one and describe no group smaller than 5" in page
     assert "/network/people/" not in page
 
 

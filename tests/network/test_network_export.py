@@ -85,7 +85,7 @@ def test_xlsx_has_the_people_and_what_they_describe(
         assert all(label.startswith("Person #") for label in labels) is not named
         about = dict(book["About"].iter_rows(values_only=True))
         assert about["Sources"] == "Imported (spreadsheet) x 1; Co-attendance at meetings x 0.5"
-        assert about["People"] == ("by name" if named else "by organisation and profession only")
+        assert about["People"] == ("by name" if named else "by labels: no names, no group smaller than 5")
     assert browsers["outsider"].get(url).status_code == 404
 
 
