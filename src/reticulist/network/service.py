@@ -4,7 +4,8 @@ for the metrics.
 Ties name people, so they are not anonymous. VIEW_NETWORK (members, managers, admins) gives the network
 with people labelled by ``ties.pseudonyms`` (no names, no group under 5); VIEW_NETWORK_NAMES (managers,
 admins) gives names and person ids, and the stored and observed ties themselves; EDIT_NETWORK stores
-ties. Outsiders get NotFound. Writes are audited in the same transaction; the caller commits (imports commit themselves).
+ties. Outsiders get NotFound. Writes are audited in the same transaction; the caller commits (imports
+commit themselves).
 """
 
 from __future__ import annotations
