@@ -23,7 +23,7 @@ import reticulist.db.models  # noqa: F401
 from reticulist.access import service as accounts
 from reticulist.access.policy import Actor, Role, cli_actor
 from reticulist.db.base import Base
-from reticulist.db.engine import make_engine
+from reticulist.db.engine import make_engine, make_session_factory
 from reticulist.db.migrate import upgrade
 from reticulist.register import schemas as s
 from reticulist.register import service as register
@@ -32,6 +32,7 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "RETICULIST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 PASSWORD = "correct horse battery"
+APP_SECRET = "test-secret-key-" + "x" * 20  # the test app's secret; sessions carry it (network pseudonyms)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -121,7 +122,7 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    return make_session_factory(engine, secret_key=APP_SECRET)
 
 
 @pytest.fixture
@@ -197,7 +198,7 @@ def app(database_url: str, world: World):  # type: ignore[no-untyped-def]
     from reticulist.settings import Settings
     from reticulist.web.app import create_app
 
-    return create_app(Settings(database_url=database_url, secret_key="test-secret-key-" + "x" * 20))
+    return create_app(Settings(database_url=database_url, secret_key=APP_SECRET))
 
 
 class Browser:

@@ -204,6 +204,7 @@ def test_invitations_store_only_hashes_and_the_csv_carries_the_links(db: Session
         "name": "Jo Bloggs",
         "email": "jo@police.example",
         "link": f"https://ret.example/s/{issued[0].token}",
+        "network_link": "",  # not a person of the register, and the round has no network section
     }
     assert rows[3]["email"] == ""
     audit = db.scalars(select(AuditEvent).where(AuditEvent.event == "invited")).one()
@@ -460,7 +461,17 @@ def test_a_response_row_cannot_be_traced_to_anyone(engine) -> None:  # type: ign
     foreign = {fk["referred_table"] for fk in inspect(engine).get_foreign_keys("barometer_response")}
     assert foreign == {"barometer_round", "organisation", "profession"}
     invitation_columns = {c["name"] for c in inspect(engine).get_columns("barometer_invitation")}
-    assert invitation_columns == {"id", "round_id", "token_hash", "label", "email", "used"}
+    # The invitation knows its person (who was invited is no secret) but not its response, nor when used.
+    assert invitation_columns == {
+        "id",
+        "round_id",
+        "token_hash",
+        "label",
+        "email",
+        "used",
+        "person_id",
+        "network_token_hash",
+    }
     draft_foreign = {fk["referred_table"] for fk in inspect(engine).get_foreign_keys("barometer_draft")}
     assert draft_foreign == {"barometer_round"}
 

@@ -87,11 +87,12 @@ def _network(n: int, m: int, *, names: bool = True, organisations: int = 4, seed
     organisation[:organisations] = np.arange(organisations)  # every organisation has someone
     profession = rng.integers(0, 3, n)
     profession[:3] = np.arange(3)
-    labels = (
-        tuple(f"Person {k}" for k in range(n))
-        if names
-        else t.pseudonyms([org_labels[o] for o in organisation], [f"Job {p}" for p in profession])
+    shown = t.pseudonyms(
+        [org_labels[o] for o in organisation],
+        [f"Job {p}" for p in profession],
+        [f"{(k * 7919) % 101:03d}" for k in range(n)],
     )
+    labels = tuple(f"Person {k}" for k in range(n)) if names else shown.labels
     return t.Network(
         partnership_id=7,
         as_of=date(2025, 3, 31),
@@ -108,6 +109,8 @@ def _network(n: int, m: int, *, names: bool = True, organisations: int = 4, seed
         tier=np.full(n, 3),
         edges=edges,
         multipliers={"reported": 1.0, "co_attendance": 1.0},
+        shown_organisation=() if names else shown.organisation,
+        shown_profession=() if names else shown.profession,
     )
 
 
@@ -382,17 +385,19 @@ def test_members_see_the_map_without_names_everywhere(
     data = member.get(_url(world, query=f"as_of=2025-03-31&{ALL}")).json()
     assert not data["names_shown"] and len(data["nodes"]) == 8
     assert all("href" not in node for node in data["nodes"])
-    assert {n["label"] for n in data["nodes"]} >= {
-        "Children's Services · Social worker #1",
-        "Children's Services · Social worker #2",
-    }
+    # Eight people in four organisations: no organisation or profession holds five, so every label,
+    # organisation, profession and colour says only "a person" (a smaller group would single people out).
+    assert sorted(n["label"] for n in data["nodes"]) == sorted(f"Person #{k}" for k in range(1, 9))
+    assert {(n["organisation"], n["profession"]) for n in data["nodes"]} == {("Not shown", "Not shown")}
+    assert [g["label"] for g in data["groups"]["organisation"]] == ["Not shown"]
+    assert len({n["colour"]["organisation"] for n in data["nodes"]}) == 1
     for what in ("map.json", "map", "map.svg"):
         for colour in ("organisation", "profession"):
             response = member.get(_url(world, what, f"as_of=2025-03-31&{ALL}&colour_by={colour}"))
             assert response.status_code == 200, what
             _no_full_names(response.text)
     page = member.get(_url(world, "map", "as_of=2025-03-31")).text
-    assert "shown by organisation and profession only" in page
+    assert "shown by labels that name no one and describe no group smaller than 5" in page
     assert "/network/people/" not in page
 
 

@@ -143,8 +143,14 @@ def test_the_youth_justice_officer_buffers_between_professions_and_the_gp_practi
     member = a.network_view(db, actor=_member(pid), partnership_id=pid, choice=choice)
     assert not member.names_shown
     assert member.silos[0].organisation == silo.organisation
-    assert member.spanners[spanner.rank - 1].person.label.startswith(
-        "Brempton Youth Offending Team · Youth justice officer #"
+    # Fewer than five youth justice officers in the team: members see the team, not the profession.
+    buffer = member.spanners[spanner.rank - 1].person
+    assert buffer.label.startswith("Brempton Youth Offending Team #")
+    assert (buffer.organisation, buffer.profession, buffer.tier) == (
+        "Brempton Youth Offending Team",
+        "Not shown",
+        None,
     )
+    assert member.spanners[spanner.rank - 1].profession_reason == spanner.profession_reason
     names = {p.full_name for p in story.people}
     assert not names & {p.label for p in member.people}

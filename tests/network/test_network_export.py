@@ -17,6 +17,7 @@ from reticulist.network import analysis as a
 from reticulist.network import export
 from reticulist.register import service as register
 from tests.conftest import Browser, World
+from tests.network.labels import member_label
 from tests.network.test_network_pages import _small
 
 runner = CliRunner()
@@ -53,10 +54,15 @@ def test_csv_names_people_for_managers_only(
         assert name not in text
     member_rows = _rows(member.content)
     assert "person_id" not in member_rows[0]
-    hidden_bob = next(r for r in member_rows if r["person"] == "Brempton Police · Police officer #2")
-    # The same figures, only the label differs.
-    assert {k: v for k, v in hidden_bob.items() if k != "person"} == {
-        k: v for k, v in bob.items() if k not in ("person", "person_id")
+    bob_label = member_label(db, world, "Bob Bridger", {"imported": 1.0})
+    assert bob_label.startswith("Person #")  # six people: no group of five to name
+    hidden_bob = next(r for r in member_rows if r["person"] == bob_label)
+    shown = (hidden_bob["organisation"], hidden_bob["profession"], hidden_bob["hierarchy_tier"])
+    assert shown == ("Not shown", "Not shown", "")
+    # The same figures; the label, organisation, profession and tier are what differ.
+    who = ("person", "person_id", "organisation", "profession", "hierarchy_tier")
+    assert {k: v for k, v in hidden_bob.items() if k not in who} == {
+        k: v for k, v in bob.items() if k not in who
     }
     assert browsers["outsider"].get(url).status_code == 404
     assert browsers["anonymous"].get(url).status_code == 303
@@ -75,10 +81,11 @@ def test_xlsx_has_the_people_and_what_they_describe(
         assert people[0][0] == "person" and len(people) == 7
         labels = [row[0] for row in people[1:]]
         assert ("Bob Bridger" in labels) is named
-        assert ("Brempton Police · Police officer #2" in labels) is not named
+        assert ("Brempton Police · Police officer #2" in labels) is False  # the old, reversible label
+        assert all(label.startswith("Person #") for label in labels) is not named
         about = dict(book["About"].iter_rows(values_only=True))
         assert about["Sources"] == "Imported (spreadsheet) x 1; Co-attendance at meetings x 0.5"
-        assert about["People"] == ("by name" if named else "by organisation and profession only")
+        assert about["People"] == ("by name" if named else "by labels: no names, no group smaller than 5")
     assert browsers["outsider"].get(url).status_code == 404
 
 

@@ -106,7 +106,12 @@ class BarometerRound(Base):
 class BarometerInvitation(Base):
     """A personal survey link. Only the token's keyed hash is stored (the link is shown once, when
     issued). ``used`` says the invitee has answered; there is deliberately no time of use and no link
-    to the response."""
+    to the response.
+
+    An invitation issued for a person of the register carries that person (``person_id``) and, when the
+    round has a network section, a second, separate link for the named network step
+    (``network_token_hash``): the only way, besides a logged-in account, to record ties as that person.
+    The survey link never opens the network step and the network link never opens the survey."""
 
     __tablename__ = "barometer_invitation"
 
@@ -116,6 +121,10 @@ class BarometerInvitation(Base):
     label: Mapped[str] = mapped_column(String(320))  # the name or address as the manager pasted it
     email: Mapped[str | None] = mapped_column(String(320), nullable=True)
     used: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The register person the links were issued for (null for an address pasted that is no one's).
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), nullable=True, index=True)
+    # The keyed hash of the network step's own token (network.reported); null without a network link.
+    network_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
 
 
 class BarometerDraft(Base):

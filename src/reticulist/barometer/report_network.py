@@ -7,7 +7,8 @@ out from meetings and actions), as of the round's closing date. The section says
 dates it describes.
 
 Names follow the network pages: ``network_for`` labels people by name only for VIEW_NETWORK_NAMES
-(managers, admins); anyone else sees "Organisation · Profession #k". ``names=False`` gives pseudonyms
+(managers, admins); anyone else sees labels such as "Organisation · Profession #k" that never describe a
+group smaller than the round's threshold (nor than 5). ``names=False`` gives pseudonyms
 even to those who may see names (a board pack that circulates widely).
 
 >>> section = network_section(session, actor=viewer.actor, report=report)  # doctest: +SKIP
@@ -177,7 +178,15 @@ def _view(session: Session, actor: Actor, report: RoundReport, today: date) -> t
     as_of = min(report.closes_on, today)
 
     def view(choice: a.NetworkChoice) -> a.NetworkView:
-        return a.network_view(session, actor=actor, partnership_id=pid, choice=choice, spanners=SPANNERS)
+        # Labels never describe fewer people than the round's own threshold (nor than the network's).
+        return a.network_view(
+            session,
+            actor=actor,
+            partnership_id=pid,
+            choice=choice,
+            spanners=SPANNERS,
+            label_threshold=report.threshold,
+        )
 
     if _round_ties(session, report.round_id):
         since = min(report.opens_on, as_of)

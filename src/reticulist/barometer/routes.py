@@ -145,11 +145,20 @@ def _round_page(
     in_partnership(summary.round, partnership_id)
     ctx = _context(db, viewer, partnership_id)
     ctx.update(summary=summary, round=summary.round, errors=errors or {}, values=values or {})
+    try:
+        me = reported.account_person(db, actor=viewer.actor, partnership_id=partnership_id)
+    except reported.NetworkStepUnavailable:
+        me = None  # several people have the account's address: the step itself says so
     ctx.update(
         network_section_label=barometer.NETWORK_SECTION_LABELS.get(summary.round.network_section, ""),
         network_completed=reported.completed_count(db, actor=viewer.actor, round_id=round_id),
         release=results.release_summary(db, actor=viewer.actor, round_id=round_id),
         breakdowns_published=results.publishes_breakdowns(summary.round.had_open_link),
+        me=me,
+        register_people=barometer.current_people(db, partnership_id)
+        if allowed(viewer.actor, Can.RUN_BAROMETER, partnership_id)
+        else [],
+        ticked={int(v) for v in (values or {}).get("people", []) if str(v).isdigit()},
     )
     return render(request, "barometer/round.html", ctx, status_code=status_code)
 
@@ -263,19 +272,27 @@ async def invitations_issue(
     db: Session = Depends(get_db),
     settings: Settings = Depends(get_settings),
 ) -> Response:
-    values = await form_data(request)
+    form = await request.form()
+    values: dict = {"invitees": str(form.get("invitees", "") or "")}
+    values["people"] = [str(v) for v in form.getlist("people")]
+    if form.get("everyone"):  # "Links for everyone in the register"
+        values["people"] = [str(p.id) for p in barometer.current_people(db, partnership_id)]
     found = _fetch(db, viewer, partnership_id, round_id)
     try:
         issued = barometer.issue_invitations(
             db,
             actor=viewer.actor,
             round_id=round_id,
-            invitees=values.get("invitees", ""),
+            invitees=values["invitees"],
+            person_ids=values["people"],
             secret_key=settings.secret_key,
         )
     except InputError as err:
         db.rollback()
-        problems = {"invitees": "; ".join(p.message for p in err.problems)}
+        problems: dict[str, str] = {}
+        for problem in err.problems:
+            key = "people" if problem.field == "people" else "invitees"
+            problems[key] = "; ".join(x for x in (problems.get(key), problem.message) if x)
         return _round_page(
             request, db, viewer, partnership_id, round_id, errors=problems, values=values, status_code=422
         )
@@ -286,7 +303,15 @@ async def invitations_issue(
     ctx = _context(db, viewer, partnership_id)
     ctx.update(
         round=found,
-        issued=[(i, barometer.survey_url(base, i.token)) for i in issued],
+        issued=[
+            (
+                i,
+                barometer.survey_url(base, i.token),
+                barometer.network_url(base, i.network_token) if i.network_token else "",
+            )
+            for i in issued
+        ],
+        any_network=any(i.network_token for i in issued),
         csv_href=f"data:text/csv;charset=utf-8;base64,{data}",
         csv_name=f"barometer-round-{found.id}-invitations.csv",
     )

@@ -43,7 +43,7 @@ from reticulist.barometer.models import (
 from reticulist.errors import FieldProblem, InputError
 from reticulist.network.models import NetworkTie
 from reticulist.register import schemas as s
-from reticulist.register.models import Organisation, Profession
+from reticulist.register.models import Organisation, Person, Profession
 from reticulist.register.vocab import HIERARCHY_TIERS, WorkingTogetherTier
 
 STATUS_LABELS = {"scheduled": "Not yet open", "open": "Open", "closed": "Closed"}
@@ -469,11 +469,15 @@ def round_summary(session: Session, *, actor: Actor, round_id: int) -> RoundSumm
 # --- invitations and the open link -------------------------------------------------------------------
 @dataclass(frozen=True)
 class IssuedInvitation:
-    """A personal link as issued: the plain token exists only here, in the page that shows it once."""
+    """A personal link as issued: the plain tokens exist only here, in the page that shows them once.
+    ``person_id`` is the register person it was issued for; ``network_token`` their network link's token
+    (None without a register person, or when the round has no network section)."""
 
     label: str
     email: str | None
     token: str
+    person_id: int | None = None
+    network_token: str | None = None
 
 
 def _invitee(line: str) -> tuple[str, str | None]:
@@ -492,7 +496,7 @@ def _invitee(line: str) -> tuple[str, str | None]:
     return (name or email.lower()), email.lower()
 
 
-def parse_invitees(text: str) -> list[tuple[str, str | None]]:
+def parse_invitees(text: str, *, allow_empty: bool = False) -> list[tuple[str, str | None]]:
     """One invitee per line; blank lines skipped. Raises InputError naming each bad line."""
     invitees: list[tuple[str, str | None]] = []
     problems: list[FieldProblem] = []
@@ -522,32 +526,115 @@ def parse_invitees(text: str) -> list[tuple[str, str | None]]:
         invitees.append((label, email))
     if problems:
         raise InputError(problems=problems)
-    if not invitees:
+    if not invitees and not allow_empty:
         raise InputError("write one email address or name per line", field="invitees")
     if len(invitees) > MAX_INVITATIONS_AT_ONCE:
         raise InputError(f"at most {MAX_INVITATIONS_AT_ONCE} at once", field="invitees")
     return invitees
 
 
+def current_people(session: Session, partnership_id: int, on: date | None = None) -> list[Person]:
+    """The partnership's people in post on ``on`` (default today), by name: whom links can be issued for."""
+    on = on or today()
+    return sorted(
+        session.scalars(
+            select(Person).where(
+                Person.partnership_id == partnership_id,
+                Person.joined_on.is_(None) | (Person.joined_on <= on),
+                Person.ended_on.is_(None) | (Person.ended_on >= on),
+            )
+        ).unique(),
+        key=lambda p: (p.full_name.casefold(), p.id),
+    )
+
+
+def _whole_ids(values: Iterable[Any], field_name: str) -> list[int]:
+    ids: list[int] = []
+    for value in values:
+        text = str(value).strip()
+        if not re.fullmatch(r"\d{1,12}", text):
+            raise InputError(
+                f'"{text[:40]}" is not one of the partnership\'s current people', field=field_name
+            )
+        ids.append(int(text))
+    return ids
+
+
+def network_link_hash(secret_key: str, token: str) -> str:
+    """The stored fingerprint of a network link; derived apart from the survey link's, so one kind of
+    link never opens the other."""
+    return token_hash(secret_key, "network-link:" + token)
+
+
 def issue_invitations(
-    session: Session, *, actor: Actor, round_id: int, invitees: str | Iterable[str], secret_key: str
+    session: Session,
+    *,
+    actor: Actor,
+    round_id: int,
+    invitees: str | Iterable[str] = "",
+    person_ids: Iterable[Any] = (),
+    secret_key: str,
 ) -> list[IssuedInvitation]:
-    """Create one personal link per invitee. The plain tokens are returned once and never stored; show
-    or export them now. Inviting someone again gives them a second, separate link."""
+    """Create one personal link per invitee: each line of ``invitees`` (an address or a name) and each
+    register person in ``person_ids`` (their name and the register's email address). A pasted address
+    that is exactly one current person's address in the register is issued for that person.
+
+    An invitation issued for a person of the register also gets, when the round has a network section,
+    a separate network link: the named network step, bound to that person (network.reported). The plain
+    tokens are returned once and never stored; show or export them now. Inviting someone again gives
+    them a second, separate pair of links."""
     found = _fetch_round(session, actor, round_id, Can.RUN_BAROMETER)
     if found.status(today()) == "closed":
         raise InputError("this round is closed; open a new round to invite people", field="invitees")
     text = invitees if isinstance(invitees, str) else "\n".join(invitees)
+    wanted = _whole_ids(person_ids, "people")
+    lines = parse_invitees(text, allow_empty=bool(wanted))
+    people = {p.id: p for p in current_people(session, found.partnership_id)}
+    by_email: dict[str, list[Person]] = {}
+    for person in people.values():
+        if person.email:
+            by_email.setdefault(person.email.strip().lower(), []).append(person)
+    # (label, email, person id); a person ticked twice, or ticked and pasted, gets one invitation.
+    rows: list[tuple[str, str | None, int | None]] = []
+    chosen: set[int] = set()
+    for person_id in wanted:
+        person = people.get(person_id)
+        if person is None:  # another partnership's, someone who has left, or no one: the same words
+            raise InputError(f"{person_id} is not one of the partnership's current people", field="people")
+        if person_id in chosen:
+            continue
+        chosen.add(person_id)
+        email = person.email.strip().lower() if person.email else None
+        rows.append((person.full_name, email, person_id))
+    for label, email in lines:
+        matches = by_email.get(email or "", [])
+        person_id = matches[0].id if len(matches) == 1 else None
+        if person_id is not None and person_id in chosen:
+            continue
+        if person_id is not None:
+            chosen.add(person_id)
+        rows.append((label, email, person_id))
+    if len(rows) > MAX_INVITATIONS_AT_ONCE:
+        raise InputError(f"at most {MAX_INVITATIONS_AT_ONCE} at once", field="invitees")
+    with_network = found.network_section != "none"
     issued: list[IssuedInvitation] = []
-    for label, email in parse_invitees(text):
+    for label, email, person_id in rows:
         token = new_token()
+        network_token = new_token() if with_network and person_id is not None else None
         session.add(
             BarometerInvitation(
-                round_id=found.id, token_hash=token_hash(secret_key, token), label=label, email=email
+                round_id=found.id,
+                token_hash=token_hash(secret_key, token),
+                label=label,
+                email=email,
+                person_id=person_id,
+                network_token_hash=network_link_hash(secret_key, network_token) if network_token else None,
             )
         )
-        issued.append(IssuedInvitation(label=label, email=email, token=token))
+        issued.append(IssuedInvitation(label, email, token, person_id, network_token))
     session.flush()
+    bound = sum(1 for i in issued if i.person_id is not None)
+    networked = sum(1 for i in issued if i.network_token is not None)
     audit.record(
         session,
         actor=actor,
@@ -555,7 +642,8 @@ def issue_invitations(
         record_type="barometer_round",
         record_id=found.id,
         partnership_id=found.partnership_id,
-        summary=f"{len(issued)} survey invitations issued for barometer round {found.title}",
+        summary=f"{len(issued)} survey invitations issued for barometer round {found.title}"
+        + (f" ({bound} for people of the register, {networked} with a network link)" if bound else ""),
     )
     return issued
 
@@ -564,14 +652,27 @@ def survey_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}/s/{token}"
 
 
+def network_url(base_url: str, token: str) -> str:
+    """The address of a personal network link (the named network step, apart from the survey)."""
+    return f"{base_url.rstrip('/')}/n/{token}"
+
+
 def invitations_csv(issued: Sequence[IssuedInvitation], base_url: str) -> str:
-    """Name, email and personal link per invitee, for a mail merge. Made from the issued tokens while
-    they are in hand: there is no way to produce it later."""
+    """Name, email, personal survey link and personal network link (blank when none) per invitee, for a
+    mail merge. Made from the issued tokens while they are in hand: there is no way to produce it
+    later."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["name", "email", "link"])
+    writer.writerow(["name", "email", "link", "network_link"])
     for invitation in issued:
-        writer.writerow([invitation.label, invitation.email or "", survey_url(base_url, invitation.token)])
+        writer.writerow(
+            [
+                invitation.label,
+                invitation.email or "",
+                survey_url(base_url, invitation.token),
+                network_url(base_url, invitation.network_token) if invitation.network_token else "",
+            ]
+        )
     return out.getvalue()
 
 

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from reticulist.access.policy import NotFound
 from reticulist.barometer import service as barometer
 from reticulist.errors import InputError
-from reticulist.network import reported
 from reticulist.register.models import Organisation, Profession
 from reticulist.register.vocab import HIERARCHY_TIERS, WorkingTogetherTier
 from reticulist.settings import Settings
@@ -48,10 +47,14 @@ def _received(request: Request, survey: barometer.Survey | None = None, token: s
 
 
 def _network_offer(survey: barometer.Survey | None, token: str | None) -> dict:
-    """The thanks page's offer of the optional, named network step, when the round has one."""
-    if survey is None or token is None or survey.round.network_section == "none":
+    """What the thanks page says of the optional, named network step, when the round has one. It only
+    says where the step is (a personal network link, or the round's page after signing in): it never
+    links to it, so the step is not taken from here, in the same visit as the anonymous answers."""
+    if survey is None or survey.round.network_section == "none":
         return {}
-    return {"network": survey.round.network_section, "token": token}
+    invitation = survey.invitation
+    has_link = invitation is not None and invitation.network_token_hash is not None
+    return {"network": survey.round.network_section, "network_link": has_link}
 
 
 def _go(url: str) -> Response:
@@ -225,185 +228,6 @@ def _survey_for_page(db: Session, token: str, secret_key: str, page: str) -> bar
     if page not in survey.pages:
         raise NotFound("No such page.")
     return survey
-
-
-# --- the optional network section (named, NOT anonymous; stored by network.reported) -----------------
-# Stateless between its two pages: the picks travel in the form, so nothing is kept against the link.
-def _network_page(
-    request: Request,
-    step: reported.NetworkStep,
-    token: str,
-    secret_key: str,
-    name: str,
-    status_code: int = 200,
-    **extra: object,
-) -> Response:
-    ctx = {
-        "step": step,
-        "round": step.round,
-        "token": token,
-        "form_token": barometer.form_token(secret_key, token),
-        "what": "person" if step.mode == "people" else "organisation",
-        "max_picks": reported.MAX_PICKS,
-        "questions": reported.QUESTIONS,
-        "errors": {},
-        **extra,
-    }
-    return _page(request, name, ctx, status_code)
-
-
-def _choose_page(
-    request: Request,
-    step: reported.NetworkStep,
-    token: str,
-    secret_key: str,
-    *,
-    respondent: str = "",
-    picks: list[str] | None = None,
-    errors: dict | None = None,
-    status_code: int = 200,
-) -> Response:
-    picks = list(picks or [])
-    rows = min(reported.MAX_PICKS, max(reported.PICK_ROWS, len(picks)))
-    picks += [""] * (rows - len(picks))
-    return _network_page(
-        request,
-        step,
-        token,
-        secret_key,
-        "survey_network.html",
-        status_code,
-        respondent=respondent,
-        picks=picks,
-        errors=errors or {},
-    )
-
-
-def _network_unavailable(request: Request, token: str, exc: Exception) -> Response:
-    if isinstance(exc, barometer.SurveyUnavailable):
-        return _unavailable(request, exc)
-    return _go(f"/s/{token}")  # no section, or answers not sent yet: back to the survey itself
-
-
-@router.get("/s/{token}/network")
-def network_choose(
-    request: Request, token: str, db: Session = Depends(get_db), settings: Settings = Depends(get_settings)
-) -> Response:
-    try:
-        step = reported.open_step(db, token=token, secret_key=settings.secret_key)
-    except (barometer.SurveyUnavailable, reported.NetworkSectionUnavailable) as exc:
-        return _network_unavailable(request, token, exc)
-    return _choose_page(request, step, token, settings.secret_key)
-
-
-@router.get("/s/{token}/network/skip")
-def network_skip(
-    request: Request, token: str, db: Session = Depends(get_db), settings: Settings = Depends(get_settings)
-) -> Response:
-    try:
-        step = reported.open_step(db, token=token, secret_key=settings.secret_key)
-    except (barometer.SurveyUnavailable, reported.NetworkSectionUnavailable) as exc:
-        return _network_unavailable(request, token, exc)
-    return _network_page(request, step, token, settings.secret_key, "survey_network_done.html", sent=False)
-
-
-@router.get("/s/{token}/network/sent")
-def network_sent(
-    request: Request, token: str, db: Session = Depends(get_db), settings: Settings = Depends(get_settings)
-) -> Response:
-    try:
-        step = reported.open_step(db, token=token, secret_key=settings.secret_key)
-    except (barometer.SurveyUnavailable, reported.NetworkSectionUnavailable) as exc:
-        return _network_unavailable(request, token, exc)
-    return _network_page(request, step, token, settings.secret_key, "survey_network_done.html", sent=True)
-
-
-def _picks(fields: dict[str, str]) -> list[str]:
-    numbered = sorted(
-        (int(k.split("-", 1)[1]), v) for k, v in fields.items() if k.startswith("pick-") and k[5:].isdigit()
-    )
-    return [v for _, v in numbered]
-
-
-@router.post("/s/{token}/network")
-async def network_chosen(
-    request: Request, token: str, db: Session = Depends(get_db), settings: Settings = Depends(get_settings)
-) -> Response:
-    secret = settings.secret_key
-    values = await _form(request, secret, token)
-    if values is None:
-        return _expired(request, token)
-    try:
-        step = reported.open_step(db, token=token, secret_key=secret)
-    except (barometer.SurveyUnavailable, reported.NetworkSectionUnavailable) as exc:
-        return _network_unavailable(request, token, exc)
-    respondent, picks = values.get("respondent", ""), _picks(values)
-    if values["action"] == "more":
-        filled = [p for p in picks if p.strip()]
-        picks = filled + [""] * min(reported.PICK_ROWS, reported.MAX_PICKS - len(filled))
-        return _choose_page(request, step, token, secret, respondent=respondent, picks=picks)
-    try:
-        chosen = reported.choose(db, token=token, secret_key=secret, respondent=respondent, picks=picks)
-    except InputError as err:
-        return _choose_page(
-            request,
-            step,
-            token,
-            secret,
-            respondent=respondent,
-            picks=picks,
-            errors=err.by_field(),
-            status_code=422,
-        )
-    return _network_page(request, step, token, secret, "survey_network_rate.html", chosen=chosen, values={})
-
-
-@router.post("/s/{token}/network/rate")
-async def network_rated(
-    request: Request, token: str, db: Session = Depends(get_db), settings: Settings = Depends(get_settings)
-) -> Response:
-    secret = settings.secret_key
-    values = await _form(request, secret, token)
-    if values is None:
-        return _expired(request, token)
-    try:
-        step = reported.open_step(db, token=token, secret_key=secret)
-    except (barometer.SurveyUnavailable, reported.NetworkSectionUnavailable) as exc:
-        return _network_unavailable(request, token, exc)
-    count = min(int(values["count"]) if values.get("count", "").isdigit() else 0, reported.MAX_PICKS + 1)
-    ties = [
-        {"to": values.get(f"tie-{n}-to", ""), **{f: values.get(f"tie-{n}-{f}", "") for f in reported.FIELDS}}
-        for n in range(1, count + 1)
-    ]
-    me = step.person(int(values["respondent_id"])) if values.get("respondent_id", "").isdigit() else None
-    targets = [step.target(int(x["to"])) if str(x["to"]).isdigit() else None for x in ties]
-    if values["action"] == "back":
-        labels = [c.label for c in targets if c is not None]
-        who = me.label if me is not None else ""
-        return _choose_page(request, step, token, secret, respondent=who, picks=labels)
-    try:
-        reported.record_reported_ties(
-            db, token=token, secret_key=secret, respondent_id=values.get("respondent_id"), ties=ties
-        )
-    except InputError as err:
-        db.rollback()
-        if me is None or any(c is None for c in targets):
-            # The hidden picks were tampered with or have gone: start the choice again.
-            return _choose_page(request, step, token, secret, errors=err.by_field(), status_code=422)
-        chosen = reported.Chosen(respondent=me, targets=[c for c in targets if c is not None])
-        return _network_page(
-            request,
-            step,
-            token,
-            secret,
-            "survey_network_rate.html",
-            status_code=422,
-            chosen=chosen,
-            values=values,
-            errors=err.by_field(),
-        )
-    db.commit()
-    return _go(f"/s/{token}/network/sent")
 
 
 @router.get("/s/{token}/{page}")

@@ -39,11 +39,12 @@ def settings_for(database: str | None) -> Settings:
 @contextmanager
 def database_session(database: str | None, *, check_schema: bool = True) -> Iterator[Session]:
     """A session on the chosen database; bad input and missing access end the command with exit 1."""
-    engine = make_engine(settings_for(database).database_url)
+    settings = settings_for(database)
+    engine = make_engine(settings.database_url)
     try:
         if check_schema:
             ensure_schema_current(engine)
-        with make_session_factory(engine)() as session:
+        with make_session_factory(engine, secret_key=settings.secret_key)() as session:
             yield session
     except SchemaNotCurrent as exc:
         err_console.print(f"[red]{exc}[/red]")

@@ -27,5 +27,19 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     return create_engine(url, echo=echo, pool_pre_ping=True)
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_session_factory(engine: Engine, *, secret_key: str | None = None) -> sessionmaker[Session]:
+    """Sessions on ``engine``. ``secret_key`` (the application's) travels in ``session.info`` for the few
+    services that derive something from it without a request in hand (the network's keyed pseudonyms)."""
+    info = {"secret_key": secret_key} if secret_key else {}
+    return sessionmaker(engine, expire_on_commit=False, info=info)
+
+
+def session_secret(session: Session) -> str:
+    """The application's secret key that the session was made with (see ``make_session_factory``)."""
+    secret = session.info.get("secret_key")
+    if not secret:
+        raise RuntimeError(
+            "this database session has no secret key: make sessions with "
+            "make_session_factory(engine, secret_key=settings.secret_key)"
+        )
+    return str(secret)

@@ -208,7 +208,7 @@ class PersonFigures:
     person_id: int | None  # register id, only with names
     organisation: str
     profession: str
-    tier: int
+    tier: int | None  # only with names: beside a label it would pick one person out of their group
     degree: int
     in_degree: int
     out_degree: int
@@ -244,9 +244,9 @@ def _person(net: t.Network, analysis: m.NetworkAnalysis, i: int) -> PersonFigure
         key=_key(net, i),
         label=net.labels[i],
         person_id=int(net.person_ids[i]) if net.person_ids is not None else None,
-        organisation=net.organisation_labels[net.organisation[i]],
-        profession=net.profession_labels[net.profession[i]],
-        tier=int(net.tier[i]),
+        organisation=net.organisation_of(i),
+        profession=net.profession_of(i),
+        tier=net.tier_of(i),
         degree=int(p.degree[i]),
         in_degree=int(p.in_degree[i]),
         out_degree=int(p.out_degree[i]),
@@ -574,8 +574,10 @@ def network_view(
     partnership_id: int,
     choice: NetworkChoice,
     spanners: int | None = SPANNERS_SHOWN,
+    label_threshold: int = t.LABEL_THRESHOLD,
 ) -> NetworkView:
-    """Every figure of the network page for ``choice``; names only for VIEW_NETWORK_NAMES (network_for).
+    """Every figure of the network page for ``choice``; names only for VIEW_NETWORK_NAMES (network_for;
+    ``label_threshold`` is the smallest group a label may describe, never below ``t.LABEL_THRESHOLD``).
 
     Example: ``network_view(session, actor=a, partnership_id=1, choice=default_choice(...))``.
     """
@@ -587,6 +589,7 @@ def network_view(
         since=choice.since,
         as_of=choice.as_of,
         min_weight=choice.min_weight,
+        label_threshold=label_threshold,
     )
     analysis = _analyse(net)
     people = [_person(net, analysis, i) for i in range(net.n_people)]

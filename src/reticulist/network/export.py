@@ -32,7 +32,7 @@ def about(view: NetworkView) -> list[tuple[str, str]]:
         ("From", choice.since.isoformat() if choice.since else "the beginning"),
         ("Up to", choice.as_of.isoformat()),
         ("Minimum tie strength", f"{choice.min_weight:g}"),
-        ("People", "by name" if view.names_shown else "by organisation and profession only"),
+        ("People", "by name" if view.names_shown else "by labels: no names, no group smaller than 5"),
         ("Betweenness", "estimated from sampled people" if view.approximate else "exact"),
     ]
 

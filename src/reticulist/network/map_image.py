@@ -132,8 +132,7 @@ def network_map_chart(
         raise ValueError(f"positions: has {positions.shape[0]} rows for {n} people")
     if spanners is None:
         spanners = metrics.rank_boundary_spanners(analysis, network.organisation_labels, limit=None)
-    codes = network.organisation if colour_by == "organisation" else network.profession
-    group_labels = network.organisation_labels if colour_by == "organisation" else network.profession_labels
+    codes, group_labels = network.colour_groups(colour_by)  # as the viewer may see them
     groups = group_colours(codes, group_labels, colour_by)
     colours = colour_of_each(codes, groups)
     score = spanner_scores(spanners, n)

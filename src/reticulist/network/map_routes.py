@@ -173,15 +173,11 @@ def map_json(found: NetworkMap, choice: MapChoice) -> dict[str, Any]:
     if found.analysis is None:
         return out
     people = found.analysis.people
-    by_kind = {
-        "organisation": map_image.group_colours(network.organisation, network.organisation_labels),
-        "profession": map_image.group_colours(network.profession, network.profession_labels, "profession"),
-    }
+    # Coloured by the groups the viewer may see: beside a label, never a group smaller than 5.
+    shown = {kind: network.colour_groups(kind) for kind in ("organisation", "profession")}
+    by_kind = {kind: map_image.group_colours(codes, labels, kind) for kind, (codes, labels) in shown.items()}
     out["groups"] = {kind: _groups(groups) for kind, groups in by_kind.items()}
-    colours = {
-        "organisation": map_image.colour_of_each(network.organisation, by_kind["organisation"]),
-        "profession": map_image.colour_of_each(network.profession, by_kind["profession"]),
-    }
+    colours = {kind: map_image.colour_of_each(shown[kind][0], by_kind[kind]) for kind in by_kind}
     spanner = {s.person: s for s in found.spanners}
     score = map_image.spanner_scores(found.spanners, network.n_people)
     radii = map_image.radius(score)
@@ -193,8 +189,8 @@ def map_json(found: NetworkMap, choice: MapChoice) -> dict[str, Any]:
         node: dict[str, Any] = {
             "id": i,
             "label": network.labels[i],
-            "organisation": network.organisation_labels[network.organisation[i]],
-            "profession": network.profession_labels[network.profession[i]],
+            "organisation": network.organisation_of(i),
+            "profession": network.profession_of(i),
             "colour": {kind: colours[kind][i] for kind in colours},
             "x": round(float(found.positions[i, 0]), 4),
             "y": round(float(found.positions[i, 1]), 4),

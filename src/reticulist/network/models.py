@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, CheckConstraint, Date, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from reticulist.barometer.models import random_id
 from reticulist.db.base import Base, UTCDateTime, utcnow
 
 
@@ -27,6 +28,10 @@ class NetworkTie(Base):
 
     frequency is 0-4 (never, yearly, quarterly, monthly, weekly); the trust and value ratings are 1-4;
     each may be unknown (null). ``weight`` is the tie's strength before any source multiplier.
+
+    The id is random, not a sequence, like a barometer response's: sequential ids would give away the
+    order in which people sent their network step, which could be lined up with the order of other
+    records. A reported tie's ``created_at`` is midnight of its day (no stored time finer than the date).
     """
 
     __tablename__ = "network_tie"
@@ -44,7 +49,12 @@ class NetworkTie(Base):
         CheckConstraint("value_resources BETWEEN 1 AND 4", name="value_resources_range"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=False,
+        default=random_id,
+    )
     partnership_id: Mapped[int] = mapped_column(ForeignKey("partnership.id"), index=True)
     source: Mapped[str] = mapped_column(String(20))
     from_person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)

@@ -1,17 +1,22 @@
-"""Reported ties: the optional network section of a barometer round.
+"""Reported ties: the optional network step of a barometer round.
 
 A round's manager chooses whether the round has one (``BarometerRound.network_section``: none, people or
-organisations). It is offered only after the respondent has sent their anonymous barometer answers, as a
-separate step that is NOT anonymous: the respondent says who they are (picked from the partnership's
-current people) and names up to ``MAX_PICKS`` people (or organisations) they work with, rating each tie.
+organisations). The step is NOT anonymous and is kept apart from the anonymous barometer:
 
-Anonymity of the barometer is kept by what is *not* stored: the survey link is only the credential that
-lets the step open (its answers must have been sent, its round must be open and have the section);
-nothing derived from the link, the draft or the response is written here. A tie holds the round, the
-respondent's person, the person or organisation named, the ratings and the day (``created_at`` is set
-to midnight of that day, so no stored time is finer than the date).
+- **Who may record ties, and as whom.** The step is bound to one register person by its credential, never
+  by what a form says: either a personal *network link* (the second token of an invitation issued for a
+  register person, ``step_for_link``) or a logged-in account whose email address is exactly one current
+  person's in the register (``step_for_account``). A send replaces only that person's own ties for the
+  round; nothing one person sends can change another's. The survey link (and the open link) cannot open
+  the step: someone who answered through the open link records ties only by signing in.
+- **Nothing lines the step up with a response.** The network link is a separate address that carries
+  nothing of the survey draft or response, and the step does not depend on whether (or when) the survey
+  was answered. A tie holds the round, the person, the person or organisation named, the ratings and the
+  day (``created_at`` is midnight of that day); tie ids are random. The audit entry written when ties are
+  sent names no one and holds no count (see ``record_reported_ties``): the ties say whose they are, with
+  the day only.
 
-Sending again replaces: the respondent's earlier ties for the same round are deleted and the new ones
+Sending again replaces: the person's earlier ties for the same round are deleted and the new ones
 stored, in one transaction (so a double click, a retry or a change of mind leaves one set).
 """
 
@@ -26,11 +31,13 @@ from typing import Any, Literal
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from reticulist.access.models import User
 from reticulist.access.policy import Action as Can
 from reticulist.access.policy import Actor, NotFound, ensure_allowed
+from reticulist.access.secrets import token_hash
 from reticulist.audit import service as audit
 from reticulist.barometer import service as barometer
-from reticulist.barometer.models import BarometerRound
+from reticulist.barometer.models import BarometerInvitation, BarometerRound
 from reticulist.errors import FieldProblem, InputError
 from reticulist.network import ties as t
 from reticulist.network.models import NetworkTie
@@ -51,18 +58,28 @@ QUESTIONS: tuple[tuple[str, str], ...] = (
 FIELDS: tuple[str, ...] = ("frequency", *t.RATING_FIELDS)
 PLURAL = {"person": "people", "organisation": "organisations"}
 _DASHES = re.compile(r"\s+[-–—]+\s+")
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
+AUDIT_ACTOR = "network respondent (not named in the log)"
+
+Unavailable = Literal[
+    "unknown", "scheduled", "closed", "no-section", "not-in-register", "no-person", "ambiguous"
+]
 
 
 def today() -> date:
     return date.today()
 
 
-class NetworkSectionUnavailable(Exception):
-    """The network step cannot open for this link: ``reason`` is "no-section" (the round has none) or
-    "not-sent" (the barometer answers have not been sent yet)."""
+class NetworkStepUnavailable(Exception):
+    """The network step cannot open: ``reason`` is "unknown" (no such network link), "scheduled" or
+    "closed" (the round is not open), "no-section" (the round has none), "not-in-register" (the person
+    the link was issued for is no longer in the partnership), "no-person" (the signed-in account's email
+    is no current person's in the register) or "ambiguous" (it is several people's). ``round`` is the
+    round when known."""
 
-    def __init__(self, reason: Literal["no-section", "not-sent"]) -> None:
+    def __init__(self, reason: Unavailable, found: BarometerRound | None = None) -> None:
         self.reason = reason
+        self.round = found
         super().__init__(reason)
 
 
@@ -78,16 +95,15 @@ class Choice:
 
 @dataclass
 class NetworkStep:
-    """What the network step of one link shows: the round, whether ties go to people or organisations,
-    the people a respondent may say they are, and what they may pick."""
+    """One person's network step in one round: the round, whether ties go to people or organisations,
+    the person whose ties these are (fixed by the link or the account, never by a form), and what they
+    may pick. Made only by ``step_for_link`` and ``step_for_account``."""
 
     round: BarometerRound
     mode: Literal["people", "organisations"]
-    people: list[Choice]
+    respondent: Choice
     targets: list[Choice]
-
-    def person(self, person_id: int) -> Choice | None:
-        return next((c for c in self.people if c.id == person_id), None)
+    via: Literal["link", "account"]
 
     def target(self, target_id: int) -> Choice | None:
         return next((c for c in self.targets if c.id == target_id), None)
@@ -103,8 +119,8 @@ class Chosen:
 
 @dataclass(frozen=True)
 class Recorded:
-    """What a send stored: the number of ties and how many earlier ties of the same respondent in the
-    same round it replaced."""
+    """What a send stored: the number of ties and how many earlier ties of the same person in the same
+    round it replaced."""
 
     ties: int
     replaced: int
@@ -123,13 +139,7 @@ def _unique_labels(rows: Sequence[tuple[int, str, str, int | None]]) -> list[Cho
 
 
 def _current_people(session: Session, partnership_id: int, on: date) -> list[Choice]:
-    people = session.scalars(
-        select(Person).where(
-            Person.partnership_id == partnership_id,
-            Person.joined_on.is_(None) | (Person.joined_on <= on),
-            Person.ended_on.is_(None) | (Person.ended_on >= on),
-        )
-    ).unique()
+    people = barometer.current_people(session, partnership_id, on)
     return _unique_labels([(p.id, p.full_name, p.organisation.name, p.organisation_id) for p in people])
 
 
@@ -143,23 +153,82 @@ def _current_organisations(session: Session, partnership_id: int, on: date) -> l
     return _unique_labels([(o.id, o.name, "", None) for o in organisations])
 
 
-def open_step(session: Session, *, token: str, secret_key: str) -> NetworkStep:
-    """The network step for a survey link whose answers have been sent, in an open round with a network
-    section. Raises barometer.SurveyUnavailable (unknown link, round not open) or
-    NetworkSectionUnavailable."""
-    survey = barometer.find_survey(session, token=token, secret_key=secret_key)
-    found = survey.round
+def _step(
+    session: Session, found: BarometerRound, person_id: int, via: Literal["link", "account"]
+) -> NetworkStep:
+    status = found.status(today())
+    if status != "open":
+        raise NetworkStepUnavailable(status, found)  # type: ignore[arg-type]
     if found.network_section not in ("people", "organisations"):
-        raise NetworkSectionUnavailable("no-section")
-    if not survey.received:
-        raise NetworkSectionUnavailable("not-sent")
+        raise NetworkStepUnavailable("no-section", found)
     on = today()
     people = _current_people(session, found.partnership_id, on)
+    me = next((c for c in people if c.id == person_id), None)
+    if me is None:
+        raise NetworkStepUnavailable("not-in-register", found)
     mode: Literal["people", "organisations"] = (
         "people" if found.network_section == "people" else "organisations"
     )
     targets = people if mode == "people" else _current_organisations(session, found.partnership_id, on)
-    return NetworkStep(round=found, mode=mode, people=people, targets=targets)
+    return NetworkStep(round=found, mode=mode, respondent=me, targets=targets, via=via)
+
+
+def step_for_link(session: Session, *, token: str, secret_key: str) -> NetworkStep:
+    """The network step of a personal network link (``/n/{token}``): the person the invitation was
+    issued for, in its round. Raises NetworkStepUnavailable. A survey link or an open link is "unknown"
+    here: only the network link opens the step."""
+    if not _TOKEN.match(token or ""):
+        raise NetworkStepUnavailable("unknown")
+    invitation = session.scalar(
+        select(BarometerInvitation).where(
+            BarometerInvitation.network_token_hash == barometer.network_link_hash(secret_key, token)
+        )
+    )
+    if invitation is None or invitation.person_id is None:
+        raise NetworkStepUnavailable("unknown")
+    found = session.get(BarometerRound, invitation.round_id)
+    assert found is not None
+    return _step(session, found, invitation.person_id, "link")
+
+
+def account_person(session: Session, *, actor: Actor, partnership_id: int) -> Person | None:
+    """The current register person the signed-in account is, by its email address: exactly one current
+    person of the partnership with that address, else None. Raises NetworkStepUnavailable("ambiguous")
+    when several people have it."""
+    user = session.get(User, actor.user_id) if actor.user_id is not None else None
+    if user is None or not user.email:
+        return None
+    email = user.email.strip().lower()
+    matches = [
+        p
+        for p in barometer.current_people(session, partnership_id, today())
+        if p.email and p.email.strip().lower() == email
+    ]
+    if len(matches) > 1:
+        raise NetworkStepUnavailable("ambiguous")
+    return matches[0] if matches else None
+
+
+def step_for_account(session: Session, *, actor: Actor, round_id: int) -> NetworkStep:
+    """The network step of a signed-in account in a round of a partnership where it has a role: the
+    register person whose email address is the account's. Raises NotFound to outsiders and
+    NetworkStepUnavailable ("no-person" when the account is no current person of the register)."""
+    found = session.get(BarometerRound, round_id)
+    if found is None:
+        raise NotFound("No such round.")
+    ensure_allowed(actor, Can.VIEW_RESULTS, found.partnership_id)
+    try:
+        person = account_person(session, actor=actor, partnership_id=found.partnership_id)
+    except NetworkStepUnavailable as exc:
+        raise NetworkStepUnavailable(exc.reason, found) from None
+    if person is None:
+        raise NetworkStepUnavailable("no-person", found)
+    return _step(session, found, person.id, "account")
+
+
+def network_form_token(secret_key: str, token: str) -> str:
+    """The network link's form token, bound to the link: a page made for another link cannot post here."""
+    return token_hash(secret_key, "network-form:" + token)
 
 
 def _normal(text: str) -> str:
@@ -181,21 +250,12 @@ def _resolve(choices: Sequence[Choice], text: str, what: str) -> Choice:
     raise ValueError(f'"{text.strip()}" is not one of the {PLURAL[what]} in the list')
 
 
-def choose(session: Session, *, token: str, secret_key: str, respondent: str, picks: Sequence[str]) -> Chosen:
-    """Check who the respondent says they are and whom they picked (labels from the lists, or a name
-    only one has); blank picks are left out. Fields: "respondent", "pick-N" (N from 1), "picks".
-    Nothing is stored."""
-    step = open_step(session, token=token, secret_key=secret_key)
+def choose(*, step: NetworkStep, picks: Sequence[str]) -> Chosen:
+    """Check whom the respondent picked (labels from the list, or a name only one has); blank picks are
+    left out. Fields: "pick-N" (N from 1), "picks". Nothing is stored."""
     what = "person" if step.mode == "people" else "organisation"
+    me = step.respondent
     problems: list[FieldProblem] = []
-    me: Choice | None = None
-    if not str(respondent or "").strip():
-        problems.append(FieldProblem("respondent", "say who you are: choose your name from the list"))
-    else:
-        try:
-            me = _resolve(step.people, respondent, "person")
-        except ValueError as err:
-            problems.append(FieldProblem("respondent", str(err)))
     chosen: list[Choice] = []
     seen: dict[int, int] = {}
     for number, text in enumerate(picks, start=1):
@@ -207,7 +267,7 @@ def choose(session: Session, *, token: str, secret_key: str, respondent: str, pi
         except ValueError as err:
             problems.append(FieldProblem(field, str(err)))
             continue
-        if me is not None and _is_self(step, me, choice.id):
+        if _is_self(step, me, choice.id):
             problems.append(FieldProblem(field, _self_message(step, choice)))
         elif choice.id in seen:
             problems.append(FieldProblem(field, f"{choice.label} is already picked (pick {seen[choice.id]})"))
@@ -220,7 +280,6 @@ def choose(session: Session, *, token: str, secret_key: str, respondent: str, pi
         problems.append(FieldProblem("picks", f"pick at most {MAX_PICKS}; you picked {len(chosen)}"))
     if problems:
         raise InputError(problems=problems)
-    assert me is not None
     return Chosen(respondent=me, targets=chosen)
 
 
@@ -240,31 +299,29 @@ def _whole_id(value: Any) -> int | None:
 
 
 def record_reported_ties(
-    session: Session,
-    *,
-    token: str,
-    secret_key: str,
-    respondent_id: Any,
-    ties: Sequence[Mapping[str, Any]],
+    session: Session, *, step: NetworkStep, ties: Sequence[Mapping[str, Any]]
 ) -> Recorded:
-    """Store the respondent's rated ties for the link's round, all or nothing, replacing any they sent
-    before for this round. Each tie is ``{"to": id, "frequency": ..., "trust_reliable": ..., ...}``:
-    frequency a word (never ... weekly) or 0-4, the six ratings 1-4, each optional (blank = not said).
+    """Store the step's person's rated ties for its round, all or nothing, replacing any they sent before
+    for this round (and only theirs). Each tie is ``{"to": id, "frequency": ..., "trust_reliable": ...,
+    ...}``: frequency a word (never ... weekly) or 0-4, the six ratings 1-4, each optional (blank = not
+    said). Whose ties they are comes from ``step`` (the link or the account), never from the ties.
 
-    Problems name the field as the form does: "respondent", "ties", "tie-N-to", "tie-N-frequency",
-    "tie-N-trust_reliable", ... (N from 1). Audited as one event naming the round and the respondent
-    (ties are not anonymous). The caller commits.
+    Problems name the field as the form does: "ties", "tie-N-to", "tie-N-frequency",
+    "tie-N-trust_reliable", ... (N from 1). The caller commits.
 
-    Example: ``record_reported_ties(session, token=link, secret_key=key, respondent_id=7,
+    The audit entry written with the ties names no one, holds no count and no id: its time is the only
+    time stored about the step, and it cannot say whose step it was. Who sent which ties is in the ties
+    themselves, dated by the day only (see docs/network.md, "What can and cannot be lined up").
+
+    Example: ``record_reported_ties(session, step=step_for_link(session, token=link, secret_key=key),
     ties=[{"to": 9, "frequency": "monthly", "trust_reliable": "4"}])``.
     """
-    step = open_step(session, token=token, secret_key=secret_key)
+    found = step.round
+    if found.status(today()) != "open":  # the round closed while the page was open
+        raise NetworkStepUnavailable(found.status(today()), found)  # type: ignore[arg-type]
     what = "person" if step.mode == "people" else "organisation"
+    me = step.respondent
     problems: list[FieldProblem] = []
-    person_id = _whole_id(respondent_id)
-    me = step.person(person_id) if person_id is not None else None
-    if me is None:
-        problems.append(FieldProblem("respondent", "is not one of the partnership's current people"))
     if not ties:
         problems.append(FieldProblem("ties", f"pick at least one {what}, or skip this part"))
     if len(ties) > MAX_PICKS:
@@ -278,7 +335,7 @@ def record_reported_ties(
         if target is None:
             problems.append(FieldProblem(prefix + "to", f"is not one of the {PLURAL[what]} you could pick"))
             continue
-        if me is not None and _is_self(step, me, target.id):
+        if _is_self(step, me, target.id):
             problems.append(FieldProblem(prefix + "to", _self_message(step, target)))
         elif target.id in seen:
             problems.append(FieldProblem(prefix + "to", f"{target.label} is picked twice"))
@@ -293,8 +350,6 @@ def record_reported_ties(
         rows.append(values)
     if problems:
         raise InputError(problems=problems)
-    assert me is not None
-    found = step.round
     # Two sends for the same person at once wait for each other here (PostgreSQL), so one set remains.
     session.execute(select(Person.id).where(Person.id == me.id).with_for_update())
     replaced = session.execute(
@@ -308,8 +363,8 @@ def record_reported_ties(
     ).rowcount  # type: ignore[attr-defined]
     on = today()
     midnight = datetime.combine(on, time(0), tzinfo=UTC)  # no stored time finer than the day
+    target_column = "to_person_id" if step.mode == "people" else "to_organisation_id"
     for values in rows:
-        target_column = "to_person_id" if step.mode == "people" else "to_organisation_id"
         session.add(
             NetworkTie(
                 partnership_id=found.partnership_id,
@@ -324,17 +379,15 @@ def record_reported_ties(
             )
         )
     session.flush()
-    name = me.name
-    again = f", replacing {replaced} sent before" if replaced else ""
+    # No name, no count, no account: a timed entry that says whose ties would time their network step.
     audit.record(
         session,
-        actor=Actor(user_id=None, label=f"{name} (survey respondent)", via="survey"),
+        actor=Actor(user_id=None, label=AUDIT_ACTOR, via="network"),
         event=t.REPORTED,
         record_type="network_tie",
         record_id=None,
         partnership_id=found.partnership_id,
-        summary=f"reported ties recorded for round {found.title} by {name}: {len(rows)} ties to "
-        f"{step.mode}{again}",
+        summary=f"reported ties recorded for round {found.title} (who sent them is in the ties, by day)",
     )
     return Recorded(ties=len(rows), replaced=replaced or 0)
 
@@ -370,7 +423,7 @@ def reported_ties(session: Session, *, actor: Actor, round_id: int) -> list[Netw
         session.scalars(
             select(NetworkTie)
             .where(NetworkTie.round_id == found.id, NetworkTie.source == t.REPORTED)
-            .order_by(NetworkTie.from_person_id, NetworkTie.id)
+            .order_by(NetworkTie.from_person_id, NetworkTie.to_person_id, NetworkTie.to_organisation_id)
         )
     )
 
@@ -383,12 +436,15 @@ __all__ = [
     "RATING_WORDS",
     "Choice",
     "Chosen",
-    "NetworkSectionUnavailable",
     "NetworkStep",
+    "NetworkStepUnavailable",
     "Recorded",
+    "account_person",
     "choose",
     "completed_count",
-    "open_step",
+    "network_form_token",
     "record_reported_ties",
     "reported_ties",
+    "step_for_account",
+    "step_for_link",
 ]

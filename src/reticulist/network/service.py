@@ -2,13 +2,16 @@
 for the metrics.
 
 Ties name people, so they are not anonymous. VIEW_NETWORK (members, managers, admins) gives the network
-with people labelled by organisation and profession only; VIEW_NETWORK_NAMES (managers, admins) gives
-names and person ids, and the stored and observed ties themselves; EDIT_NETWORK stores ties. Outsiders
-get NotFound. Writes are audited in the same transaction; the caller commits (imports commit themselves).
+with people labelled by ``ties.pseudonyms`` (no names, no group under 5); VIEW_NETWORK_NAMES (managers,
+admins) gives names and person ids, and the stored and observed ties themselves; EDIT_NETWORK stores
+ties. Outsiders get NotFound. Writes are audited in the same transaction; the caller commits (imports
+commit themselves).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +25,7 @@ from reticulist.access.policy import Action as Can
 from reticulist.access.policy import Actor, allowed, ensure_allowed
 from reticulist.audit import service as audit
 from reticulist.barometer.models import BarometerRound
+from reticulist.db.engine import session_secret
 from reticulist.errors import FieldProblem, InputError
 from reticulist.network import ties as t
 from reticulist.network.models import NetworkTie
@@ -237,6 +241,17 @@ def _parts(
     return {name: _source_ties(session, partnership_id, name, since, as_of) for name in names}
 
 
+def pseudonym_keys(session: Session, partnership_id: int, person_ids: Sequence[int]) -> list[str]:
+    """Each person's keyed hash (HMAC-SHA256 with the application's secret, over the partnership and the
+    person): the order pseudonyms are numbered in. Stable for a partnership, and not derivable from the
+    register by anyone without the secret, unlike the order people were added in."""
+    secret = session_secret(session).encode("utf-8")
+    return [
+        hmac.new(secret, f"network-pseudonym:{partnership_id}:{pid}".encode(), hashlib.sha256).hexdigest()
+        for pid in person_ids
+    ]
+
+
 def _assemble(
     session: Session,
     *,
@@ -248,6 +263,7 @@ def _assemble(
     since: date | None,
     as_of: date,
     min_weight: float,
+    label_threshold: int = t.LABEL_THRESHOLD,
 ) -> t.Network:
     people = (
         sorted(session.scalars(select(Person).where(Person.id.in_(person_ids))).unique(), key=lambda p: p.id)
@@ -279,13 +295,15 @@ def _assemble(
     organisation_code = {i: n for n, i in enumerate(organisation_ids)}
     profession_code = {i: n for n, i in enumerate(profession_ids)}
     names_shown = allowed(actor, Can.VIEW_NETWORK_NAMES, partnership_id)
-    labels = (
-        tuple(p.full_name for p in people)
-        if names_shown
-        else t.pseudonyms(
-            [organisations[p.organisation_id] for p in people], [professions[p.profession_id] for p in people]
+    shown: t.Pseudonyms | None = None
+    if not names_shown:
+        shown = t.pseudonyms(
+            [organisations[p.organisation_id] for p in people],
+            [professions[p.profession_id] for p in people],
+            pseudonym_keys(session, partnership_id, [p.id for p in people]),
+            threshold=label_threshold,
         )
-    )
+    labels = tuple(p.full_name for p in people) if shown is None else shown.labels
     return t.Network(
         partnership_id=partnership_id,
         as_of=as_of,
@@ -302,6 +320,8 @@ def _assemble(
         tier=np.array([p.hierarchy_tier for p in people], np.int64),
         edges=t.combine(len(people), mapped, multipliers, min_weight),
         multipliers=dict(multipliers),
+        shown_organisation=() if shown is None else shown.organisation,
+        shown_profession=() if shown is None else shown.profession,
     )
 
 
@@ -318,6 +338,7 @@ def network_for(
     as_of: date | None = None,
     since: date | None = None,
     min_weight: float = 0.0,
+    label_threshold: int = t.LABEL_THRESHOLD,
 ) -> t.Network:
     """The partnership's network: everyone in the partnership at some time in [since, as_of] (and anyone
     with a tie in it), and the ties of the chosen sources in that window, each source's weight times the
@@ -327,7 +348,9 @@ def network_for(
     above 0; ``as_of`` defaults to today and ``since`` to the beginning; ties weighing less than
     ``min_weight`` in all are left out. Stored ties count by their latest observation in the window,
     observed ties by the meetings in it. People are labelled by name only with VIEW_NETWORK_NAMES,
-    otherwise "Organisation · Profession #k" (see ``ties.Network``).
+    otherwise by ``ties.pseudonyms``: no label, nor the organisation or profession shown beside it,
+    describes fewer than ``label_threshold`` people (at least ``ties.LABEL_THRESHOLD``), and the numbers
+    follow a keyed order (``pseudonym_keys``), not the register's.
 
     Example: ``network_for(session, actor=a, partnership_id=1, sources={"reported": 1.0,
     "co_attendance": 0.5})``.
@@ -347,6 +370,7 @@ def network_for(
         since=since,
         as_of=as_of,
         min_weight=min_weight,
+        label_threshold=max(label_threshold, t.LABEL_THRESHOLD),
     )
 
 

@@ -320,9 +320,11 @@ class Network:
     People are positions 0..n-1. ``organisation[i]`` is a code into ``organisation_ids`` /
     ``organisation_labels`` (likewise ``profession``; a person with no profession recorded gets the
     code of the label "No profession recorded", whose id is None); ``tier[i]`` is the hierarchy tier 1-5.
-    ``labels[i]`` is the full name when ``names_shown``, otherwise "Organisation · Profession #k" (k
-    numbers people of the same organisation and profession, in the order they were added to the
-    register); ``person_ids`` is None when names are not shown, since an id leads to the register page.
+    ``labels[i]`` is the full name when ``names_shown``, otherwise a label from ``pseudonyms`` (never a
+    group smaller than ``LABEL_THRESHOLD``, numbered in a keyed order); ``person_ids`` is None when names
+    are not shown, since an id leads to the register page. ``shown_organisation`` and
+    ``shown_profession`` are what pages show beside a label (``NOT_SHOWN`` where that would single out a
+    small group; empty when names are shown: then the real ones). The codes stay real for the figures.
     ``edges`` holds the ties (see CombinedEdges); ``multipliers`` the weight given to each source.
     """
 
@@ -341,10 +343,46 @@ class Network:
     tier: np.ndarray
     edges: CombinedEdges
     multipliers: dict[str, float]
+    shown_organisation: tuple[str, ...] = ()
+    shown_profession: tuple[str, ...] = ()
 
     @property
     def n_people(self) -> int:
         return len(self.labels)
+
+    def organisation_of(self, i: int) -> str:
+        """Person i's organisation as the viewer may see it."""
+        if self.shown_organisation:
+            return self.shown_organisation[i]
+        return self.organisation_labels[self.organisation[i]]
+
+    def profession_of(self, i: int) -> str:
+        """Person i's profession as the viewer may see it."""
+        if self.shown_profession:
+            return self.shown_profession[i]
+        return self.profession_labels[self.profession[i]]
+
+    def tier_of(self, i: int) -> int | None:
+        """Person i's hierarchy tier, only for those who may see names: with a label, a tier would pick
+        one person out of their group (the one director among five officers)."""
+        return int(self.tier[i]) if self.names_shown else None
+
+    def colour_groups(self, kind: str) -> tuple[np.ndarray, tuple[str, ...]]:
+        """Codes and labels to colour people by (``kind``: organisation or profession) as the viewer may
+        see them: the real groups with names, else the groups shown beside labels, "Not shown" last."""
+        codes, labels = (
+            (self.organisation, self.organisation_labels)
+            if kind == "organisation"
+            else (self.profession, self.profession_labels)
+        )
+        shown = self.shown_organisation if kind == "organisation" else self.shown_profession
+        if not shown:
+            return codes, labels
+        order = [label for label in labels if label in set(shown)]
+        if NOT_SHOWN in shown and NOT_SHOWN not in order:
+            order.append(NOT_SHOWN)
+        code_of = {label: n for n, label in enumerate(order)}
+        return np.array([code_of[x] for x in shown], np.int64), tuple(order)
 
     def symmetrised(self) -> Network:
         """The same network with every tie undirected (see ``symmetrise``)."""
@@ -388,15 +426,102 @@ class Network:
         }
 
 
-def pseudonyms(organisation_labels: Sequence[str], profession_labels: Sequence[str]) -> tuple[str, ...]:
-    """ "Organisation · Profession #k" for each person, k counting up within each pair, in list order.
+# --- labels for people who may not see names ----------------------------------------------------------
+LABEL_THRESHOLD = 5  # no label (nor organisation or profession shown beside it) describes fewer people
+NOT_SHOWN = "Not shown"
+ANOTHER_ORGANISATION = "Another organisation"
 
-    >>> pseudonyms(["Police", "Police", "Health"], ["Officer", "Officer", "Nurse"])
-    ('Police · Officer #1', 'Police · Officer #2', 'Health · Nurse #1')
+
+@dataclass(frozen=True)
+class Pseudonyms:
+    """Each person's label and the organisation and profession shown beside it (``NOT_SHOWN`` where the
+    group would be too small). ``groups[i]`` is the set of positions sharing person i's label before its
+    number: what the label says about them."""
+
+    labels: tuple[str, ...]
+    organisation: tuple[str, ...]
+    profession: tuple[str, ...]
+    groups: tuple[frozenset[int], ...]
+
+
+def pseudonyms(
+    organisation_labels: Sequence[str],
+    profession_labels: Sequence[str],
+    keys: Sequence[str],
+    *,
+    threshold: int = LABEL_THRESHOLD,
+) -> Pseudonyms:
+    """Labels that name no one and single out no small group, for people who may not see names.
+
+    Each person is put in the finest group of at least ``threshold`` people among those given:
+    "Organisation · Profession", else (the rest of their organisation) "Organisation", else (the rest
+    of their profession, across organisations) "Another organisation · Profession", else "Person". If
+    that last group is smaller than ``threshold`` the smallest other groups join it until it is not, so
+    every label describes at least ``threshold`` people (or everyone, when fewer are given).
+
+    Within a group people are numbered #1, #2, ... in the order of ``keys``: keyed hashes the caller
+    makes from a secret, so the numbers follow no order the register gives away (not the order people
+    were added, nor names, nor ids).
+
+    >>> organisations = ["Police"] * 3 + ["Health"] * 3
+    >>> p = pseudonyms(organisations, ["Officer"] * 3 + ["Nurse"] * 2 + ["GP"], list("cabfed"), threshold=3)
+    >>> p.labels[:3]
+    ('Police · Officer #3', 'Police · Officer #1', 'Police · Officer #2')
+    >>> p.labels[3:]
+    ('Health #3', 'Health #2', 'Health #1')
+    >>> p.profession[3:]
+    ('Not shown', 'Not shown', 'Not shown')
     """
-    seen: dict[tuple[str, str], int] = {}
-    out = []
-    for organisation, profession in zip(organisation_labels, profession_labels, strict=True):
-        seen[(organisation, profession)] = seen.get((organisation, profession), 0) + 1
-        out.append(f"{organisation} · {profession} #{seen[(organisation, profession)]}")
-    return tuple(out)
+    n = len(organisation_labels)
+    if not (len(profession_labels) == len(keys) == n):
+        raise ValueError("organisation_labels, profession_labels and keys must have one entry per person")
+    k = max(int(threshold), 1)
+    # (organisation shown, profession shown) -> positions; None means not shown.
+    groups: dict[tuple[str | None, str | None], list[int]] = {}
+
+    def settle(buckets: dict[tuple[str | None, str | None], list[int]]) -> list[int]:
+        left: list[int] = []
+        for shown, members in buckets.items():
+            if len(members) >= k:
+                groups[shown] = members
+            else:
+                left.extend(members)
+        return left
+
+    def by(members: Sequence[int], key: Any) -> dict[tuple[str | None, str | None], list[int]]:
+        out: dict[tuple[str | None, str | None], list[int]] = {}
+        for i in members:
+            out.setdefault(key(i), []).append(i)
+        return out
+
+    everyone = range(n)
+    left = settle(by(everyone, lambda i: (organisation_labels[i], profession_labels[i])))
+    left = settle(by(left, lambda i: (organisation_labels[i], None)))
+    left = settle(by(left, lambda i: (None, profession_labels[i])))
+    if left:
+        rest = list(left)
+        # Too few left for a "Person" group of their own: fold the smallest groups in with them.
+        while len(rest) < k and groups:
+            smallest = min(groups, key=lambda g: (len(groups[g]), str(g)))
+            rest.extend(groups.pop(smallest))
+        groups[(None, None)] = rest
+    labels = [""] * n
+    organisation = [NOT_SHOWN] * n
+    profession = [NOT_SHOWN] * n
+    member_sets: list[frozenset[int]] = [frozenset()] * n
+    for (org, prof), members in groups.items():
+        if org is not None and prof is not None:
+            stem = f"{org} · {prof}"
+        elif org is not None:
+            stem = org
+        elif prof is not None:
+            stem = f"{ANOTHER_ORGANISATION} · {prof}"
+        else:
+            stem = "Person"
+        together = frozenset(members)
+        for rank, i in enumerate(sorted(members, key=lambda i: (keys[i], i)), start=1):
+            labels[i] = f"{stem} #{rank}"
+            organisation[i] = org if org is not None else NOT_SHOWN
+            profession[i] = prof if prof is not None else NOT_SHOWN
+            member_sets[i] = together
+    return Pseudonyms(tuple(labels), tuple(organisation), tuple(profession), tuple(member_sets))

@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.session_factory = make_session_factory(engine)
+    app.state.session_factory = make_session_factory(engine, secret_key=settings.secret_key)
     app.state.templates = make_templates()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     from reticulist.barometer.survey_routes import router as survey_pages
     from reticulist.network.map_routes import router as network_map_pages
     from reticulist.network.routes import router as network_pages
+    from reticulist.network.step_routes import router as network_step_pages
     from reticulist.register.api import router as register_api
     from reticulist.register.meeting_routes import router as meeting_pages
     from reticulist.register.overview_routes import router as overview_pages
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.include_router(survey_pages)
     app.include_router(network_map_pages)
     app.include_router(network_pages)
+    app.include_router(network_step_pages)
     app.include_router(register_api, prefix="/api/v1")
     app.include_router(barometer_api, prefix="/api/v1")
 
