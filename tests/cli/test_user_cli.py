@@ -132,7 +132,6 @@ def test_token_for_an_account_that_can_log_in(database_url: str) -> None:
             client="test",
             secret_key="k",
             session_hours=1,
-            attempts_allowed=5,
         )
         assert result.user.email == "d@example.org"
     engine.dispose()

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from pydantic import EmailStr, TypeAdapter, ValidationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from reticulist.access.models import ApiToken, LoginAttempt, Membership, User, WebSession
+from reticulist.access import throttle
+from reticulist.access.models import ApiToken, Membership, User, WebSession
 from reticulist.access.policy import Action, Actor, NotFound, Role, ensure_allowed
 from reticulist.access.secrets import (
     DUMMY_HASH,
@@ -22,6 +23,7 @@ from reticulist.access.secrets import (
 from reticulist.audit import service as audit
 from reticulist.db.base import utcnow
 from reticulist.errors import InputError
+from reticulist.settings import Settings
 
 _email_adapter = TypeAdapter(EmailStr)
 
@@ -154,8 +156,8 @@ def list_roles(session: Session, *, actor: Actor, partnership_id: int) -> list[t
 
 
 class LoginRefused(Exception):
-    """Wrong email/password, inactive account, or too many attempts. One message for all but the last,
-    so a guesser learns nothing about which accounts exist."""
+    """Wrong email/password, inactive account, or too many tries. The same answers whether or not the
+    email has an account, so a guesser learns nothing about which accounts exist."""
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,40 @@ class LoginResult:
     user: User
     session_token: str
     csrf_token: str
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    """Wrong passwords allowed before each further try must wait (1 s, 2 s, 4 s ... up to max_wait)."""
+
+    per_client: int = 5  # one account from one client address
+    per_address: int = 50  # one client address, whatever the account
+    per_account: int = 200  # one account, from every address together
+    max_wait: float = 900.0
+
+    @property
+    def forget_after(self) -> float:
+        """Seconds without a try after which failures are forgotten: longer than the longest wait, so
+        that a guesser who waits out the backoff does not start again with free tries."""
+        return max(3600.0, 4 * self.max_wait)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LoginLimits:
+        return cls(
+            per_client=settings.login_failures_per_client,
+            per_address=settings.login_failures_per_address,
+            per_account=settings.login_failures_per_account,
+            max_wait=float(settings.login_max_wait_seconds),
+        )
+
+
+def _login_throttles(email: str, address: str, limits: LoginLimits) -> list[dict]:
+    """The keys a login counts against, the narrowest first."""
+    return [
+        {"key": f"login|{address}|{email}", "limit": limits.per_client, "account": email, "address": address},
+        {"key": f"login|{address}", "limit": limits.per_address, "address": address},
+        {"key": f"login-account|{email}", "limit": limits.per_account, "account": email},
+    ]
 
 
 def login(
@@ -173,23 +209,32 @@ def login(
     client: str,
     secret_key: str,
     session_hours: int,
-    attempts_allowed: int,
+    limits: LoginLimits | None = None,
+    now: float | None = None,
 ) -> LoginResult:
+    """Check an email and password and open a web session. Every try is counted (per account and client
+    address, per address, per account) and committed *before* the password is checked, so that requests
+    sent at the same moment cannot all be checked; past a limit, tries wait longer and longer rather than
+    being locked out, and one client's failures never hold the account back from another client below the
+    (much higher) per-account limit. ``client`` is the client's address; ``now`` is for tests."""
+    limits = limits or LoginLimits()
     email_key = email.strip().lower()[:320]
-    window_start = utcnow() - timedelta(minutes=15)
-    recent = session.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(LoginAttempt.at >= window_start)
-        .where((LoginAttempt.email == email_key) | (LoginAttempt.client == client))
-    )
-    if (recent or 0) >= attempts_allowed:
-        raise LoginRefused("Too many failed attempts. Wait 15 minutes and try again.")
+    address = throttle.address_group(client)
+    counted: list[str] = []
+    for spec in _login_throttles(email_key, address, limits):
+        verdict = throttle.hit(
+            session, window=limits.forget_after, backoff=True, max_wait=limits.max_wait, now=now, **spec
+        )
+        if not verdict.allowed:
+            for key in counted:  # a try that was refused is not counted anywhere
+                throttle.refund(session, key=key)
+            session.commit()
+            raise LoginRefused(f"Too many tries. Wait {verdict.wait_words()} and try again.")
+        counted.append(spec["key"])
+    session.commit()
     user = session.scalar(select(User).where(User.email == email_key))
     ok = verify_password(user.password_hash if user else DUMMY_HASH, password)
     if not (user and ok and user.is_active):
-        session.add(LoginAttempt(email=email_key, client=client[:64]))
-        session.commit()
         raise LoginRefused("That email and password do not match an active account.")
     token, csrf = new_token(), new_token()
     session.add(
@@ -200,11 +245,27 @@ def login(
             expires_at=utcnow() + timedelta(hours=session_hours),
         )
     )
-    # A successful login clears that address's failures; expired sessions are swept here too.
-    session.execute(delete(LoginAttempt).where(LoginAttempt.email == email_key))
+    # A good password clears this client's failures for the account and is not counted elsewhere;
+    # throttles and sessions that have run out are swept here too.
+    pair, *wider = counted
+    throttle.clear(session, key=pair)
+    for key in wider:
+        throttle.refund(session, key=key)
+    throttle.sweep(session, now=now)
     session.execute(delete(WebSession).where(WebSession.expires_at < utcnow()))
     session.commit()
     return LoginResult(user=user, session_token=token, csrf_token=csrf)
+
+
+def clear_login_throttles(session: Session, *, email: str | None = None, address: str | None = None) -> int:
+    """Forget the failed logins of an account (from every client) or of a client address (for every
+    account, and its open-link survey counts). Returns how many throttles were cleared."""
+    cleared = 0
+    if email is not None:
+        cleared += throttle.clear(session, account=email.strip().lower()[:320])
+    if address is not None:
+        cleared += throttle.clear(session, address=throttle.address_group(address))
+    return cleared
 
 
 def session_user(session: Session, *, token: str, secret_key: str) -> tuple[User, WebSession] | None:

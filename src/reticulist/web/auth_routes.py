@@ -19,6 +19,7 @@ from reticulist.web.deps import (
     SESSION_COOKIE,
     Viewer,
     check_form_csrf,
+    client_address,
     get_db,
     get_settings,
     optional_viewer,
@@ -91,16 +92,15 @@ def login_submit(
         return _login_form(
             request, settings, error="The form expired. Please try again.", email=email, status_code=403
         )
-    client = request.client.host if request.client else "unknown"
     try:
         result = accounts.login(
             db,
             email=email,
             password=password,
-            client=client,
+            client=client_address(request),
             secret_key=settings.secret_key,
             session_hours=settings.session_hours,
-            attempts_allowed=settings.login_attempts_per_15_minutes,
+            limits=accounts.LoginLimits.from_settings(settings),
         )
     except accounts.LoginRefused as refused:
         return _login_form(request, settings, error=str(refused), email=email, status_code=401)
