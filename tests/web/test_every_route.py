@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from reticulist.access import service as accounts
+from reticulist.access.policy import Role, cli_actor
 from reticulist.barometer import service as barometer
 from reticulist.register import schemas as s
 from reticulist.register import service as register
@@ -76,9 +77,13 @@ def ids(db: Session, world: World) -> dict[str, object]:
             closes_on=date.today() + timedelta(days=9),
         ),
     )
+    invitation = accounts.invite_to_partnership(
+        db, actor=cli_actor(), partnership_id=pid, email="invited@example.org", role=Role.MEMBER
+    )
     db.commit()
     return {
         "partnership_id": pid,
+        "invitation_id": invitation.id,
         "organisation_id": world.organisation_id,
         "profession_id": world.profession_id,
         "person_id": person.id,
