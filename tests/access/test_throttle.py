@@ -236,3 +236,46 @@ def test_clearing_an_accounts_or_an_addresses_throttles(db: Session, world: Worl
     assert accounts.clear_login_throttles(db, address="203.0.113.8") == 2  # its pair and address rows
     db.commit()
     assert _login(db, manager, PASSWORD, "203.0.113.8").user.email == manager
+
+
+def test_spent_throttles_are_swept_and_live_ones_kept(db: Session) -> None:
+    throttle.hit(db, key="old", limit=1, window=60, now=T0)
+    throttle.hit(db, key="backed-off", limit=1, window=60, backoff=True, max_wait=900, now=T0 + 30)
+    throttle.hit(db, key="live", limit=1, window=3600, now=T0)
+    db.commit()
+    throttle.sweep(db, now=T0 + 61)
+    db.commit()
+    assert sorted(db.scalars(select(Throttle.key))) == ["backed-off", "live"]
+    assert throttle.hit(db, key="old", limit=1, window=60, now=T0 + 62).allowed  # comes back as new
+
+
+def test_simultaneous_good_and_bad_logins_from_one_office_all_get_an_answer(
+    world: World, session_factory: sessionmaker[Session]
+) -> None:
+    """Good logins (which clear, take back and sweep) racing wrong ones over the same rows: every request
+    is answered, none fails with a database error or deadlock."""
+    people = [world.emails[p] for p in ("admin", "manager", "member", "outsider")]
+
+    def attempt(i: int) -> Callable[[Session], str]:
+        def work(session: Session) -> str:
+            email = people[i % 4]
+            try:
+                _login(session, email, PASSWORD if i % 2 else WRONG, "203.0.113.50", now=T0 + i)
+            except accounts.LoginRefused:
+                return "refused"
+            return "in"
+
+        return work
+
+    jobs = [attempt(i) for i in range(16)]
+    counter = iter(range(16))
+    lock = threading.Lock()
+
+    def next_job(session: Session) -> str:
+        with lock:
+            job = jobs[next(counter)]
+        return job(session)
+
+    results = _race(session_factory, 16, next_job)
+    assert all(r in ("in", "refused") for r in results), results
+    assert results.count("in") == 8  # every good password got in; each account had at most 2 wrong ones

@@ -447,12 +447,13 @@ def login(
             expires_at=utcnow() + timedelta(hours=session_hours),
         )
     )
-    # A good password clears this client's failures for the account and is not counted elsewhere;
-    # throttles and sessions that have run out are swept here too.
+    # A good password clears this client's failures for the account and is not counted elsewhere.
     pair, *wider = counted
     throttle.clear(session, key=pair)
     for key in wider:
         throttle.refund(session, key=key)
+    session.commit()
+    # Throttles and sessions that have run out are swept here too, holding no other row meanwhile.
     throttle.sweep(session, now=now)
     session.execute(delete(WebSession).where(WebSession.expires_at < utcnow()))
     session.commit()

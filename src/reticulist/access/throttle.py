@@ -95,12 +95,6 @@ def hit(
     doing the work, so that the count stands whatever the work does. ``account`` and ``address`` label the
     row for ``clear``. ``now`` (seconds since the epoch) is for tests."""
     now = time.time() if now is None else now
-    insert_unless_present(
-        session,
-        Throttle,
-        {"key": key, "hits": 0, "quiet_until": 0.0, "next_at": 0.0, "account": account, "address": address},
-        ["key"],
-    )
     t = Throttle
     fresh = t.quiet_until <= now  # nothing counted for a window: start again
     hits_after = case((fresh, 1), else_=t.hits + 1)
@@ -116,12 +110,34 @@ def hit(
     else:
         allowed = or_(fresh, t.hits < limit)
         values = {"hits": hits_after, "quiet_until": case((fresh, now + window), else_=t.quiet_until)}
-    counted = session.execute(
-        update(t).where(t.key == key, allowed).values(**values).execution_options(synchronize_session=False)
-    )
-    if counted.rowcount == 1:  # type: ignore[attr-defined]
-        return Verdict(True)
-    row = session.execute(select(t.next_at, t.quiet_until).where(t.key == key)).one()
+    row = None
+    for _ in range(3):  # again if a sweep removed the (spent) row between the insert and the update
+        insert_unless_present(
+            session,
+            t,
+            {
+                "key": key,
+                "hits": 0,
+                "quiet_until": 0.0,
+                "next_at": 0.0,
+                "account": account,
+                "address": address,
+            },
+            ["key"],
+        )
+        counted = session.execute(
+            update(t)
+            .where(t.key == key, allowed)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if counted.rowcount == 1:  # type: ignore[attr-defined]
+            return Verdict(True)
+        row = session.execute(select(t.next_at, t.quiet_until).where(t.key == key)).one_or_none()
+        if row is not None:
+            break
+    if row is None:
+        raise RuntimeError(f"throttle {key!r} vanished three times")  # pragma: no cover
     until = row.next_at if backoff else row.quiet_until
     return Verdict(False, max(1, math.ceil(until - now)))
 
@@ -157,10 +173,15 @@ def clear(
 
 
 def sweep(session: Session, *, now: float | None = None) -> None:
-    """Delete throttles that no longer hold anything back."""
+    """Delete throttles that no longer hold anything back. Rows another request is counting right now are
+    skipped (PostgreSQL's SKIP LOCKED; SQLite has no row locks), so a sweep never waits for, or deadlocks
+    with, a login."""
     now = time.time() if now is None else now
-    session.execute(
-        delete(Throttle)
+    spent = (
+        select(Throttle.key)
         .where(Throttle.quiet_until < now, Throttle.next_at < now)
-        .execution_options(synchronize_session=False)
+        .with_for_update(skip_locked=True)
+    )
+    session.execute(
+        delete(Throttle).where(Throttle.key.in_(spent)).execution_options(synchronize_session=False)
     )
