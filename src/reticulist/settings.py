@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Well-known values that must never protect real data.
@@ -35,9 +36,63 @@ class Settings(BaseSettings):
         default=True,
         description="Send the session cookie only over HTTPS (browsers treat http://127.0.0.1 as secure).",
     )
-    login_attempts_per_15_minutes: int = Field(
-        default=5, ge=1, description="Failed logins allowed per email address (and per client) in 15 minutes."
+    login_failures_per_client: int = Field(
+        default=5,
+        ge=1,
+        description="Wrong passwords for one account from one client address before each further try "
+        "waits (1 s, 2 s, 4 s ... up to RETICULIST_LOGIN_MAX_WAIT_SECONDS).",
     )
+    login_failures_per_address: int = Field(
+        default=50,
+        ge=1,
+        description="Wrong passwords from one client address, whatever the account, before the same backoff.",
+    )
+    login_failures_per_account: int = Field(
+        default=200,
+        ge=1,
+        description="Wrong passwords for one account, from all client addresses together, before the same "
+        "backoff. Much higher than the per-client figure, so guessers elsewhere cannot shut the holder out.",
+    )
+    login_max_wait_seconds: int = Field(
+        default=900, ge=1, le=24 * 3600, description="The longest wait between tries under a login backoff."
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For header "
+        "gives the client's address (e.g. 127.0.0.1,10.0.0.0/8). Empty: the connecting address is the "
+        "client.",
+    )
+    open_link_uses_per_hour: int = Field(
+        default=3,
+        ge=1,
+        description="How many times one client address may start, and send, a barometer round's open-link "
+        "survey in an hour.",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: str) -> str:
+        for entry in value.split(","):
+            if entry.strip():
+                try:
+                    ipaddress.ip_network(entry.strip(), strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f'"{entry.strip()}" is not an address or network (e.g. 10.0.0.0/8)'
+                    ) from None
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [
+            ipaddress.ip_network(e.strip(), strict=False)
+            for e in self.trusted_proxies.split(",")
+            if e.strip()
+        ]
+
+    def uses_development_secret(self) -> bool:
+        """The secret is a placeholder anyone can read in the source: fine on one's own machine only."""
+        return self.secret_key.strip().lower() in _PLACEHOLDER_SECRETS
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

@@ -36,7 +36,6 @@ def _login_and_look(url: str) -> None:
                     client="test",
                     secret_key="test-secret",
                     session_hours=1,
-                    attempts_allowed=5,
                 )
                 actor = accounts.actor_for(session, result.user)
                 partnership_id = session.scalar(

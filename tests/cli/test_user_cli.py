@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from reticulist.access import service as accounts
-from reticulist.access.models import ApiToken, Membership, User
+from reticulist.access.models import ApiToken, Membership, Throttle, User
 from reticulist.access.policy import cli_actor
 from reticulist.cli.main import app
 from reticulist.db.engine import make_engine, make_session_factory
@@ -132,7 +132,49 @@ def test_token_for_an_account_that_can_log_in(database_url: str) -> None:
             client="test",
             secret_key="k",
             session_hours=1,
-            attempts_allowed=5,
         )
         assert result.user.email == "d@example.org"
     engine.dispose()
+
+
+def test_unlock_clears_an_accounts_or_an_addresses_failed_logins(database_url: str) -> None:
+    _setup(database_url)
+    _run("user", "add", "e@example.org", "--name", "E", "--password", PASSWORD, url=database_url)
+    engine = make_engine(database_url)
+    factory = make_session_factory(engine)
+
+    def login(client: str) -> str:
+        with factory() as session:
+            try:
+                accounts.login(
+                    session,
+                    email="e@example.org",
+                    password=PASSWORD if client.endswith("ok") else "wrong password!",
+                    client=client.removesuffix(" ok"),
+                    secret_key="k",
+                    session_hours=1,
+                    now=1_900_000_000.0,
+                )
+            except accounts.LoginRefused as refused:
+                return str(refused)
+            return "in"
+
+    for _ in range(5):
+        login("203.0.113.1")
+    assert login("203.0.113.1 ok").startswith("Too many tries")
+    unlocked = _run("user", "unlock", "E@example.org", url=database_url)
+    assert unlocked.exit_code == 0 and "Cleared 2 throttles for e@example.org" in unlocked.output
+    assert login("203.0.113.1 ok") == "in"
+    for _ in range(5):
+        login("203.0.113.2")
+    assert login("203.0.113.2 ok").startswith("Too many tries")
+    by_address = _run("user", "unlock", "--address", "203.0.113.2", url=database_url)
+    assert by_address.exit_code == 0 and "for address 203.0.113.2" in by_address.output
+    assert login("203.0.113.2 ok") == "in"
+    with factory() as session:
+        # Left: the failures each unlock did not cover (an address's, an account's); good logins not counted.
+        left = dict(session.execute(select(Throttle.key, Throttle.hits)).all())
+        assert left == {"login-account|e@example.org": 5, "login|203.0.113.1": 5, "login|203.0.113.2": 0}
+    engine.dispose()
+    nothing = _run("user", "unlock", url=database_url)
+    assert nothing.exit_code == 2 and "give an EMAIL, --address ADDRESS, or both" in nothing.output

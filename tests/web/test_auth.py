@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+
+from reticulist.access import throttle
+from reticulist.access.models import Throttle
+from reticulist.settings import Settings
+from reticulist.web.app import create_app
+from reticulist.web.deps import client_address
 from tests.conftest import PASSWORD, Browser, World
 
 
@@ -27,12 +38,91 @@ def test_wrong_password_is_refused_with_one_message(app, world: World) -> None:
     assert "do not match an active account" in wrong.text and "do not match an active account" in unknown.text
 
 
-def test_login_is_rate_limited(app, world: World) -> None:
+class FrozenClock:
+    """Stands in for the throttles' clock, so no test depends on how fast the machine is."""
+
+    def __init__(self) -> None:
+        self.now = 1_900_000_000.0
+
+    def time(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
+    frozen = FrozenClock()
+    monkeypatch.setattr(throttle, "time", frozen)
+    return frozen
+
+
+def _client_at(app, address: str) -> Browser:  # type: ignore[no-untyped-def]
     browser = Browser(app, None)
+    browser.client = TestClient(
+        app, base_url="https://testserver", follow_redirects=False, client=(address, 5)
+    )
+    return browser
+
+
+def test_wrong_passwords_back_off_for_that_client_only(app, world: World, clock: FrozenClock) -> None:
+    guesser = _client_at(app, "203.0.113.66")
     for _ in range(5):
+        assert guesser.login(world.emails["member"], "guess " * 3).status_code == 401
+    blocked = guesser.login(world.emails["member"], PASSWORD)
+    assert blocked.status_code == 401 and "Too many tries. Wait 1 second and try again." in blocked.text
+    # The account holder, at their own desk, is not held back by someone else's guesses.
+    assert _client_at(app, "198.51.100.20").login(world.emails["member"], PASSWORD).status_code == 303
+    clock.now += 1  # a wait, not a lock
+    assert guesser.login(world.emails["member"], PASSWORD).status_code == 303
+
+
+def test_forwarded_for_is_believed_only_from_trusted_proxies(
+    database_url: str, world: World, db: Session
+) -> None:
+    settings = Settings(
+        database_url=database_url, secret_key="test-secret-key-" + "x" * 20, trusted_proxies="10.0.0.0/8, ::1"
+    )
+    app = create_app(settings)
+
+    def failed_from(peer: str, forwarded: str) -> set[str | None]:
+        browser = _client_at(app, peer)
+        browser.client.headers["X-Forwarded-For"] = forwarded
         assert browser.login(world.emails["member"], "guess " * 3).status_code == 401
-    blocked = browser.login(world.emails["member"], PASSWORD)
-    assert blocked.status_code == 401 and "Too many failed attempts" in blocked.text
+        db.rollback()
+        addresses = set(db.scalars(select(Throttle.address).where(Throttle.address.is_not(None))))
+        db.execute(delete(Throttle))
+        db.commit()
+        return addresses
+
+    # Behind the proxy: the address the proxy saw, not the proxy's, and not what the client wrote.
+    assert failed_from("10.1.2.3", "6.6.6.6, 198.51.100.7") == {"198.51.100.7"}
+    assert failed_from("10.1.2.3", "198.51.100.7, 10.9.9.9") == {"198.51.100.7"}  # two proxies deep
+    assert failed_from("10.1.2.3", "not-an-address") == {"10.1.2.3"}
+    # Straight from the internet, X-Forwarded-For is anyone's to write: ignored.
+    assert failed_from("203.0.113.5", "198.51.100.7") == {"203.0.113.5"}
+    # Without the setting, no proxy is trusted.
+    assert client_address(_request(app_without_proxies(database_url), "127.0.0.1", "1.2.3.4")) == "127.0.0.1"
+
+
+def app_without_proxies(database_url: str):  # type: ignore[no-untyped-def]
+    return create_app(Settings(database_url=database_url, secret_key="test-secret-key-" + "x" * 20))
+
+
+def _request(app, peer: str, forwarded: str) -> Request:  # type: ignore[no-untyped-def]
+    return Request(
+        {
+            "type": "http",
+            "app": app,
+            "client": (peer, 1),
+            "headers": [(b"x-forwarded-for", forwarded.encode())],
+            "method": "GET",
+            "path": "/",
+        }
+    )
+
+
+def test_a_bad_trusted_proxy_setting_is_refused() -> None:
+    with pytest.raises(ValueError, match="is not an address or network"):
+        Settings(trusted_proxies="10.0.0.0/8, proxy.example")
 
 
 def test_login_form_needs_its_csrf_token(app, world: World) -> None:

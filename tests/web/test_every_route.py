@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from reticulist.access import service as accounts
 from reticulist.barometer import results
+from reticulist.access.policy import Role, cli_actor
 from reticulist.barometer import service as barometer
 from reticulist.barometer.instrument import default_instrument
 from reticulist.register import schemas as s
@@ -95,10 +96,14 @@ def ids(db: Session, world: World) -> dict[str, object]:
         db, actor=actor, round_id=closed.id, rows=[({}, {first_item: 1 + n % 5}) for n in range(6)]
     )
     results.release_results(db, actor=actor, round_id=closed.id)
+    invitation = accounts.invite_to_partnership(
+        db, actor=cli_actor(), partnership_id=pid, email="invited@example.org", role=Role.MEMBER
+    )
     db.commit()
     return {
         "released_round_id": closed.id,
         "partnership_id": pid,
+        "invitation_id": invitation.id,
         "organisation_id": world.organisation_id,
         "profession_id": world.profession_id,
         "person_id": person.id,

@@ -1,10 +1,10 @@
-"""Accounts, roles per partnership, web sessions, API tokens and login attempts."""
+"""Accounts, roles per partnership, invitations to join, web sessions, API tokens and throttles."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reticulist.db.base import Base, UTCDateTime, utcnow
@@ -68,12 +68,38 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
-class LoginAttempt(Base):
-    """Failed logins, kept to rate-limit guessing across processes."""
+class PartnershipInvitation(Base):
+    """An admin's invitation to join a partnership with a role, waiting for the account holder to accept.
+    Found by email when they log in, so the admin never learns whether the email has an account."""
 
-    __tablename__ = "login_attempt"
+    __tablename__ = "partnership_invitation"
+    __table_args__ = (UniqueConstraint("partnership_id", "email"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnership.id", ondelete="CASCADE"), index=True)
     email: Mapped[str] = mapped_column(String(320), index=True)
-    client: Mapped[str] = mapped_column(String(64), index=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    invited_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # A declined invitation stays (shown to the admin as unanswered) until it expires, so that a refusal
+    # does not tell the admin the email has an account.
+    declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Throttle(Base):
+    """One counter per key (a login from one client to one account, one client address, one open link
+    from one address...), changed only by single atomic statements (see access.throttle)."""
+
+    __tablename__ = "throttle"
+
+    # The key is the primary key: two requests that both see no row cannot both create one.
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer, default=0)
+    # Seconds since the epoch, not timestamps: the atomic update does its arithmetic in SQL, the same way
+    # on SQLite and PostgreSQL.
+    quiet_until: Mapped[float] = mapped_column(Float, default=0.0)
+    next_at: Mapped[float] = mapped_column(Float, default=0.0)
+    # What the key is about, so an operator can clear every throttle of an account or an address.
+    account: Mapped[str | None] = mapped_column(String(320), nullable=True, index=True)
+    address: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)

@@ -1,5 +1,7 @@
-"""The roles page: a partnership's admins see who has which role and grant, change or remove roles.
-Thin: the service checks MANAGE_ROLES and refuses an admin's own demotion."""
+"""The roles page: a partnership's admins see who has which role, change or remove roles, and invite
+people to join (the account holder accepts on their account page). Thin: the service checks MANAGE_ROLES,
+refuses an admin's own demotion, and answers an invitation the same whether or not the email has an
+account."""
 
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ def _roles_page(
     ctx = partnership_context(db, viewer, partnership_id, "roles")
     ctx.update(
         roles=roles,
+        invitations=accounts.list_invitations(db, actor=viewer.actor, partnership_id=partnership_id),
         role_choices=ROLE_CHOICES,
         values=values or {"role": Role.MEMBER.value},
         errors=errors or {},
@@ -72,7 +75,7 @@ async def role_grant(
 ) -> Response:
     values = await form_data(request)
     try:
-        accounts.grant_role(
+        outcome = accounts.grant_role(
             db,
             actor=viewer.actor,
             partnership_id=partnership_id,
@@ -85,7 +88,23 @@ async def role_grant(
             request, db, viewer, partnership_id, values=values, errors=err.by_field(), status_code=422
         )
     db.commit()
-    return redirect(f"/p/{partnership_id}/roles", "role")
+    return redirect(
+        f"/p/{partnership_id}/roles", {"changed": "role", "added": "role-added"}.get(outcome, "invited")
+    )
+
+
+@router.post("/p/{partnership_id}/roles/invitations/{invitation_id}/withdraw")
+def invitation_withdraw(
+    partnership_id: int,
+    invitation_id: int,
+    viewer: Viewer = Depends(roles_form),
+    db: Session = Depends(get_db),
+) -> Response:
+    accounts.withdraw_invitation(
+        db, actor=viewer.actor, partnership_id=partnership_id, invitation_id=invitation_id
+    )
+    db.commit()
+    return redirect(f"/p/{partnership_id}/roles", "invitation-withdrawn")
 
 
 @router.post("/p/{partnership_id}/roles/{user_id}")

@@ -27,11 +27,23 @@ RECORD_TYPES = [
     "action",
     "partnership",
     "membership",
+    "partnership_invitation",
     "barometer_round",
     "barometer_instrument",
     "network_tie",
 ]
-EVENTS = ["created", "changed", "ended", "imported", "reported", "invited", "loaded", "open-link"]
+EVENTS = [
+    "created",
+    "changed",
+    "ended",
+    "imported",
+    "reported",
+    "invited",
+    "accepted",
+    "withdrawn",
+    "loaded",
+    "open-link",
+]
 
 
 @router.get("/p/{partnership_id}/audit")

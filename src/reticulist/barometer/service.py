@@ -23,6 +23,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from reticulist.access import throttle
 from reticulist.access.policy import Action as Can
 from reticulist.access.policy import Actor, NotFound, ensure_allowed
 from reticulist.access.secrets import new_token, token_hash
@@ -732,6 +733,40 @@ class AlreadyReceived(Exception):
     """This link's answers were sent already; nothing more is recorded."""
 
 
+@dataclass(frozen=True)
+class OpenLinkLimit:
+    """Who is using an open link, and how often one client address may start and send it in an hour:
+    an open link is anyone's, so without a limit one person could plant many answers."""
+
+    client: str
+    per_hour: int
+
+
+class TooManyFromHere(Exception):
+    """This client address has started (or sent) the round's open-link survey as often as an hour
+    allows; ``retry_after`` is in seconds. Nothing was recorded."""
+
+    def __init__(self, retry_after: int, *, sending: bool) -> None:
+        self.retry_after = retry_after
+        self.sending = sending
+        super().__init__(f"try again in {retry_after} seconds")
+
+
+def _count_open_link_use(session: Session, limit: OpenLinkLimit, round_id: int, what: str) -> None:
+    """Count one start or send through a round's open link, in the caller's transaction (a use that
+    fails and is rolled back is not counted)."""
+    address = throttle.address_group(limit.client)
+    verdict = throttle.hit(
+        session,
+        key=f"open-link|{what}|{round_id}|{address}",
+        limit=limit.per_hour,
+        window=3600,
+        address=address,
+    )
+    if not verdict.allowed:
+        raise TooManyFromHere(verdict.retry_after, sending=what == "send")
+
+
 def _draft_hash(secret_key: str, token: str) -> str:
     # Derived differently from the invitation's hash, so a draft cannot be joined to its invitation.
     return token_hash(secret_key, "barometer-draft:" + token)
@@ -804,16 +839,22 @@ def find_survey(session: Session, *, token: str, secret_key: str) -> Survey:
     )
 
 
-def start_or_resume(session: Session, *, token: str, secret_key: str) -> tuple[Survey, str]:
+def start_or_resume(
+    session: Session, *, token: str, secret_key: str, limit: OpenLinkLimit | None = None
+) -> tuple[Survey, str]:
     """Begin (or carry on with) answering. Returns the survey and the resume token: for an invitation,
     the invitation's own token (one draft per invitation); for an open link, a new token for a new draft
-    each time, which the respondent keeps as their link to come back."""
+    each time, which the respondent keeps as their link to come back. With ``limit`` (the web), a start
+    through an open link is counted against the client's address and refused with TooManyFromHere past
+    the limit."""
     session.execute(delete(BarometerDraft).where(BarometerDraft.expires_on < today()))
     survey = find_survey(session, token=token, secret_key=secret_key)
     if survey.received:
         raise AlreadyReceived()
     if survey.draft is not None:
         return survey, token
+    if survey.kind == "open" and limit is not None:
+        _count_open_link_use(session, limit, survey.round.id, "start")
     resume = token if survey.kind == "invitation" else new_token()
     survey.draft = BarometerDraft(
         round_id=survey.round.id,
@@ -965,9 +1006,13 @@ def save_page(
     return survey
 
 
-def submit(session: Session, *, token: str, secret_key: str) -> BarometerResponse | None:
+def submit(
+    session: Session, *, token: str, secret_key: str, limit: OpenLinkLimit | None = None
+) -> BarometerResponse | None:
     """Send the draft's answers as one anonymous response. Idempotent: a second submit with the same link
-    (double click, back button, retry) records nothing and raises AlreadyReceived."""
+    (double click, back button, retry) records nothing and raises AlreadyReceived. With ``limit`` (the
+    web), answers begun through an open link are counted against the sending client's address and
+    refused with TooManyFromHere past the limit (the draft is kept, to send later)."""
     survey = _open_draft(session, token, secret_key)
     draft = survey.draft
     assert draft is not None
@@ -975,6 +1020,8 @@ def submit(session: Session, *, token: str, secret_key: str) -> BarometerRespons
     if not answers:
         raise InputError("answer at least one statement before sending", field="answers")
     profile = check_profile(session, survey.round.partnership_id, dict(draft.profile))
+    if survey.invitation is None and limit is not None:  # begun through the open link
+        _count_open_link_use(session, limit, survey.round.id, "send")
     # The conditional update is the guard: of two concurrent submits, only one changes the row.
     claimed = session.execute(
         update(BarometerDraft)

@@ -12,13 +12,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from reticulist.access import throttle
 from reticulist.access.policy import NotFound
 from reticulist.barometer import service as barometer
 from reticulist.errors import InputError
 from reticulist.register.models import Organisation, Profession
 from reticulist.register.vocab import HIERARCHY_TIERS, WorkingTogetherTier
 from reticulist.settings import Settings
-from reticulist.web.deps import get_db, get_settings
+from reticulist.web.deps import client_address, get_db, get_settings
 from reticulist.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -55,6 +56,21 @@ def _network_offer(survey: barometer.Survey | None, token: str | None) -> dict:
     invitation = survey.invitation
     has_link = invitation is not None and invitation.network_token_hash is not None
     return {"network": survey.round.network_section, "network_link": has_link}
+
+
+def _limit(request: Request, settings: Settings) -> barometer.OpenLinkLimit:
+    return barometer.OpenLinkLimit(client=client_address(request), per_hour=settings.open_link_uses_per_hour)
+
+
+def _too_many(request: Request, exc: barometer.TooManyFromHere, token: str | None = None) -> Response:
+    response = _page(
+        request,
+        "survey_busy.html",
+        {"wait": throttle.wait_words(exc.retry_after), "sending": exc.sending, "token": token},
+        429,
+    )
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def _go(url: str) -> Response:
@@ -115,9 +131,13 @@ async def start(
     if await _form(request, settings.secret_key, token) is None:
         return _expired(request, token)
     try:
-        survey, resume = barometer.start_or_resume(db, token=token, secret_key=settings.secret_key)
+        survey, resume = barometer.start_or_resume(
+            db, token=token, secret_key=settings.secret_key, limit=_limit(request, settings)
+        )
     except barometer.SurveyUnavailable as exc:
         return _unavailable(request, exc)
+    except barometer.TooManyFromHere as exc:
+        return _too_many(request, exc)
     except barometer.AlreadyReceived:
         return _received(request)
     db.commit()
@@ -269,7 +289,10 @@ async def survey_save(
             if action == "back":
                 return _go(f"/s/{token}/{survey.page_before(page)}")
             try:
-                barometer.submit(db, token=token, secret_key=secret)
+                barometer.submit(db, token=token, secret_key=secret, limit=_limit(request, settings))
+            except barometer.TooManyFromHere as exc:
+                db.rollback()
+                return _too_many(request, exc, token)
             except InputError as err:
                 db.rollback()
                 survey = _survey_for_page(db, token, secret, page)

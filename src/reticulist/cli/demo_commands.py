@@ -149,8 +149,10 @@ def register(app: typer.Typer) -> None:
         port: int = typer.Option(8000, help="Port to listen on."),
     ) -> None:
         """Build the Brempton demo partnership (generated from 002 Annex), print the logins and serve it."""
-        from reticulist.cli.web_commands import serve_app
+        from reticulist.cli.web_commands import refuse_public_development_secret, serve_app
 
+        if serve:  # before building anything
+            refuse_public_development_secret(settings_for(database), host)
         if database is None:
             path = Path.cwd() / DEMO_FILE
             _remove_sqlite_files(path)

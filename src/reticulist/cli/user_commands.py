@@ -97,3 +97,27 @@ def token(
         )
         session.commit()
         console.print(plain)
+
+
+@app.command("unlock")
+def unlock(
+    email: str | None = typer.Argument(
+        None, help="Account whose failed logins to forget (from every address)."
+    ),
+    address: str | None = typer.Option(
+        None, "--address", help="Client address whose failed logins (and open-link survey counts) to forget."
+    ),
+    database: str | None = DATABASE_OPTION,
+) -> None:
+    """Clear login throttles: an account's failed logins, or a client address's, so the next try is
+    checked at once."""
+    if email is None and address is None:
+        err_console.print("[red]error:[/red] give an EMAIL, --address ADDRESS, or both")
+        raise typer.Exit(2)
+    with database_session(database) as session:
+        cleared = accounts.clear_login_throttles(session, email=email, address=address)
+        session.commit()
+        what = " and ".join(
+            x for x in (email and email.strip().lower(), address and f"address {address}") if x
+        )
+        console.print(f"Cleared {cleared} throttle{'s' if cleared != 1 else ''} for {what}.")

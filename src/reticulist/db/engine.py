@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,3 +45,16 @@ def session_secret(session: Session) -> str:
             "make_session_factory(engine, secret_key=settings.secret_key)"
         )
     return str(secret)
+
+
+def insert_unless_present(session: Session, model: type, values: dict[str, Any], key: list[str]) -> None:
+    """INSERT a row unless one with the same ``key`` exists (ON CONFLICT DO NOTHING): of two sessions that
+    both find no row, one inserts and the other waits for it and does nothing, on SQLite and PostgreSQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        session.execute(pg_insert(model).values(**values).on_conflict_do_nothing(index_elements=key))
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        session.execute(sqlite_insert(model).values(**values).on_conflict_do_nothing(index_elements=key))

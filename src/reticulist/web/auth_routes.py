@@ -19,6 +19,7 @@ from reticulist.web.deps import (
     SESSION_COOKIE,
     Viewer,
     check_form_csrf,
+    client_address,
     get_db,
     get_settings,
     optional_viewer,
@@ -91,16 +92,15 @@ def login_submit(
         return _login_form(
             request, settings, error="The form expired. Please try again.", email=email, status_code=403
         )
-    client = request.client.host if request.client else "unknown"
     try:
         result = accounts.login(
             db,
             email=email,
             password=password,
-            client=client,
+            client=client_address(request),
             secret_key=settings.secret_key,
             session_hours=settings.session_hours,
-            attempts_allowed=settings.login_attempts_per_15_minutes,
+            limits=accounts.LoginLimits.from_settings(settings),
         )
     except accounts.LoginRefused as refused:
         return _login_form(request, settings, error=str(refused), email=email, status_code=401)
@@ -133,20 +133,42 @@ def logout(
 @router.get("/")
 def home(request: Request, viewer: Viewer = Depends(page_viewer), db: Session = Depends(get_db)) -> Response:
     partnerships = register.list_partnerships(db, actor=viewer.actor)
-    if len(partnerships) == 1:
+    invitations = accounts.my_invitations(db, actor=viewer.actor)
+    if len(partnerships) == 1 and not invitations:
         return RedirectResponse(f"/p/{partnerships[0].id}", status_code=303)
-    return render(request, "home.html", {"partnerships": partnerships})
+    return render(request, "home.html", {"partnerships": partnerships, "invitations": invitations})
+
+
+def _account_page(
+    request: Request,
+    db: Session,
+    viewer: Viewer,
+    *,
+    new_token: str | None = None,
+    errors: dict | None = None,
+    status_code: int = 200,
+) -> Response:
+    response = render(
+        request,
+        "account.html",
+        {
+            "tokens": accounts.list_api_tokens(db, actor=viewer.actor),
+            "invitations": accounts.my_invitations(db, actor=viewer.actor),
+            "new_token": new_token,
+            "errors": errors or {},
+        },
+        status_code=status_code,
+    )
+    # The page may show a new API token, once: keep no copy in the browser's cache or history.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @router.get("/account")
 def account(
     request: Request, viewer: Viewer = Depends(page_viewer), db: Session = Depends(get_db)
 ) -> Response:
-    return render(
-        request,
-        "account.html",
-        {"tokens": accounts.list_api_tokens(db, actor=viewer.actor), "new_token": None, "errors": {}},
-    )
+    return _account_page(request, db, viewer)
 
 
 @router.post("/account/tokens")
@@ -162,23 +184,10 @@ def create_token(
             db, actor=viewer.actor, name=name, secret_key=settings.secret_key
         )
     except InputError as err:
-        return render(
-            request,
-            "account.html",
-            {
-                "tokens": accounts.list_api_tokens(db, actor=viewer.actor),
-                "new_token": None,
-                "errors": err.by_field(),
-            },
-            status_code=422,
-        )
+        return _account_page(request, db, viewer, errors=err.by_field(), status_code=422)
     db.commit()
     # Shown once, on this response only; never stored in plain text or put in a URL.
-    return render(
-        request,
-        "account.html",
-        {"tokens": accounts.list_api_tokens(db, actor=viewer.actor), "new_token": token, "errors": {}},
-    )
+    return _account_page(request, db, viewer, new_token=token)
 
 
 @router.post("/account/tokens/{token_id}/revoke")
@@ -188,3 +197,21 @@ def revoke_token(
     accounts.revoke_api_token(db, actor=viewer.actor, token_id=token_id)
     db.commit()
     return RedirectResponse("/account?done=revoked", status_code=303)
+
+
+@router.post("/account/invitations/{invitation_id}/accept")
+def accept_invitation(
+    invitation_id: int, viewer: Viewer = Depends(check_form_csrf), db: Session = Depends(get_db)
+) -> Response:
+    partnership_id = accounts.accept_invitation(db, actor=viewer.actor, invitation_id=invitation_id)
+    db.commit()
+    return RedirectResponse(f"/p/{partnership_id}?done=joined", status_code=303)
+
+
+@router.post("/account/invitations/{invitation_id}/decline")
+def decline_invitation(
+    invitation_id: int, viewer: Viewer = Depends(check_form_csrf), db: Session = Depends(get_db)
+) -> Response:
+    accounts.decline_invitation(db, actor=viewer.actor, invitation_id=invitation_id)
+    db.commit()
+    return RedirectResponse("/account?done=declined", status_code=303)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
@@ -28,6 +29,40 @@ class CsrfFailed(Exception):
 
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings
+
+
+def _parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+
+
+def client_address(request: Request) -> str:
+    """The address of whoever sent the request: the connecting address, unless it is a trusted proxy
+    (RETICULIST_TRUSTED_PROXIES); then X-Forwarded-For is read from the right, past the trusted proxies, to
+    the first address they did not add themselves. Anyone can write X-Forwarded-For, so only the part that
+    trusted proxies appended is believed."""
+    peer = request.client.host if request.client else "unknown"
+    networks = request.app.state.settings.trusted_proxy_networks
+
+    def trusted(address: ipaddress.IPv4Address | ipaddress.IPv6Address | None) -> bool:
+        return address is not None and any(address in network for network in networks)
+
+    if not networks or not trusted(_parse_ip(peer)):
+        return peer
+    forwarded = [
+        part.strip() for value in request.headers.getlist("x-forwarded-for") for part in value.split(",")
+    ]
+    client = peer
+    for hop in reversed([part for part in forwarded if part]):
+        address = _parse_ip(hop)
+        if address is None:
+            break  # garbage from the far side of the proxies: keep the last address they vouched for
+        client = str(address)
+        if not trusted(address):
+            break
+    return client
 
 
 def get_db(request: Request) -> Iterator[Session]:

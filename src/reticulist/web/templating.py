@@ -31,6 +31,13 @@ DONE_MESSAGES = {
     "token": "Your new API token is shown once below. Copy it now.",
     "revoked": "The token was revoked.",
     "role": "Saved: the role was changed.",
+    "role-added": "Saved: the account was given the role.",
+    "invited": "Invitation recorded. If that email has an account, its holder sees the invitation when they "
+    "log in and joins when they accept it; if not, the invitation waits for a site administrator to create "
+    "the account. It lasts 30 days.",
+    "invitation-withdrawn": "Done: the invitation was withdrawn.",
+    "joined": "Welcome: you have joined the partnership.",
+    "declined": "Done: you declined the invitation.",
     "role-removed": "Done: the role was removed; that account no longer sees this partnership.",
     "logged-out": "You have logged out.",
     "round-opened": "Done: the round is set up. Invite people or create an open link below.",
