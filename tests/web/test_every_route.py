@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from reticulist.access import service as accounts
-from reticulist.barometer import results
 from reticulist.access.policy import Role, cli_actor
+from reticulist.barometer import results
 from reticulist.barometer import service as barometer
 from reticulist.barometer.instrument import default_instrument
 from reticulist.register import schemas as s
