@@ -23,7 +23,10 @@ people have only a few ties and some hang on by one. Weights 1-4 (how often they
    (the analysis says so); its error is measured once against the exact figure on the same graph (about
    two minutes, not counted in the time): overlap of the top 50 and Spearman's rank correlation.
 
-    .venv/bin/python benchmarks/network_analysis.py [--skip-exact]
+    .venv/bin/python benchmarks/network_analysis.py [--skip-exact] [--scale 0.25]
+
+``--scale`` multiplies both networks' people, ties and organisations (0.25: 500 and 5,000 people), to check
+the script quickly; the targets are for scale 1.
 
 The last two lines printed are
 ``reference: 2000 people, 20000 ties: X s (networkx Y s, Z x faster), betweenness max error E`` and
@@ -33,6 +36,7 @@ The last two lines printed are
 from __future__ import annotations
 
 import argparse
+import itertools
 import time
 from collections import Counter
 
@@ -119,40 +123,47 @@ def networkx_reference(org: np.ndarray, prof: np.ndarray, s, t, w) -> dict:
     out["ei"] = (graph.number_of_edges() - 2 * internal) / graph.number_of_edges()
     out["reached"] = {v: len({org[u] for u in graph[v]} - {org[v]}) for v in graph}
 
-    # Gould-Fernandez on the both-ways reading: every ordered pair of contacts not tied to each other.
+    # Gould-Fernandez, undirected: every unordered pair of contacts not tied to each other, once, in one
+    # role; one insider and one outsider is the combined representative/gatekeeper role (representative
+    # column).
     for name, groups in (("brokerage_organisation", org), ("brokerage_profession", prof)):
         counts = np.zeros((n, 5), dtype=np.int64)
         for b in graph:
             gb = groups[b]
-            for a in graph[b]:
-                for c in graph[b]:
-                    if a == c or graph.has_edge(a, c):
+            contacts = sorted(graph[b])
+            for i, a in enumerate(contacts):
+                for c in contacts[i + 1 :]:
+                    if graph.has_edge(a, c):
                         continue
-                    ga, gc = groups[a], groups[c]
-                    if ga == gb == gc:
+                    inside = int(groups[a] == gb) + int(groups[c] == gb)
+                    if inside == 2:
                         role = COORDINATOR
-                    elif ga == gb:
+                    elif inside == 1:
                         role = REPRESENTATIVE
-                    elif gb == gc:
-                        role = GATEKEEPER
                     else:
-                        role = ITINERANT if ga == gc else LIAISON
+                        role = ITINERANT if groups[a] == groups[c] else LIAISON
                     counts[b, role] += 1
-        counts[:, [COORDINATOR, ITINERANT, LIAISON]] //= 2
+        assert not counts[:, GATEKEEPER].any()
         out[name] = counts
 
-    # Key-person risk by brute force: remove each person and recount.
-    def cross_pairs(comps) -> int:
-        total = 0
+    # Key-person risk by brute force: remove each person and recount the cross-organisation pairs of
+    # people, and the pairs of organisations whose members can reach each other anywhere in the network.
+    def cross_pairs(comps) -> tuple[int, set[tuple[int, int]]]:
+        total, meeting = 0, set()
         for comp in comps:
-            same = Counter(org[v] for v in comp)
+            same = Counter(int(org[v]) for v in comp)
             total += (len(comp) ** 2 - sum(k * k for k in same.values())) // 2
-        return total
+            meeting.update(itertools.combinations(sorted(same), 2))
+        return total, meeting
 
-    base = cross_pairs(components)
-    out["key_person_risk"] = np.array(
-        [base - cross_pairs(nx.connected_components(nx.restricted_view(graph, [v], []))) for v in range(n)]
-    )
+    base, base_meeting = cross_pairs(components)
+    risk, lost = [], []
+    for v in range(n):
+        total, meeting = cross_pairs(nx.connected_components(nx.restricted_view(graph, [v], [])))
+        risk.append(base - total)
+        lost.append(base_meeting - meeting)
+    out["key_person_risk"] = np.array(risk)
+    out["organisations_lost"] = lost
     return out
 
 
@@ -172,6 +183,9 @@ def compare_with_reference(analysis: NetworkAnalysis, ref: dict) -> float:
     for name in ("brokerage_organisation", "brokerage_profession"):
         assert (getattr(people, name) == ref[name]).all(), f"{name} differs"
     assert (people.key_person_risk == ref["key_person_risk"]).all(), "key-person risk differs"
+    for v, lost in enumerate(ref["organisations_lost"]):
+        claimed = {(min(q, o), max(q, o)) for q, losers in analysis.lost_paths.get(v, ()) for o in losers}
+        assert claimed == lost, f"person {v}: organisations said to lose their only path differ"
     assert (people.degree == as_array(ref["degree"])).all()
     assert (people.organisations_reached == as_array(ref["reached"])).all()
     assert abs(whole.density - ref["density"]) < 1e-12 and whole.components == ref["components"]
@@ -217,9 +231,9 @@ def second_date(s, t, w, people: int, seed: int = 7) -> tuple:
     return key // people, key % people, weight
 
 
-def reference(n_ref: int, m_ref: int, runs: int) -> str:
-    org, prof, s, t, w = generate(n_ref, m_ref, organisations=30, professions=12)
-    labels = [f"Organisation {i}" for i in range(30)]
+def reference(n_ref: int, m_ref: int, runs: int, organisations: int = 30) -> str:
+    org, prof, s, t, w = generate(n_ref, m_ref, organisations=organisations, professions=12)
+    labels = [f"Organisation {i}" for i in range(organisations)]
     full_analysis(org, prof, s, t, w, labels)  # warm-up
     times = []
     for _ in range(runs):
@@ -248,6 +262,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--skip-exact", action="store_true", help="do not measure the sampled error")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply people and ties (quick check)")
     parser.add_argument(
         "--skip-reference",
         action="store_true",
@@ -256,16 +271,17 @@ def main() -> None:
     args = parser.parse_args()
 
     # 1. Reference.
-    n_ref, m_ref = 2_000, 20_000
+    n_ref, m_ref = int(2_000 * args.scale), int(20_000 * args.scale)
     reference_line = "reference: skipped"
     if not args.skip_reference:
-        reference_line = reference(n_ref, m_ref, args.runs)
+        reference_line = reference(n_ref, m_ref, args.runs, organisations=max(5, round(30 * args.scale)))
 
     # 2. County scale, two dates.
-    n_big, m_big = 20_000, 200_000
-    org, prof, s, t, w = generate(n_big, m_big, organisations=300, professions=25)
+    n_big, m_big = int(20_000 * args.scale), int(200_000 * args.scale)
+    n_orgs = max(5, round(300 * args.scale))
+    org, prof, s, t, w = generate(n_big, m_big, organisations=n_orgs, professions=25)
     s2, t2, w2 = second_date(s, t, w, n_big)
-    labels = [f"Organisation {i}" for i in range(300)]
+    labels = [f"Organisation {i}" for i in range(n_orgs)]
     start = time.perf_counter()
     before, ranking = full_analysis(org, prof, s, t, w, labels)
     first = time.perf_counter() - start

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,7 @@ REGISTER = RegisterNames(
     professions={"Police officer": 21, "Social worker": 22},
 )
 MS_IDENTITY = ["ID", "Start time", "Completion time", "Email", "Name", "Last modified time"]
+NEVER_READ = [c for c in MS_IDENTITY if c != "Completion time"]  # the completion time gives the day
 
 
 def write_csv(path: Path, rows: list[list[Any]], encoding: str = "utf-8") -> Path:
@@ -142,7 +143,10 @@ def problems(path: Path, **kw: Any) -> list[str]:
 def test_microsoft_forms_export_is_detected_and_identity_columns_are_never_read(tmp_path: Path) -> None:
     parsed = read(microsoft_forms_xlsx(tmp_path / "responses.xlsx"))
     assert parsed.form_format is FormFormat.MICROSOFT_FORMS and parsed.detected
-    assert parsed.identity_columns == MS_IDENTITY
+    assert parsed.identity_columns == NEVER_READ
+    # The completion time gives each response its day, and only that.
+    assert parsed.completion_column == "Completion time"
+    assert [r.completed_on for r in parsed.rows] == [date(2025, 3, 1), date(2025, 3, 2), date(2025, 3, 3)]
     assert [r.row for r in parsed.rows] == [2, 3, 4]
     assert [r.answers for r in parsed.rows] == [
         {"trust_1": 4, "trust_2": 5, "trust_3": 2, "continuity_1": 3},
@@ -154,15 +158,19 @@ def test_microsoft_forms_export_is_detected_and_identity_columns_are_never_read(
         {"organisation": 12, "profession": None, "hierarchy_tier": 3, "wt_tier": None},
         {"organisation": None, "profession": None, "hierarchy_tier": None, "wt_tier": None},
     ]
-    # Nothing of who answered or when is carried in what is returned.
+    # Nothing of who answered, or of when they started, or the time they finished, is carried.
     carried = repr(parsed.rows)
-    assert "example.org" not in carried and "Person" not in carried and "2025" not in carried
+    assert "example.org" not in carried and "Person" not in carried
+    assert all(type(r.completed_on) is date for r in parsed.rows)  # a day, not a datetime
+    assert "9, 15" not in carried and "9, 30" not in carried
 
 
 def test_google_forms_export_with_grid_questions(tmp_path: Path) -> None:
     parsed = read(google_forms_csv(tmp_path / "Barometer (Responses) - Form responses 1.csv"))
     assert parsed.form_format is FormFormat.GOOGLE_FORMS
-    assert parsed.identity_columns == ["Timestamp", "Email Address"]
+    assert parsed.identity_columns == ["Email Address"]
+    assert parsed.completion_column == "Timestamp"
+    assert [r.completed_on for r in parsed.rows] == [date(2025, 3, 4)] * 2
     assert [r.answers for r in parsed.rows] == [
         {"trust_1": 4, "continuity_1": 5, "continuity_2": 2},
         {"trust_1": 1, "continuity_1": 0, "continuity_2": 0},
@@ -307,7 +315,8 @@ def test_the_instruments_own_scale_labels_are_answers(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         read_responses(path, instrument=instrument, register=REGISTER)
     assert [str(p) for p in caught.value.problems] == [
-        'r.csv row 3, trust_1: "Oddly" is not an agreement answer (give "Not at all" ... "Completely", '
+        'r.csv row 3, column A "trust_1": "Oddly" is not an agreement answer (give "Not at all" ... '
+        '"Completely", '
         "\"Can't say\", or 1-5 with 0 for don't know)"
     ]
     assert Scale().points[0] == "Strongly disagree"
@@ -323,13 +332,15 @@ def test_every_bad_answer_and_profile_value_is_reported(tmp_path: Path) -> None:
             ["Agree", "Agree", "Agree", "Agree", "", ""],
         ],
     )
+    # Each problem names the column as the spreadsheet shows it: its letter and its header.
     assert problems(path) == [
-        'responses.xlsx row 3, trust_1: "Sometimes" is not an agreement answer (give "Strongly disagree" '
-        '... "Strongly agree", "Don\'t know", or 1-5 with 0 for don\'t know)',
-        "responses.xlsx row 3, trust_3: 6 is not on the scale: give 1-5, or 0 for don't know",
-        'responses.xlsx row 3, organisation: no organisation "Nowhere Police" in this partnership\'s '
-        "register",
-        'responses.xlsx row 3, hierarchy_tier: "7" is not 1-5',
+        f'responses.xlsx row 3, column G "{TEXT["trust_1"]}": "Sometimes" is not an agreement answer (give '
+        '"Strongly disagree" ... "Strongly agree", "Don\'t know", or 1-5 with 0 for don\'t know)',
+        f'responses.xlsx row 3, column I "{TEXT["trust_3"]}": 6 is not on the scale: give 1-5, or 0 for '
+        "don't know",
+        'responses.xlsx row 3, column K "Organisation": no organisation "Nowhere Police" in this '
+        "partnership's register",
+        'responses.xlsx row 3, column L "Hierarchy tier": "7" is not 1-5',
     ]
 
 
@@ -338,9 +349,9 @@ def test_bad_working_together_tier_and_profession(tmp_path: Path) -> None:
         tmp_path / "g.csv", [["trust_1", "wt_tier", "profession"], ["4", "premier league", "Astronaut"]]
     )
     assert problems(path) == [
-        'g.csv row 2, wt_tier: "premier league" is not a Working Together tier '
+        'g.csv row 2, column B "wt_tier": "premier league" is not a Working Together tier '
         "(one of: statutory, other_member, involved)",
-        'g.csv row 2, profession: no profession "Astronaut" in this partnership\'s register',
+        'g.csv row 2, column C "profession": no profession "Astronaut" in this partnership\'s register',
     ]
 
 
@@ -350,7 +361,7 @@ def test_a_question_matching_no_item_is_refused_without_a_mapping(tmp_path: Path
         [["Timestamp", "Do you trust partners?", TEXT["trust_2"]], ["2025/03/04", "Agree", "Agree"]],
     )
     assert problems(path) == [
-        'responses.csv column B: "Do you trust partners?" matches no item of Test Barometer (version 1.0) '
+        'responses.csv column B "Do you trust partners?": matches no item of Test Barometer (version 1.0) '
         "(by key or exact text) and no profile field; map it in a mapping file, or ignore unmapped columns"
     ]
 
@@ -367,10 +378,10 @@ def test_a_mapping_to_an_unknown_item_is_refused(tmp_path: Path) -> None:
         ],
     )
     assert problems(path, mapping_path=mapping) == [
-        'mapping.csv row 2, item: "trust_9" is not an item of Test Barometer (version 1.0) nor a profile '
-        'field (organisation, profession, hierarchy_tier, wt_tier) nor "ignore"',
-        'mapping.csv row 3, item: is required (an item key, a profile field or "ignore")',
-        "mapping.csv row 4, header: this header is mapped twice (first on row 2)",
+        'mapping.csv row 2, column B "item": "trust_9" is not an item of Test Barometer (version 1.0) nor a '
+        'profile field (organisation, profession, hierarchy_tier, wt_tier) nor "ignore"',
+        'mapping.csv row 3, column B "item": is required (an item key, a profile field or "ignore")',
+        'mapping.csv row 4, column A "header": this header is mapped twice (first on row 2)',
     ]
 
 
@@ -476,29 +487,25 @@ def test_docs_error_examples_are_what_the_importer_says(tmp_path: Path) -> None:
     doc = DOC.read_text(encoding="utf-8")
     section = doc[doc.index("\n## Importing responses from other form tools\n") :]
     instrument = small_instrument(title="Partnership Barometer")
-    header = [
-        "trust_1",
-        "trust_2",
-        "trust_3",
-        "continuity_1",
-        "organisation",
-        "",
-        "",
-        "Do you trust partners?",
-    ]
-    rows = [header] + [["Agree"] * 4 + [""] * 4 for _ in range(8)]
-    rows[6][1] = "Sometimes"  # row 7
-    rows[8][3], rows[8][4] = 6, "Brempton Fire"  # row 9
+    questions = [TEXT[k] for k in ("trust_1", "trust_2", "trust_3", "continuity_1")]
+    header = ["Completion time", *questions, "Organisation", "", "Do you trust partners?"]
+    rows: list[list[Any]] = [header] + [[date(2026, 3, 10)] + ["Agree"] * 4 + [""] * 3 for _ in range(8)]
+    rows[4][0] = date(2026, 3, 30)  # row 5: after the round closed
+    rows[6][2] = "Sometimes"  # row 7
+    rows[8][4], rows[8][5] = 6, "Brempton Fire"  # row 9
     with pytest.raises(InputError) as caught:
         read_responses(
-            write_xlsx(tmp_path / "responses.xlsx", rows), instrument=instrument, register=REGISTER
+            write_xlsx(tmp_path / "responses.xlsx", rows),
+            instrument=instrument,
+            register=REGISTER,
+            period=(date(2026, 3, 2), date(2026, 3, 27)),
         )
     found = [f"error: {p}" for p in caught.value.problems]
-    assert len(found) == 4
+    assert len(found) == 5
     for line in found:
         assert f"\n{line}\n" in section, line
     mapping = write_csv(
-        tmp_path / "mapping.csv", [["header", "item"], ["trust_1", "trust_1"], ["Q", "trust_9"]]
+        tmp_path / "mapping.csv", [["header", "item"], [TEXT["trust_1"], "trust_1"], ["Q", "trust_9"]]
     )
     with pytest.raises(InputError) as caught:
         read_responses(
@@ -538,3 +545,85 @@ def test_a_microsoft_forms_export_of_the_built_in_instrument_needs_no_mapping(tm
     assert len(parsed.rows) == 3 and parsed.ignored_columns == []
     assert set(parsed.columns.values()) == {i.key for i in instrument.items}
     assert parsed.rows[0].answers[instrument.items[0].key] == 4  # row 2: answers[(1 + 0) % 6] = Agree
+
+
+# --- the day each response was completed ---------------------------------------------------------------
+MARCH = (date(2026, 3, 1), date(2026, 3, 31))
+
+
+def days_of(tmp_path: Path, cells: list[Any], header: str = "Timestamp", **kw: Any) -> list[date | None]:
+    path = write_csv(tmp_path / "d.csv", [[header, "trust_1"], *[[c, "Agree"] for c in cells]])
+    return [r.completed_on for r in read(path, **kw).rows]
+
+
+def test_completion_days_in_every_form_tools_writing(tmp_path: Path) -> None:
+    # Year first (ISO, Google Forms' download), with or without a time; the time is never kept.
+    assert days_of(tmp_path, ["2026-03-04", "2026/03/05 10:15:32 am GMT", "2026-03-06T23:59:59"]) == [
+        date(2026, 3, 4),
+        date(2026, 3, 5),
+        date(2026, 3, 6),
+    ]
+    # UK style: a first number above 12 says the column is day first, so 03/04 is 3 April.
+    assert days_of(tmp_path, ["14/03/2026 10:22", "03/04/2026 09:00"]) == [
+        date(2026, 3, 14),
+        date(2026, 4, 3),
+    ]
+    # US style (Microsoft Forms' text times): a second number above 12 says month first.
+    assert days_of(tmp_path, ["3/14/2026 10:22:31 AM", "4/3/2026 9:00:00 PM"]) == [
+        date(2026, 3, 14),
+        date(2026, 4, 3),
+    ]
+    # Nothing in the column decides, but only one reading fits the round: 3 and 5 April, not 4 March and
+    # 4 May (after the round).
+    spring = (date(2026, 3, 20), date(2026, 4, 30))
+    assert days_of(tmp_path, ["03/04/2026", "05/04/2026"], period=spring) == [
+        date(2026, 4, 3),
+        date(2026, 4, 5),
+    ]
+    # A blank cell is no day: the round's closing day is used when storing.
+    assert days_of(tmp_path, ["2026-03-04", ""]) == [date(2026, 3, 4), None]
+    # A generic file's column, by its documented name.
+    assert days_of(tmp_path, ["2026-03-04"], header="Completed on") == [date(2026, 3, 4)]
+
+
+def test_completion_days_that_cannot_be_read_are_refused_by_row_and_column(tmp_path: Path) -> None:
+    def refused(cells: list[Any], **kw: Any) -> list[str]:
+        path = write_csv(tmp_path / "d.csv", [["Timestamp", "trust_1"], *[[c, "Agree"] for c in cells]])
+        return problems(path, **kw)
+
+    assert refused(["yesterday", "2026-02-30", "31/02/2026"]) == [
+        'd.csv row 2, column A "Timestamp": "yesterday" is not a date: give YYYY-MM-DD, e.g. 2026-03-31',
+        'd.csv row 3, column A "Timestamp": "2026-02-30" is not a real date: that day does not exist',
+        'd.csv row 4, column A "Timestamp": "31/02/2026" is not a real date: that day does not exist',
+    ]
+    assert refused(["13/01/2026", "01/13/2026"]) == [
+        'd.csv row 2, column A "Timestamp": mixes days written day first and month first: give each as '
+        "YYYY-MM-DD"
+    ]
+    # Both readings fit the round: 3 March or 4 March cannot be told, so the file is refused.
+    assert refused(["03/04/2026", "05/04/2026"], period=(date(2026, 3, 1), date(2026, 5, 31))) == [
+        'd.csv row 2, column A "Timestamp": "03/04/2026" could be 3 April 2026 or 4 March 2026, and both '
+        "fit the round's dates: give the days as YYYY-MM-DD"
+    ]
+    assert refused(["2026-03-31", "2026-04-01", "2026-02-28"], period=MARCH) == [
+        'd.csv row 3, column A "Timestamp": 1 April 2026 is outside the round\'s dates (1 March 2026 to 31 '
+        "March 2026): import it into the round it was answered in",
+        'd.csv row 4, column A "Timestamp": 28 February 2026 is outside the round\'s dates (1 March 2026 to '
+        "31 March 2026): import it into the round it was answered in",
+    ]
+
+
+def test_one_completion_column_and_it_cannot_be_mapped(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "r.csv", [["Timestamp", "completed_on", "trust_1"], ["2026-03-04", "2026-03-04", "Agree"]]
+    )
+    assert problems(path) == [
+        'r.csv columns: column A "Timestamp" and column B "completed_on" both give the day a response was '
+        "completed; keep one"
+    ]
+    path = write_csv(tmp_path / "r.csv", [["Timestamp", "trust_1"], ["2026-03-04", "Agree"]])
+    mapping = write_csv(tmp_path / "m.csv", [["header", "item"], ["Timestamp", "trust_2"]])
+    assert problems(path, mapping_path=mapping) == [
+        'm.csv header: "timestamp" gives the day a response was completed: it is read as that, so it cannot '
+        "be mapped"
+    ]

@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session
 from reticulist.barometer import results
 from reticulist.barometer import service as barometer
 from reticulist.barometer.instrument import default_instrument
+from reticulist.barometer.report_pdf import report_pdf
 from reticulist.register import schemas as s
 from reticulist.register import service as register
+from tests.barometer.test_report import pdf_text_of
 from tests.conftest import Browser, World
 
 TODAY = date.today()
@@ -57,10 +59,13 @@ def make_round(
     seed: int = 1,
     trust: float = 0.0,
     threshold: int = 5,
+    unreversed: str | None = None,
 ) -> int:
     """A closed round of the built-in instrument with ``count`` respondents per organisation name (None:
     not told). Each respondent has their own level per construct, so items hang together (alpha), except
-    ``NOISY``; ``WEAK`` leans to the obstacle side; ``trust`` shifts trust."""
+    ``NOISY``; ``WEAK`` leans to the obstacle side; ``trust`` shifts trust. The reverse-worded statements
+    of the construct ``unreversed`` are answered as if they were not reverse-worded (a form that reversed
+    them already, say), so its statements pull against each other."""
     rng = np.random.default_rng(seed)
     ids = organisation_ids(db, world)
     round_id = barometer.open_round(
@@ -88,7 +93,8 @@ def make_round(
                 value = int(
                     np.clip(round(rng.normal(centre, 0.5 if item.construct_key != NOISY else 1.3)), 1, 5)
                 )
-                answers[item.key] = 0 if rng.random() < 0.04 else (6 - value if item.reverse else value)
+                reverse = item.reverse and item.construct_key != unreversed
+                answers[item.key] = 0 if rng.random() < 0.04 else (6 - value if reverse else value)
             profile: dict[str, object] = {"hierarchy_tier": str(1 + (n % 5))}
             if name is not None:
                 profile["organisation_id"] = ids[name]
@@ -158,7 +164,8 @@ def test_dashboard_shows_tables_charts_and_links(
         assert f"<caption>{caption}</caption>" in page
     assert "<summary>Continuity of membership</summary>" in page  # the definition is behind it
     assert "Leans to the obstacle side: Discontinued membership to the partnership board." in page
-    assert "items disagree: read with care" in page  # NOISY's alpha
+    # NOISY's alpha: noise, so low, or below 0 (the statements then pull against each other).
+    assert "items disagree: read with care" in page or "negative: the statements pull against" in page
     profile = _svg(page, "profile")
     assert re.search(r"alpha -?0\.[0-5]\d", profile)
     # Trend: trust went up by far more than the noise.
@@ -233,3 +240,24 @@ def test_every_breakdown_shows_no_group_below_the_threshold(
     # An unknown breakdown falls back to the first one rather than failing.
     page = browsers["member"].get(_url(world, round_id, "?by=postcode"))
     assert page.status_code == 200 and '<option value="organisation" selected>' in page.text
+
+
+def test_a_negative_alpha_says_what_it_means_on_the_page_and_in_the_report(
+    db: Session, world: World, browsers: dict[str, Browser]
+) -> None:
+    # Momentum's reverse-worded statement arrives already reversed: its statements pull against each other.
+    round_id = make_round(db, world, groups=REALISTIC, unreversed="momentum")
+    report = results.round_report(db, actor=world.member, round_id=round_id)
+    momentum = next(line.result for line in report.lines if line.construct.key == "momentum")
+    assert momentum.alpha is not None and momentum.alpha < 0
+    assert momentum.alpha_flag and momentum.alpha_negative
+    page = browsers["member"].get(_url(world, round_id)).text
+    row = next(r for r in page.split("<tr>") if "<summary>Momentum</summary>" in r)
+    assert f"{momentum.alpha:.2f}" in row
+    assert "negative: the statements pull against each other (a reverse-worded statement not reversed" in row
+    assert "items disagree" not in row
+    assert "computed listwise: only on the people who answered every statement" in page
+    assert f"alpha {momentum.alpha:.2f} (negative)" in _svg(page, "profile")
+    text = pdf_text_of(report_pdf(report, "Brempton Test Partnership"))
+    assert f"Momentum {momentum.mean:.2f}" in text and f"{momentum.alpha:.2f} (negative)" in text
+    assert "computed listwise" in text and "It can be negative" in text

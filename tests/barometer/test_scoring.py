@@ -154,6 +154,28 @@ def test_alpha_is_listwise_and_flagged_below_point_six() -> None:
     assert r.alpha < 0.6 and r.alpha_flag
 
 
+def test_a_negative_alpha_is_flagged_and_says_what_it_means() -> None:
+    # Two statements of one construct, the second reverse-worded, but the answers arrive already reversed
+    # (or the instrument forgot to mark it): people who agree with one disagree with the other.
+    rows = [[1, 4], [2, 5], [5, 2], [4, 1], [3, 3], [2, 3], [4, 2]]
+    r = one_construct(rows, [False, False], threshold=5)
+    x, y = np.array(rows).T
+    expected = 2 * (1 - (np.var(x, ddof=1) + np.var(y, ddof=1)) / np.var(x + y, ddof=1))
+    assert r.alpha == pytest.approx(expected) and r.alpha < 0  # about -4.8: alpha has no floor
+    assert r.alpha_flag and r.alpha_negative
+    assert r.alpha_words is not None and r.alpha_words.startswith(
+        "negative: the statements pull against each other (a reverse-worded statement not reversed"
+    )
+    # Marking the second statement reverse-worded (what the answers mean) makes the statements agree.
+    fixed = one_construct(rows, [False, True], threshold=5)
+    assert fixed.alpha is not None and fixed.alpha > 0.6 and not fixed.alpha_flag
+    assert fixed.alpha_words is None and not fixed.alpha_negative
+    # Low but positive: flagged, with the milder words.
+    low = one_construct([[1, 3], [2, 1], [3, 4], [4, 3], [5, 4], [2, 4], [4, 2]], [False, False], threshold=5)
+    assert low.alpha == pytest.approx(1 / 3) and low.alpha_flag and not low.alpha_negative
+    assert low.alpha_words == "items disagree: read with care"
+
+
 # --- the t quantile ----------------------------------------------------------------------------------------
 def test_t_quantile_closed_forms_and_tables() -> None:
     # 1 df is the Cauchy distribution: tan(pi (p - 1/2)); 2 df: (2p - 1) / sqrt(2 p (1 - p)).

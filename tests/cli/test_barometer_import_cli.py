@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -66,13 +66,14 @@ def write_xlsx(path: Path, rows: list[list[Any]]) -> Path:
     return path
 
 
-def microsoft_forms_xlsx(path: Path, answers: list[list[Any]]) -> Path:
+def microsoft_forms_xlsx(path: Path, answers: list[list[Any]], days: list[date] | None = None) -> Path:
     """Microsoft Forms' Excel export: ID, Start time, Completion time, Email, Name, Last modified time,
-    then a column per question headed by its text, here three statements and the organisation."""
+    then a column per question headed by its text, here three statements and the organisation. Each
+    response was completed on its day of ``days`` (default today), at 9:20:12."""
     header = [*MS_IDENTITY, TEXT["trust_1"], TEXT["trust_2"], TEXT["momentum_1"], "Organisation"]
     rows: list[list[Any]] = [header]
     for n, values in enumerate(answers, start=1):
-        started = datetime(2026, 3, n, 9, 5, 12)
+        started = datetime.combine(days[n - 1] if days else date.today(), time(9, 5, 12))
         rows.append(
             [
                 n,
@@ -119,19 +120,22 @@ def imported_events(db: Session) -> list[AuditEvent]:
 def test_microsoft_forms_export_by_round_number(
     database_url: str, world: World, db: Session, tmp_path: Path
 ) -> None:
-    round_id = open_test_round(db, world)
-    path = microsoft_forms_xlsx(tmp_path / "Partnership Barometer(1-3).xlsx", MS_ANSWERS)
+    today = date.today()
+    round_id = open_test_round(db, world, opens_on=today - timedelta(days=10))
+    days = [today - timedelta(days=9), today - timedelta(days=2), today]
+    path = microsoft_forms_xlsx(tmp_path / "Partnership Barometer(1-3).xlsx", MS_ANSWERS, days)
     code, out, err = barometer_import(database_url, round_id, path)
     assert (code, err) == (0, ""), err
     assert out.splitlines() == [
         "Read Partnership Barometer(1-3).xlsx as a Microsoft Forms export (found from its header).",
-        "Ignored identity columns: ID, Start time, Completion time, Email, Name, Last modified time (never "
-        "read, never stored).",
+        "Ignored identity columns: ID, Start time, Email, Name, Last modified time (never read, never "
+        "stored).",
+        'Completion days from column C "Completion time" (the day only).',
         f'Imported 3 responses into round {round_id} "Spring 2026".',
     ]
     stored = responses(db)
     assert unordered(
-        (r.round_id, r.source, r.answers, r.organisation_id, r.wt_tier) for r in stored
+        (r.round_id, r.source, r.answers, r.organisation_id, r.wt_tier, r.submitted_on) for r in stored
     ) == unordered(
         [
             (
@@ -140,15 +144,24 @@ def test_microsoft_forms_export_by_round_number(
                 {"trust_1": 5, "trust_2": 4, "momentum_1": 0},
                 world.organisation_id,
                 "statutory",
+                days[0],
             ),
-            (round_id, "import", {"trust_1": 2, "trust_2": 3, "momentum_1": 1}, None, None),
-            (round_id, "import", {"trust_1": 4, "momentum_1": 3}, world.organisation_id, "statutory"),
+            (round_id, "import", {"trust_1": 2, "trust_2": 3, "momentum_1": 1}, None, None, days[1]),
+            (
+                round_id,
+                "import",
+                {"trust_1": 4, "momentum_1": 3},
+                world.organisation_id,
+                "statutory",
+                days[2],
+            ),
         ]
     )
-    # Who answered and when they started is nowhere in what was stored; the day stored is the import's.
-    assert {r.submitted_on for r in stored} == {date.today()}
+    # Each response keeps the day it was completed, and only the day: who answered, when they started and
+    # the time they finished are nowhere in what was stored.
     leaked = stored_text(db)
-    assert "agency.example" not in leaked and "Responder" not in leaked and "2026-03" not in leaked
+    assert "agency.example" not in leaked and "Responder" not in leaked
+    assert "9:05" not in leaked and "09:05" not in leaked and "9:20" not in leaked and "09:20" not in leaked
     [event] = imported_events(db)
     assert event.summary == "3 barometer responses imported into round Spring 2026"
     assert (event.via, event.actor_label) == ("import", "import of Partnership Barometer(1-3).xlsx")
@@ -157,24 +170,27 @@ def test_microsoft_forms_export_by_round_number(
 def test_google_forms_export_by_partnership_and_round_title(
     database_url: str, world: World, db: Session, tmp_path: Path
 ) -> None:
+    yesterday = date.today() - timedelta(days=1)
     open_test_round(db, world, title="Autumn / pilot")
     round_id = open_test_round(db, world)
+    stamp = yesterday.strftime("%Y/%m/%d")  # Google Forms' own download: year first
     path = write_csv(
         tmp_path / "Partnership Barometer (Responses) - Form responses 1.csv",
         [
             ["Timestamp", "Email Address", TEXT["trust_1"], f"How far do you agree? [{TEXT['momentum_2']}]"],
-            ["2026/03/04 10:15:32 am GMT", "a.person@agency.example", "5", "Tend to disagree"],
-            ["2026/03/04 11:02:10 am GMT", "b.person@agency.example", "0", "DK"],
+            [f"{stamp} 10:15:32 am GMT", "a.person@agency.example", "5", "Tend to disagree"],
+            [f"{stamp} 11:02:10 am GMT", "b.person@agency.example", "0", "DK"],
         ],
     )
     code, out, err = barometer_import(database_url, f"{PARTNERSHIP.upper()}/ spring 2026", path)
     assert (code, err) == (0, ""), err
     assert "as a Google Forms export" in out
-    assert "Ignored identity columns: Timestamp, Email Address (never read, never stored)." in out
+    assert "Ignored identity columns: Email Address (never read, never stored)." in out
+    assert 'Completion days from column A "Timestamp" (the day only).' in out
     assert unordered(r.answers for r in responses(db)) == unordered(
         [{"trust_1": 5, "momentum_2": 2}, {"trust_1": 0, "momentum_2": 0}]
     )
-    assert [r.round_id for r in responses(db)] == [round_id, round_id]
+    assert [(r.round_id, r.submitted_on) for r in responses(db)] == [(round_id, yesterday)] * 2
     assert "agency.example" not in stored_text(db) and "10:15" not in stored_text(db)
     # A title holding "/" is found too.
     code, out, err = barometer_import(database_url, f"{PARTNERSHIP}/Autumn / pilot", path)
@@ -274,7 +290,87 @@ def test_a_closed_round_still_takes_responses_gathered_while_it_was_open(
     code, out, err = barometer_import(database_url, round_id, path)
     assert (code, err) == (0, ""), err
     assert out.endswith(f'Imported 1 responses into round {round_id} "Spring 2026".\n')
-    assert len(responses(db)) == 1
+    # The file gives no day: the response is dated the round's closing day, not the day of the import.
+    assert [r.submitted_on for r in responses(db)] == [today - timedelta(days=30)]
+
+
+def test_a_response_without_a_day_is_never_dated_after_its_round(
+    database_url: str, world: World, db: Session, tmp_path: Path
+) -> None:
+    from reticulist.barometer import service as barometer
+
+    today = date.today()
+    path = write_csv(tmp_path / "r.csv", [["trust_1", "completed_on"], ["Agree", ""]])
+    # Still open: closing day to come, so today (the answers were given by the day of the import).
+    open_round = open_test_round(db, world, closes_on=today + timedelta(days=30))
+    assert barometer_import(database_url, open_round, path)[0] == 0
+    # Closed early: its last day is the day it was closed, here today.
+    early = open_test_round(db, world, title="Early", closes_on=today + timedelta(days=30))
+    barometer.close_round(db, actor=world.manager, round_id=early)
+    db.commit()
+    assert barometer_import(database_url, early, path)[0] == 0
+    assert sorted((r.round_id, r.submitted_on) for r in responses(db)) == [
+        (open_round, today),
+        (early, today),
+    ]
+    # A day after the early close is outside the round, although before its planned closing day.
+    tomorrow = write_csv(
+        tmp_path / "t.csv", [["trust_1", "completed_on"], ["Agree", today + timedelta(days=1)]]
+    )
+    code, _, err = barometer_import(database_url, early, tomorrow)
+    assert code == 1 and 'row 2, column B "completed_on"' in err and "outside the round's dates" in err
+
+
+def test_a_day_outside_the_round_is_refused_by_row_and_column(
+    database_url: str, world: World, db: Session, tmp_path: Path
+) -> None:
+    today = date.today()
+    round_id = open_test_round(db, world, opens_on=today - timedelta(days=5))
+    too_early = today - timedelta(days=6)
+    path = microsoft_forms_xlsx(
+        tmp_path / "responses.xlsx",
+        [["Agree", "Agree", "Agree", ""], ["Agree", "Agree", "Agree", ""]],
+        [today, too_early],
+    )
+    opened = today - timedelta(days=5)
+    assert_refused(
+        database_url,
+        db,
+        round_id,
+        path,
+        [
+            f'error: responses.xlsx row 3, column C "Completion time": {importers.day_words(too_early)} is '
+            f"outside the round's dates ({importers.day_words(opened)} to "
+            f"{importers.day_words(today + timedelta(days=30))}): import it into the round it was answered in"
+        ],
+    )
+
+
+def test_the_service_checks_each_rows_day_too(db: Session, world: World) -> None:
+    from reticulist.barometer import service as barometer
+
+    today = date.today()
+    round_id = open_test_round(db, world, opens_on=today - timedelta(days=5))
+    with pytest.raises(InputError) as caught:
+        barometer.record_imported_responses(
+            db,
+            actor=world.manager,
+            round_id=round_id,
+            rows=[({}, {"trust_1": 4}), ({}, {"trust_1": 4})],
+            completed_on=[today, today - timedelta(days=9)],
+            source_name="r.csv",
+        )
+    assert [str(p) for p in caught.value.problems] == [
+        f"r.csv row 3, completed_on: {(today - timedelta(days=9)).isoformat()} is outside the round's dates "
+        f"({(today - timedelta(days=5)).isoformat()} to {(today + timedelta(days=30)).isoformat()})"
+    ]
+    db.rollback()
+    assert responses(db) == []
+    barometer.record_imported_responses(
+        db, actor=world.manager, round_id=round_id, rows=[({}, {"trust_1": 4})], completed_on=[today]
+    )
+    db.commit()
+    assert [r.submitted_on for r in responses(db)] == [today]
 
 
 def test_a_big_file_imports_with_progress_and_without_a_terminal(
@@ -323,12 +419,14 @@ def test_answers_off_the_scale_and_an_unknown_organisation(
         round_id,
         path,
         [
-            'error: responses.xlsx row 4, trust_1: "Sometimes" is not an agreement answer (give "Strongly '
-            'disagree" ... "Strongly agree", "Don\'t know", or 1-5 with 0 for don\'t know)',
-            "error: responses.xlsx row 4, trust_2: 6 is not on the scale: give 1-5, or 0 for don't know",
+            f'error: responses.xlsx row 4, column G "{TEXT["trust_1"]}": "Sometimes" is not an agreement '
+            'answer (give "Strongly disagree" ... "Strongly agree", "Don\'t know", or 1-5 with 0 for don\'t '
+            "know)",
+            f'error: responses.xlsx row 4, column H "{TEXT["trust_2"]}": 6 is not on the scale: give 1-5, or '
+            "0 for don't know",
             # Markup-like text in a file is shown as written, never interpreted.
-            'error: responses.xlsx row 4, organisation: no organisation "Brempton [b]Fire[/b]" in this '
-            "partnership's register",
+            'error: responses.xlsx row 4, column J "Organisation": no organisation "Brempton [b]Fire[/b]" in '
+            "this partnership's register",
             "Nothing was imported from responses.xlsx.",
         ],
     )
@@ -340,7 +438,7 @@ def test_a_question_matching_no_item_without_a_mapping(
     round_id = open_test_round(db, world)
     path = write_csv(
         tmp_path / "responses.csv",
-        [["Timestamp", "Do you trust partners?", TEXT["trust_2"]], ["2026/03/04 10:15:32", "Agree", "Agree"]],
+        [["Timestamp", "Do you trust partners?", TEXT["trust_2"]], [date.today(), "Agree", "Agree"]],
     )
     assert_refused(
         database_url,
@@ -348,7 +446,7 @@ def test_a_question_matching_no_item_without_a_mapping(
         round_id,
         path,
         [
-            'error: responses.csv column B: "Do you trust partners?" matches no item of Test Barometer '
+            'error: responses.csv column B "Do you trust partners?": matches no item of Test Barometer '
             "(version 1.0) (by key or exact text) and no profile field; map it in a mapping file, or ignore "
             "unmapped columns"
         ],
@@ -367,8 +465,8 @@ def test_a_mapping_file_pointing_at_an_unknown_item(
         round_id,
         path,
         [
-            'error: mapping.csv row 2, item: "trust_9" is not an item of Test Barometer (version 1.0) nor a '
-            'profile field (organisation, profession, hierarchy_tier, wt_tier) nor "ignore"'
+            'error: mapping.csv row 2, column B "item": "trust_9" is not an item of Test Barometer (version '
+            '1.0) nor a profile field (organisation, profession, hierarchy_tier, wt_tier) nor "ignore"'
         ],
         "--mapping",
         str(mapping),
@@ -478,7 +576,8 @@ def test_organisations_of_another_partnership_are_unknown(db: Session, world: Wo
     with pytest.raises(InputError) as caught:
         importers.import_responses(db, actor=world.manager, round_id=round_id, path=path)
     assert [str(p) for p in caught.value.problems] == [
-        'r.csv row 2, organisation: no organisation "Elsewhere Police" in this partnership\'s register'
+        'r.csv row 2, column B "organisation": no organisation "Elsewhere Police" in this partnership\'s '
+        "register"
     ]
     assert responses(db) == []
 

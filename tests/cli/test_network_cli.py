@@ -101,9 +101,10 @@ def test_a_bad_file_names_every_problem_and_imports_nothing(
         "network", "import", str(source), "--partnership", PARTNERSHIP, "--database", database_url
     )
     assert code == 1 and out == ""
-    assert 'error: bad.csv row 2, to: is the same person as "from": a tie needs two people' in err
-    assert 'error: bad.csv row 3, weight: "-1" is not a number above 0' in err
-    assert 'error: bad.csv row 3, frequency: "often" is not a frequency' in err
+    self_tie = 'error: bad.csv row 2, column B "to_email": is the same person as "from": a tie needs two'
+    assert self_tie in err
+    assert 'error: bad.csv row 3, column C "weight": "-1" is not a number above 0' in err
+    assert 'error: bad.csv row 3, column D "frequency": "often" is not a frequency' in err
     assert err.rstrip().endswith("Nothing was imported from bad.csv.")
     assert _ties(db) == 0
 

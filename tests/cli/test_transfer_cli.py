@@ -66,9 +66,9 @@ def test_import_reports_each_bad_row_and_writes_nothing(
     )
     code, out, err = import_file(database_url, "people", path)
     assert code == 1 and out == ""
-    assert 'error: people.csv row 3, hierarchy_tier: "six" is not 1-5\n' in err
+    assert 'error: people.csv row 3, column D "hierarchy_tier": "six" is not 1-5\n' in err
     # Markup-like text in a file is shown as written, never interpreted.
-    assert 'people.csv row 4, organisation: no organisation "Nowhere [red]Police[/red]"' in err
+    assert 'people.csv row 4, column C "organisation": no organisation "Nowhere [red]Police[/red]"' in err
     assert "import organisations first" in err
     assert err.rstrip().endswith("Nothing was imported from people.csv.")
     assert counts(db) == before

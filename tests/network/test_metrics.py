@@ -4,12 +4,16 @@ brute force (remove each person, recount) for key-person risk."""
 from __future__ import annotations
 
 import itertools
+import re
 
 import networkx as nx
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reticulist.network import metrics
+from reticulist.network.analysis import LostPath, lost_paths_words
 from reticulist.network.metrics import (
     COORDINATOR,
     GATEKEEPER,
@@ -100,14 +104,20 @@ def test_mixed_brokerage_by_hand():
 
 
 def test_undirected_brokerage_counts_each_pair_once():
-    # A path Police - Police - Health: one unordered pair {0, 2}; 1 both represents Police to Health and
-    # lets Health in.
+    # A path Police - Police - Health: one unordered pair {0, 2}, one insider and one outsider: without
+    # directions 1 is its representative/gatekeeper, counted once (in the representative column).
     a = analyse([0, 0, 1], [(0, 1), (1, 2)], directed=False)
-    assert a.people.brokerage_organisation[1].tolist() == [0, 1, 1, 0, 0]
+    assert a.people.brokerage_organisation[1].tolist() == [0, 0, 1, 0, 0]
+    assert a.people.cross_organisation_brokerage[1] == 1
     b = analyse([0, 1, 2, 1], [(0, 1), (1, 2), (1, 3)], directed=False)
-    # Pairs through 1: {0, 2} liaison; {0, 3} and {2, 3} each have one end in 1's group (3), so each
-    # counts once as representative and once as gatekeeper.
-    assert b.people.brokerage_organisation[1].tolist() == [0, 2, 2, 0, 1]
+    # Pairs through 1: {0, 2} liaison; {0, 3} and {2, 3} each have one end in 1's group (3).
+    assert b.people.brokerage_organisation[1].tolist() == [0, 0, 2, 0, 1]
+    # Three pairs, three across boundaries: a liaison pair and an insider-outsider pair weigh the same.
+    assert b.people.cross_organisation_brokerage[1] == 3
+    assert metrics.brokerage_words(b.people.brokerage_organisation[1], directed=False) == (
+        "representative/gatekeeper broker for 2 pairs, liaison for 1"
+    )
+    assert metrics.role_names(False) == ("coordinator", "representative/gatekeeper", "itinerant", "liaison")
 
 
 def test_brokerage_against_brute_force_on_random_graphs():
@@ -135,8 +145,36 @@ def test_brokerage_against_brute_force_on_random_graphs():
                     role = ITINERANT if ga == gc else LIAISON
                 want[b, role] += 1
             if not directed:
-                want[:, [COORDINATOR, ITINERANT, LIAISON]] //= 2
+                continue  # undirected: see test_undirected_brokerage_against_every_pair
             assert (got == want).all(), trial
+
+
+def test_undirected_brokerage_against_every_pair():
+    """Undirected ties: every unordered pair of a broker's contacts who are not tied to each other is
+    counted once, in one role (networkx graph, all pairs)."""
+    rng = np.random.default_rng(11)
+    for trial in range(20):
+        org, prof, s, t, w = random_network(rng, int(rng.integers(3, 30)), int(rng.integers(2, 90)))
+        a = analyse_network(org, prof, s, t, w, directed=False)
+        graph = symmetrised(a)
+        for groups, got in ((org, a.people.brokerage_organisation), (prof, a.people.brokerage_profession)):
+            want = np.zeros_like(got)
+            across = np.zeros(len(org), dtype=np.int64)
+            for b in graph:
+                for x, c in itertools.combinations(sorted(graph[b]), 2):
+                    if graph.has_edge(x, c):
+                        continue
+                    inside = int(groups[x] == groups[b]) + int(groups[c] == groups[b])
+                    if inside == 2:
+                        role = COORDINATOR
+                    elif inside == 1:
+                        role = REPRESENTATIVE  # one insider, one outsider: representative/gatekeeper
+                    else:
+                        role = ITINERANT if groups[x] == groups[c] else LIAISON
+                    want[b, role] += 1
+                    across[b] += inside < 2
+            assert (got == want).all(), trial
+            assert (got[:, list(metrics.CROSS_ROLES)].sum(axis=1) == across).all(), trial
 
 
 def test_brokerage_in_small_chunks_gives_the_same_counts(monkeypatch):
@@ -380,8 +418,21 @@ def test_the_only_member_of_an_organisation_is_a_key_person_without_being_an_art
     assert a.lost_paths[0] == ((2, (0, 1)),)
 
 
+def organisations_meeting(graph: nx.Graph, org: np.ndarray) -> set[frozenset[int]]:
+    """Pairs of organisations with members who can reach each other in ``graph``, anywhere in it."""
+    pairs: set[frozenset[int]] = set()
+    for component in nx.connected_components(graph):
+        present = sorted({int(org[x]) for x in component})
+        pairs |= {frozenset((p, q)) for p, q in itertools.combinations(present, 2)}
+    return pairs
+
+
 def brute_force_key_people(a):
-    """Remove each person and recount (the definition, slowly)."""
+    """Remove each person and recount (the definition, slowly). Organisations A and B lose their only path
+    to each other when some member of one reaches some member of the other now, anywhere in the network,
+    and no one left does once the person is removed. Under each target q the losers are the organisations A
+    with such a loss that still have someone left (an organisation whose only member leaves loses nothing:
+    it is gone, and the entry under it as target says what the others lose)."""
     org = a.organisation
     graph = symmetrised(a)
 
@@ -393,23 +444,19 @@ def brute_force_key_people(a):
         return total
 
     base = cross_pairs(graph)
+    meeting = organisations_meeting(graph, org)
     lost_pairs, lost_paths = [], []
     for v in graph.nodes:
         h = graph.copy()
         h.remove_node(v)
         lost_pairs.append(base - cross_pairs(h))
+        gone = meeting - organisations_meeting(h, org)
         component = nx.node_connected_component(graph, v)
-        pieces = [c for c in nx.connected_components(h) if c <= component]
-        present = {int(org[x]) for x in component if x != v}
+        here = {int(org[x]) for x in component}
+        left = {int(org[x]) for x in h.nodes}  # organisations with someone left
         lost = {}
-        for q in {int(org[x]) for x in component}:
-            losers = tuple(
-                sorted(
-                    o
-                    for o in present - {q}
-                    if not any({o, q} <= {int(org[x]) for x in piece} for piece in pieces)
-                )
-            )
+        for q in here:
+            losers = tuple(sorted(o for o in (here & left) - {q} if frozenset((o, q)) in gone))
             if losers:
                 lost[q] = losers
         lost_paths.append(lost)
@@ -440,6 +487,105 @@ def test_key_person_risk_against_removing_each_person():
         assert {(x, y): p for x, y, p in a.bridge_ties.tolist()} == bridges, trial
 
 
+@st.composite
+def networks_in_pieces(draw):
+    """Two to five groups of people with ties only inside each group (so at least two components, more
+    when a group's ties leave someone out), and organisations drawn from one short list for every group,
+    so most organisations have members in several components."""
+    sizes = draw(st.lists(st.integers(1, 7), min_size=2, max_size=5))
+    organisations = draw(st.integers(1, 5))
+    org: list[int] = []
+    ties: list[tuple[int, int]] = []
+    for size in sizes:
+        people = range(len(org), len(org) + size)
+        org += draw(st.lists(st.integers(0, organisations - 1), min_size=size, max_size=size))
+        if size > 1:
+            pairs = list(itertools.combinations(people, 2))
+            ties += draw(st.lists(st.sampled_from(pairs), max_size=2 * size))
+    return org, ties, draw(st.booleans())
+
+
+NAMES = ["Police", "Health", "Education", "Probation", "Housing"]
+
+
+def _named(text: str) -> tuple[list[str], int]:
+    """A list of organisations as the reasons write it ("Police, Health and 2 more", "4 organisations"):
+    the names given and how many organisations it stands for."""
+    if m := re.fullmatch(r"(\d+) (?:other )?organisations?(?: it reaches now)?", text):
+        return [], int(m[1])
+    names = re.split(r", | and ", text)
+    more = [int(m[1]) for x in names if (m := re.fullmatch(r"(\d+) (?:more|other organisations?)", x))]
+    names = [x for x in names if x in NAMES]
+    return names, len(names) + sum(more)
+
+
+def _sentences_hold(text: str, gone: set[frozenset[str]], left: set[str]) -> None:
+    """Every claim of one sentence about organisations is true: ``gone`` holds the pairs of organisations
+    (by name) that can reach each other now and could not without the person, ``left`` the organisations
+    with someone left."""
+
+    def loses(x: str, y: str) -> bool:
+        return x in left and frozenset((x, y)) in gone
+
+    if m := re.fullmatch(r"(.+?) would be cut off from (.+?)", text):
+        target, (names, count) = m[1], _named(m[2])
+        assert all(loses(target, o) for o in names), text
+        assert count == sum(loses(target, o) for o in NAMES), text
+        return
+    m = re.fullmatch(
+        r"(.+?) would lose (?:its|their) only path to (\w+)"
+        r"(?: \(and (\w+) its only path to (\d+) organisations?\)"
+        r"| \((\d+) organisations in all would lose their only path to another\))?",
+        text,
+    )
+    assert m, text
+    (names, count), target = _named(m[1]), m[2]
+    assert all(loses(o, target) for o in names), text
+    assert count == sum(loses(o, target) for o in NAMES), text
+    if m[3]:
+        assert int(m[4]) == sum(loses(m[3], o) for o in NAMES), text
+    if m[5]:
+        assert int(m[5]) == sum(any(loses(o, q) for q in NAMES) for o in NAMES), text
+
+
+@settings(max_examples=300, deadline=None)
+@given(networks_in_pieces())
+def test_every_key_person_claim_holds_for_the_whole_network(case):
+    """Remove each person from the graph (networkx) and recount which organisations' members can still
+    reach each other, anywhere in the network. Direction checked: the claim "A would lose its only path
+    to B" (A listed under target B) is true exactly when some member of A reaches some member of B now,
+    none does without the person, and A has someone left; the loss is mutual, so each lost pair is
+    claimed both ways except towards an organisation whose only member leaves. The reasons' sentences
+    ("... would be cut off from ...", "... would lose their only path to ...") are checked the same way."""
+    org, ties, directed = case
+    a = analyse(org, ties, directed=directed)
+    graph = symmetrised(a)
+    meeting = organisations_meeting(graph, a.organisation)
+    reasons = {r.person: r.reason for r in rank_boundary_spanners(a, NAMES, limit=None)}
+    for v in range(len(org)):
+        h = graph.copy()
+        h.remove_node(v)
+        gone = meeting - organisations_meeting(h, a.organisation)
+        left = {int(a.organisation[x]) for x in h.nodes}
+        claimed = {(q, o) for q, losers in a.lost_paths.get(v, ()) for o in losers}
+        assert claimed == {(q, o) for pair in gone for q, o in itertools.permutations(pair) if o in left}
+        assert set(a.cut_off.get(v, ())) == {o for _, o in claimed}
+        assert a.people.organisations_cut_off[v] == len({o for _, o in claimed})
+
+        by_name = {frozenset(NAMES[o] for o in pair) for pair in gone}
+        names_left = {NAMES[o] for o in left}
+        said = reasons[v].split("if they left, ", 1)
+        if len(said) == 2:
+            sentence = re.sub(r" and \d+ pairs? of people in different .*$", "", said[1])
+            if "only path" in sentence or "cut off" in sentence:
+                _sentences_hold(sentence, by_name, names_left)
+        else:
+            assert not claimed and a.people.cut_pairs[v] == 0
+        lost = [LostPath(NAMES[q], [NAMES[o] for o in losers]) for q, losers in a.lost_paths.get(v, ())]
+        for line in lost_paths_words(lost, most=len(lost)):
+            _sentences_hold(line, by_name, names_left)
+
+
 # --- boundary-spanner ranking ----------------------------------------------------------------------------
 LABELS = ["Police", "Children's Social Care", "Health", "Education", "Probation"]
 
@@ -459,13 +605,13 @@ def test_the_ranking_puts_the_bridge_first_and_says_why():
     # Its neighbours 0 (Police), 3 and 4 (Social Care, tied to each other), 5 (Health), 7 (Education):
     # 6 pairs of an insider and an outsider, 3 pairs of outsiders from different organisations.
     assert top.reason == (
-        "links Children's Social Care with Police, Health and Education; gatekeeper broker for 6 pairs, "
-        "representative for 6, liaison for 3; betweenness 0.643, the highest; if they left, Education "
+        "links Children's Social Care with Police, Health and Education; representative/gatekeeper broker "
+        "for 6 pairs, liaison for 3; betweenness 0.643, the highest; if they left, Education "
         "would be cut off from Police, Children's Social Care and Health and 12 pairs of people in "
         "different organisations would lose their last link"
     )
     assert top.organisations_reached == 3 and top.cut_pairs == 12  # 7 and 8 from the other six
-    assert top.cross_organisation_brokerage == 15
+    assert top.cross_organisation_brokerage == 9
     # 7 is the next bridge: Education's other member 8 is reached only through them.
     assert ranking[1].person == 7 and ranking[1].reason.startswith("links Education with Children's")
     assert [r.rank for r in ranking] == [1, 2, 3]

@@ -79,6 +79,11 @@ def test_xlsx_has_the_people_and_what_they_describe(
         book = openpyxl.load_workbook(io.BytesIO(response.content))
         people = list(book["People"].iter_rows(values_only=True))
         assert people[0][0] == "person" and len(people) == 7
+        # Mixed sources make one undirected network: an insider-outsider pair has one combined role.
+        header = list(people[0])
+        assert "representative_or_gatekeeper_by_organisation" in header
+        assert "gatekeeper_by_organisation" not in header and "representative_by_organisation" not in header
+        assert [c for c in header if c != "person_id"] == list(a.people_columns(directed=False))
         labels = [row[0] for row in people[1:]]
         assert ("Bob Bridger" in labels) is named
         assert ("Brempton Police · Police officer #2" in labels) is False  # the old, reversible label

@@ -285,7 +285,7 @@ def test_person_page_for_a_manager_by_register_number(
         assert text in html
     # His brokerage by organisation and by profession, and what would be cut if he left.
     assert re.search(r"Across boundaries \(all but coordinator\)</th><td[^>]*><strong>[1-9]", html)
-    assert "Health Trust would be cut off from the 2 other organisations it reaches now" in html
+    assert "Health Trust would be cut off from 2 organisations it reaches now" in html
     # His ties by source: three imported ties.
     assert html.count("Imported (spreadsheet) 1") == 3 and "Carol Carter" in html
     with_meetings = (
@@ -379,3 +379,27 @@ def test_the_partnership_navigation_links_the_network(
     for persona in ("manager", "member", "admin"):
         html = browsers[persona].get(f"/p/{world.partnership_id}/organisations").text
         assert f'href="/p/{world.partnership_id}/network"' in html
+
+
+def test_an_undirected_network_counts_an_insider_outsider_pair_once_in_one_role(
+    app, db: Session, world: World, browsers: dict[str, Browser]
+) -> None:  # type: ignore[no-untyped-def]
+    small = _small(db, world)
+    pid, bob = world.partnership_id, small.ids["Bob Bridger"]
+    # Mixed sources make one undirected network. Bob (Police) links Alice (Police) with Erin (Health): one
+    # pair of an insider and an outsider, which no direction tells as gatekeeper or representative; and
+    # Carol (Children's Services) with Erin: a liaison pair. Alice and Carol work together directly.
+    html = (
+        browsers["manager"].get(f"/p/{pid}/network/people/{bob}?sources=imported,co_attendance&since=").text
+    )
+    row = '<th scope="row" data-label="Role">{}</th><td data-label="By organisation" class="num">{}</td>'
+    assert row.format("Representative/gatekeeper (links someone of their group with an outsider)", 1) in html
+    assert row.format("Liaison (links two other groups)", 1) in html
+    assert "Gatekeeper (lets an outsider" not in html and "Representative (speaks" not in html
+    assert re.search(r"Across boundaries \(all but coordinator\)</th><td[^>]*><strong>2<", html)
+    # Reported or imported ties alone keep their direction, and the two roles.
+    directed = browsers["manager"].get(f"/p/{pid}/network/people/{bob}?sources=imported&since=").text
+    assert (
+        "Gatekeeper (lets an outsider into their group)" in directed
+        and "Representative/gatekeeper" not in directed
+    )

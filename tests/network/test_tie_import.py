@@ -148,22 +148,22 @@ def test_every_bad_row_and_field_is_named_and_nothing_is_written(
     problems = {(p.row, p.field): p.message for p in refused.value.problems}
     assert all(p.source == "ties.csv" for p in refused.value.problems)
     assert problems == {
-        (2, "from_email"): 'no person with email "nobody@example.org" in this partnership',
-        (3, "to"): 'is the same person as "from": a tie needs two people',
-        (4, "weight"): '"-1" is not a number above 0',
+        (2, 'column A "from_email"'): 'no person with email "nobody@example.org" in this partnership',
+        (3, 'column D "to"'): 'is the same person as "from": a tie needs two people',
+        (4, 'column E "weight"'): '"-1" is not a number above 0',
         (
             5,
-            "frequency",
+            'column F "frequency"',
         ): '"often" is not a frequency: give never, yearly, quarterly, monthly, weekly, or 0-4',
-        (6, "trust_reliable"): '"5" is not a whole number from 1 to 4',
-        (6, "value_influence"): '"0" is not a whole number from 1 to 4',
-        (7, "to_email"): 'no person with email "sid@example.org" in this partnership',
-        (9, "to"): "this tie on 2025-01-01 appears twice (first on row 8)",
-        (10, "from"): '"Sam Smith" matches 2 people; give from_email instead',
-        (11, "from"): 'no person called "Nobody Here" in this partnership',
-        (11, "to_email"): "is required (give to_email or to)",
-        (12, "date"): f"{tomorrow} is in the future",
-        (13, "date"): '"31/02/2025" is not a date (use YYYY-MM-DD or DD/MM/YYYY)',
+        (6, 'column G "trust_reliable"'): '"5" is not a whole number from 1 to 4',
+        (6, 'column H "value_influence"'): '"0" is not a whole number from 1 to 4',
+        (7, 'column C "to_email"'): 'no person with email "sid@example.org" in this partnership',
+        (9, 'column D "to"'): "this tie on 2025-01-01 appears twice (first on row 8)",
+        (10, 'column B "from"'): '"Sam Smith" matches 2 people; give from_email instead',
+        (11, 'column B "from"'): 'no person called "Nobody Here" in this partnership',
+        (11, 'column C "to_email"'): "is required (give to_email or to)",
+        (12, 'column I "date"'): f"{tomorrow} is in the future",
+        (13, 'column I "date"'): '"31/02/2025" is not a date (use YYYY-MM-DD or DD/MM/YYYY)',
     }
     assert [p.row for p in refused.value.problems] == sorted(p.row or 0 for p in refused.value.problems)
     # The examples in docs/network.md are messages this import really gives.
@@ -274,8 +274,8 @@ def test_export_writes_the_import_columns_and_reads_back(db: Session, world: Wor
         with pytest.raises(InputError) as again:
             _import(db, world, out)
         assert [(p.row, p.field, p.message) for p in again.value.problems] == [
-            (2, "date", "this tie on 2025-01-02 is already stored (imported)"),
-            (3, "date", "this tie on 2025-01-03 is already stored (imported)"),
+            (2, 'column M "date"', "this tie on 2025-01-02 is already stored (imported)"),
+            (3, 'column M "date"', "this tie on 2025-01-03 is already stored (imported)"),
         ]
     with pytest.raises(InputError, match=r"is not a \.csv or \.xlsx file name"):
         importers.export_file(

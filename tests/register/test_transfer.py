@@ -284,10 +284,10 @@ def test_wrong_type_names_row_and_field_and_every_bad_row_is_reported(
     )
     messages = refused(db, world, "people", path)
     assert messages == [
-        'people.csv row 3, hierarchy_tier: "six" is not 1-5',
-        'people.csv row 4, years_in_profession: "many" is not a whole number of years',
-        'people.csv row 4, late_entry: "perhaps" is not yes or no',
-        'people.csv row 4, joined_on: "2024-13-45" is not a date (use YYYY-MM-DD or DD/MM/YYYY)',
+        'people.csv row 3, column D "hierarchy_tier": "six" is not 1-5',
+        'people.csv row 4, column E "years_in_profession": "many" is not a whole number of years',
+        'people.csv row 4, column F "late_entry": "perhaps" is not yes or no',
+        'people.csv row 4, column G "joined_on": "2024-13-45" is not a date (use YYYY-MM-DD or DD/MM/YYYY)',
     ]
 
 
@@ -321,10 +321,11 @@ def test_unknown_organisation_says_references_must_exist_already(
     )
     messages = refused(db, world, "people", path)
     assert messages == [
-        'people.csv row 3, organisation: no organisation "Brempton Helth" in this partnership (references '
-        "must already be in the register, since each import reads one file: import organisations first)",
-        'people.csv row 3, profession: no profession "Astronaut" in this partnership (references must '
-        "already be in the register, since each import reads one file: import professions first)",
+        'people.csv row 3, column B "organisation": no organisation "Brempton Helth" in this partnership '
+        "(references must already be in the register, since each import reads one file: import "
+        "organisations first)",
+        'people.csv row 3, column C "profession": no profession "Astronaut" in this partnership (references '
+        "must already be in the register, since each import reads one file: import professions first)",
     ]
 
 
@@ -338,7 +339,7 @@ def test_organisation_of_another_partnership_is_not_found(db: Session, world: Wo
     )
     path = write(tmp_path, "people.csv", "full_name,organisation,hierarchy_tier\nDana,Elsewhere Police,2\n")
     assert refused(db, world, "people", path)[0].startswith(
-        'people.csv row 2, organisation: no organisation "Elsewhere Police" in this partnership'
+        'people.csv row 2, column B "organisation": no organisation "Elsewhere Police" in this partnership'
     )
 
 
@@ -351,7 +352,7 @@ def test_duplicate_person_in_file_or_register(db: Session, world: World, tmp_pat
         "Dana O,DANA@police.example,Brempton Police,2\n",
     )
     assert refused(db, world, "people", twice) == [
-        "people.csv row 3, email: dana@police.example appears twice in this file (first on row 2)"
+        'people.csv row 3, column B "email": dana@police.example appears twice in this file (first on row 2)'
     ]
     run(
         db,
@@ -370,8 +371,8 @@ def test_duplicate_person_in_file_or_register(db: Session, world: World, tmp_pat
         "New,new@x.example,Brempton Police,1\nDana,dana@police.example,Brempton Police,2\n",
     )
     assert refused(db, world, "people", again) == [
-        "again.csv row 3, email: dana@police.example is already someone's email in this partnership's "
-        "register"
+        'again.csv row 3, column B "email": dana@police.example is already someone\'s email in this '
+        "partnership's register"
     ]
 
 
@@ -384,12 +385,12 @@ def test_duplicate_names_meetings_and_seats_refused(db: Session, world: World, t
         "brempton  police,police,statutory\nNew Org,health,involved\n",
     )
     assert refused(db, world, "organisations", organisations) == [
-        'o2.csv row 3, name: "brempton police" is already in this partnership\'s register',
-        'o2.csv row 4, name: "New Org" appears twice in this file (first on row 2)',
+        'o2.csv row 3, column A "name": "brempton police" is already in this partnership\'s register',
+        'o2.csv row 4, column A "name": "New Org" appears twice in this file (first on row 2)',
     ]
     meetings = write(tmp_path, "m2.csv", "held_on,title\n10/01/2024,board\n")
     assert refused(db, world, "meetings", meetings) == [
-        'm2.csv row 2, title: a meeting "board" on 2024-01-10 is already in the register'
+        'm2.csv row 2, column B "title": a meeting "board" on 2024-01-10 is already in the register'
     ]
     seats = write(
         tmp_path,
@@ -397,7 +398,8 @@ def test_duplicate_names_meetings_and_seats_refused(db: Session, world: World, t
         "organisation,person_email,started_on\nBrempton Police,dana@police.example,2021-01-01\n",
     )
     assert refused(db, world, "seats", seats) == [
-        "s2.csv row 2, started_on: this seat (organisation, person, start date) is already in the register"
+        's2.csv row 2, column C "started_on": this seat (organisation, person, start date) is already in the '
+        "register"
     ]
 
 
@@ -416,9 +418,12 @@ def test_ambiguous_person_name_asks_for_email(db: Session, world: World, tmp_pat
     messages = refused(db, world, "seats", seats)
     assert (
         messages[0]
-        == 'seats.csv row 2, person: "Alex Kay" matches 2 person records; give person_email instead'
+        == 'seats.csv row 2, column B "person": "Alex Kay" matches 2 person records; give person_email '
+        "instead"
     )
-    assert messages[1].startswith('seats.csv row 3, person: no person "Nobody" in this partnership')
+    assert messages[1].startswith(
+        'seats.csv row 3, column B "person": no person "Nobody" in this partnership'
+    )
 
 
 def test_unknown_meeting_and_half_a_meeting_reference(db: Session, world: World, tmp_path: Path) -> None:
@@ -429,10 +434,12 @@ def test_unknown_meeting_and_half_a_meeting_reference(db: Session, world: World,
         "held_on,meeting_title,person_email,status\n2024-01-11,Board,dana@police.example,present\n",
     )
     assert refused(db, world, "attendance", attendance)[0].startswith(
-        'attendance.csv row 2, meeting_title: no meeting "Board on 2024-01-11" in this partnership'
+        'attendance.csv row 2, column B "meeting_title": no meeting "Board on 2024-01-11" in this partnership'
     )
     actions = write(tmp_path, "actions.csv", "title,meeting_held_on,meeting_title\nDo it,2024-01-10,\n")
-    assert refused(db, world, "actions", actions) == ["actions.csv row 2, meeting_title: is required"]
+    assert refused(db, world, "actions", actions) == [
+        'actions.csv row 2, column C "meeting_title": is required'
+    ]
 
 
 @pytest.mark.parametrize(
@@ -511,8 +518,8 @@ def test_service_refusal_while_writing_rolls_back_every_row(
         "Closed but open,open,2024-01-01,2024-02-01,2024-02-01\n",
     )
     assert refused(db, world, "actions", path) == [
-        "actions.csv row 3, last_changed_on: is in the future",
-        "actions.csv row 4, closed_on: only a done or dropped action has a closed date",
+        'actions.csv row 3, column E "last_changed_on": is in the future',
+        'actions.csv row 4, column D "closed_on": only a done or dropped action has a closed date',
     ]
 
 
@@ -523,14 +530,14 @@ def test_end_before_start_is_reported_before_writing(db: Session, world: World, 
         "name,kind,tier,joined_on,ended_on\nA,police,statutory,2024-01-01,2023-01-01\n",
     )
     assert refused(db, world, "organisations", path) == [
-        "organisations.csv row 2, ended_on: 2023-01-01 is before joined_on 2024-01-01"
+        'organisations.csv row 2, column E "ended_on": 2023-01-01 is before joined_on 2024-01-01'
     ]
 
 
 def test_value_under_no_header_is_refused(db: Session, world: World, tmp_path: Path) -> None:
     path = write(tmp_path, "professions.csv", "name\nSocial worker,extra\n")
     assert refused(db, world, "professions", path) == [
-        'professions.csv row 2, column 2: has the value "extra" but the header names no column there'
+        'professions.csv row 2, column B: has the value "extra" but the header names no column there'
     ]
 
 
@@ -585,8 +592,8 @@ def test_xlsx_bad_rows_are_reported_with_spreadsheet_row_numbers(
         ],
     )
     messages = refused(db, world, "people", path)
-    assert messages[0].startswith('people.xlsx row 4, organisation: no organisation "Nowhere"')
-    assert messages[1] == 'people.xlsx row 4, hierarchy_tier: "six" is not 1-5'
+    assert messages[0].startswith('people.xlsx row 4, column B "organisation": no organisation "Nowhere"')
+    assert messages[1] == 'people.xlsx row 4, column C "hierarchy_tier": "six" is not 1-5'
 
 
 def test_xlsx_sheet_named_after_the_record_type_is_preferred(

@@ -7,7 +7,8 @@ Three layouts are read, from CSV (UTF-8) or XLSX:
 
 ``generic``
     one column per item key (``continuity_1``), plus optional profile columns ``organisation``,
-    ``profession``, ``hierarchy_tier`` and ``wt_tier`` (blank = not told).
+    ``profession``, ``hierarchy_tier`` and ``wt_tier`` (blank = not told), and an optional
+    ``completed_on`` column: the day the response was given.
 ``microsoft-forms``
     the Excel export of Microsoft Forms: ID, Start time, Completion time, Email, Name (and in newer
     exports Last modified time), then one column per question headed by the question's text.
@@ -16,9 +17,18 @@ Three layouts are read, from CSV (UTF-8) or XLSX:
     then one column per question. A grid question's columns are headed ``Title [Statement]``; the
     statement is matched.
 
-The layout is found from the header when it is not given. Identity columns (ID, Start time, Completion
-time, Last modified time, Email, Name, Timestamp, Email Address, Username) are ignored in every layout
-and never stored: barometer responses are anonymous.
+The layout is found from the header when it is not given. Identity columns (ID, Start time, Last
+modified time, Email, Name, Email Address, Username) are ignored in every layout and never stored:
+barometer responses are anonymous. The completion column (Microsoft Forms' "Completion time", Google
+Forms' "Timestamp", a generic file's ``completed_on``) gives each response its day, as a response sent
+through Reticulist has: the day only, the time is never read. Days are YYYY-MM-DD, YYYY/MM/DD (Google
+Forms), a spreadsheet date, or DD/MM/YYYY or MM/DD/YYYY: which of the last two a column uses is found
+from its values (a day above 12) or, failing that, from the round's dates; where both readings fit, the
+file is refused and asked for YYYY-MM-DD. Each day must fall within the round's dates. A response with no
+day (no such column, or a blank cell) takes the round's closing day (or today while it is still open).
+
+Problems name the column as the file shows it: its letter and header (column D "Our partnership keeps
+the same people at the table"), with the row.
 
 A column answers an item when its header is the item's key or the item's exact text (ignoring case,
 spaces and curly quotes), or when a mapping file says so. A mapping file (CSV or XLSX) has the columns
@@ -36,7 +46,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -52,7 +63,7 @@ from reticulist.barometer.instrument import DONT_KNOW, SCALE_POINTS, Instrument,
 from reticulist.errors import FieldProblem, InputError
 from reticulist.register import schemas as s
 from reticulist.register import service as register_service
-from reticulist.register.transfer import read_cells, read_table
+from reticulist.register.transfer import column_letter, read_cells, read_table
 from reticulist.register.vocab import HIERARCHY_TIERS, WorkingTogetherTier
 
 
@@ -72,18 +83,19 @@ class FormFormat(StrEnum):
 
 PROFILE_FIELDS = ("organisation", "profession", "hierarchy_tier", "wt_tier")
 IGNORE = "ignore"  # a mapping file's item for a column to leave out
-# Columns form tools add about who answered and when; never read, never stored.
+# Columns form tools add about who answered and when they started; never read, never stored.
 IDENTITY_COLUMNS = (
     "ID",
     "Start time",
-    "Completion time",
     "Last modified time",
     "Email",
     "Name",
-    "Timestamp",
     "Email Address",
     "Username",
 )
+# The day a response was completed: Microsoft Forms, Google Forms, a generic file (as text keys).
+COMPLETED_ON = "completed_on"
+COMPLETION_COLUMNS = ("completion time", "timestamp", COMPLETED_ON)
 _PROFILE_HEADERS = {
     "organisation": "organisation",
     "organization": "organisation",
@@ -109,15 +121,6 @@ def _key_name(value: Any) -> str:
 
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _letter(index: int) -> str:
-    letters = ""
-    number = index + 1
-    while number:
-        number, rest = divmod(number - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def _shown(value: Any) -> str:
@@ -264,7 +267,12 @@ class Column:
 
     @property
     def letter(self) -> str:
-        return _letter(self.index)
+        return column_letter(self.index)
+
+    @property
+    def label(self) -> str:
+        """The column as the user's spreadsheet shows it: 'column D "Our partnership keeps ..."'."""
+        return f'column {self.letter} "{_shown(self.header)}"'
 
 
 @dataclass(frozen=True)
@@ -272,6 +280,7 @@ class ResponseRow:
     row: int  # the spreadsheet row (the header is row 1)
     profile: dict[str, Any]  # organisation, profession, hierarchy_tier, wt_tier; None = not told
     answers: dict[str, int]  # item key -> code; unanswered items are absent
+    completed_on: date | None = None  # the day from the file's completion column; None = not given
 
 
 @dataclass(frozen=True)
@@ -281,6 +290,8 @@ class ParsedResponses:
     detected: bool  # the layout was found from the header rather than given
     rows: list[ResponseRow]
     columns: dict[str, str]  # header -> item key or profile field, for every column read
+    labels: dict[str, str]  # item key, profile field or "completed_on" -> its column as the user sees it
+    completion_column: str | None  # the header days were read from (the day only), if any
     identity_columns: list[str]  # headers ignored as identity: never read
     ignored_columns: list[str]  # headers left out by the mapping ("ignore") or as unmapped
     empty_rows: list[int]  # rows with no answer at all, not imported
@@ -332,7 +343,7 @@ def _split_header(
             if index not in named and not _blank(value):
                 problems.append(
                     FieldProblem(
-                        f"column {_letter(index)}",
+                        f"column {column_letter(index)}",
                         f'has the value "{_shown(value)}" but the header names no column there',
                         row=number,
                         source=source,
@@ -426,6 +437,7 @@ def read_mapping(path: Path, instrument: Instrument) -> dict[str, str]:
             continue
         mapping[text_key(header)] = target_key
     if problems:
+        table.name_columns(problems)
         raise InputError(problems=problems)
     return mapping
 
@@ -453,6 +465,95 @@ def _target(
     return None
 
 
+_YEAR_FIRST = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)")
+_YEAR_LAST = re.compile(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?!\d)")
+
+
+def day_words(day: date) -> str:
+    """A day as people write it: "4 March 2026"."""
+    return f"{day.day} {day:%B %Y}"
+
+
+def _read_days(
+    column: Column, cells: list[tuple[int, Any]], period: tuple[date, date] | None, source: str
+) -> tuple[dict[int, date], list[FieldProblem]]:
+    """Each row's completion day (the time, if any, is not read) and every problem: not a date, day and
+    month that cannot be told apart, or a day outside the round's ``period`` (first and last day)."""
+    days: dict[int, date] = {}
+    problems: list[FieldProblem] = []
+    either: list[tuple[int, int, int, int, str]] = []  # row, first, second, year, text: DD/MM or MM/DD
+
+    def problem(row: int, message: str) -> None:
+        problems.append(FieldProblem(column.label, message, row=row, source=source))
+
+    for row, value in cells:
+        if isinstance(value, datetime):
+            days[row] = value.date()
+            continue
+        if isinstance(value, date):
+            days[row] = value
+            continue
+        text = " ".join(str(value).split())
+        if found := _YEAR_FIRST.match(text):
+            try:
+                days[row] = date(int(found[1]), int(found[2]), int(found[3]))
+            except ValueError:
+                problem(row, f'"{_shown(text)}" is not a real date: that day does not exist')
+        elif found := _YEAR_LAST.match(text):
+            either.append((row, int(found[1]), int(found[2]), int(found[3]), text))
+        else:
+            problem(row, f'"{_shown(text)}" is not a date: give YYYY-MM-DD, e.g. 2026-03-31')
+
+    def day_of(year: int, month: int, day: int) -> date | None:
+        try:
+            return date(year, month, day)
+        except ValueError:
+            return None
+
+    def reading(day_first: bool) -> dict[int, date] | None:
+        out: dict[int, date] = {}
+        for row, a, b, year, _ in either:
+            day = day_of(year, b, a) if day_first else day_of(year, a, b)
+            if day is None:
+                return None
+            out[row] = day
+        return out
+
+    def within(days: dict[int, date]) -> bool:
+        return period is None or all(period[0] <= d <= period[1] for d in days.values())
+
+    readings = [r for r in (reading(day_first=True), reading(day_first=False)) if r is not None]
+    if either and not readings:
+        nowhere = [x for x in either if day_of(x[3], x[2], x[1]) is None and day_of(x[3], x[1], x[2]) is None]
+        for row, _, _, _, text in nowhere:
+            problem(row, f'"{_shown(text)}" is not a real date: that day does not exist')
+        if not nowhere:  # each is a day one way or the other, but not all the same way
+            problem(either[0][0], "mixes days written day first and month first: give each as YYYY-MM-DD")
+    elif len(readings) == 2 and readings[0] != readings[1]:
+        fitting = [r for r in readings if within(r)]
+        if len(fitting) == 2 and period is not None:
+            row, _, _, _, text = next(x for x in either if x[1] != x[2])
+            problem(
+                row,
+                f'"{_shown(text)}" could be {day_words(readings[0][row])} or {day_words(readings[1][row])}, '
+                "and both fit the round's dates: give the days as YYYY-MM-DD",
+            )
+        else:  # the one reading that fits the round; none: day first, and the days are refused below
+            days.update(fitting[0] if len(fitting) == 1 else readings[0])
+    elif readings:
+        days.update(readings[0])
+    if period is not None:
+        first, last = period
+        for row, day in days.items():
+            if not first <= day <= last:
+                problem(
+                    row,
+                    f"{day_words(day)} is outside the round's dates ({day_words(first)} to "
+                    f"{day_words(last)}): import it into the round it was answered in",
+                )
+    return days, problems
+
+
 def parse_responses(
     source: str,
     cells: Iterable[tuple[int, list[Any]]],
@@ -464,12 +565,14 @@ def parse_responses(
     mapping_source: str = "mapping file",
     ignore_unmapped: bool = False,
     progress: Progress | None = None,
+    period: tuple[date, date] | None = None,
 ) -> ParsedResponses:
     """Read a responses file's cells (as ``transfer.read_cells`` gives them) into rows for a round.
 
-    Raises InputError listing every problem, each with its row and column: unmapped or repeated
-    headers, mapping entries naming no column, answers off the scale, profile values the register does
-    not know. Rows with no answer at all are left out (and listed in ``empty_rows``).
+    Raises InputError listing every problem, each with its row and column (letter and header):
+    unmapped or repeated headers, mapping entries naming no column, answers off the scale, profile values
+    the register does not know, completion days that are not dates or fall outside ``period`` (the
+    round's first and last day). Rows with no answer at all are left out (and listed in ``empty_rows``).
     """
     columns, data, problems = _split_header(source, cells)
     detected = form_format is None
@@ -483,9 +586,22 @@ def parse_responses(
     identity_columns: list[str] = []
     ignored: list[str] = []
     unmapped: list[Column] = []
+    completion: Column | None = None
     for column in columns:
         if text_key(column.header) in identity:
             identity_columns.append(column.header)
+            continue
+        if text_key(column.header) in COMPLETION_COLUMNS or _key_name(column.header) == COMPLETED_ON:
+            if completion is not None:
+                problems.append(
+                    FieldProblem(
+                        "columns",
+                        f"{completion.label} and {column.label} both give the day a response was "
+                        "completed; keep one",
+                        source=source,
+                    )
+                )
+            completion = column
             continue
         target = _target(column.header, mapping=mapping, keys=item_keys, texts=texts, form_format=chosen)
         if target == IGNORE:
@@ -505,7 +621,16 @@ def parse_responses(
             read[target] = column
     headers = {text_key(c.header) for c in columns}
     for key in mapping:
-        if key in identity:
+        if key in COMPLETION_COLUMNS or _key_name(key) == COMPLETED_ON:
+            problems.append(
+                FieldProblem(
+                    "header",
+                    f'"{_shown(key)}" gives the day a response was completed: it is read as that, so it '
+                    "cannot be mapped",
+                    source=mapping_source,
+                )
+            )
+        elif key in identity:
             problems.append(
                 FieldProblem(
                     "header",
@@ -523,9 +648,9 @@ def parse_responses(
         for column in unmapped:
             problems.append(
                 FieldProblem(
-                    f"column {column.letter}",
-                    f'"{_shown(column.header)}" matches no item of {instrument.label} (by key or exact text) '
-                    "and no profile field; map it in a mapping file, or ignore unmapped columns",
+                    column.label,
+                    f"matches no item of {instrument.label} (by key or exact text) and no profile field; map "
+                    "it in a mapping file, or ignore unmapped columns",
                     source=source,
                 )
             )
@@ -537,6 +662,7 @@ def parse_responses(
     words = _answer_words(instrument.scale)
     rows: list[ResponseRow] = []
     empty: list[int] = []
+    completed: list[tuple[int, Any]] = []  # (row, completion cell) of the rows imported
     for done, (number, values) in enumerate(data, start=1):
 
         def cell(column: Column, values: list[Any] = values) -> Any:
@@ -560,25 +686,37 @@ def parse_responses(
                 else:
                     profile[target] = _wt_tier(value)
             except ValueError as exc:
-                problems.append(FieldProblem(target, str(exc), row=number, source=source))
+                problems.append(FieldProblem(column.label, str(exc), row=number, source=source))
         if answers:
             rows.append(ResponseRow(row=number, profile=profile, answers=answers))
+            if completion is not None and not _blank(cell(completion)):
+                completed.append((number, cell(completion)))
         else:
             empty.append(number)
         if progress:
             progress(done, len(data))
+    if completion is not None:
+        days, day_problems = _read_days(completion, completed, period, source)
+        problems += day_problems
+        rows = [replace(r, completed_on=days.get(r.row)) for r in rows]
     if not rows and not problems:
         problems.append(
             FieldProblem("file", "has no answers to import: no row answers any item", source=source)
         )
     if problems:
+        problems.sort(key=lambda p: p.row or 0)  # file-wide problems first, then row by row
         raise InputError(problems=problems)
+    labels = {target: column.label for target, column in read.items()}
+    if completion is not None:
+        labels[COMPLETED_ON] = completion.label
     return ParsedResponses(
         source=source,
         form_format=chosen,
         detected=detected,
         rows=rows,
         columns={column.header: target for target, column in read.items()},
+        labels=labels,
+        completion_column=completion.header if completion is not None else None,
         identity_columns=identity_columns,
         ignored_columns=ignored,
         empty_rows=empty,
@@ -594,6 +732,7 @@ def read_responses(
     mapping_path: Path | None = None,
     ignore_unmapped: bool = False,
     progress: Progress | None = None,
+    period: tuple[date, date] | None = None,
 ) -> ParsedResponses:
     """Read a CSV or XLSX responses file (and its mapping file, if any) into rows for a round; see
     ``parse_responses``. A mapping file with problems is refused before the responses are read.
@@ -613,6 +752,7 @@ def read_responses(
         mapping_source=mapping_path.name if mapping_path else "mapping file",
         ignore_unmapped=ignore_unmapped,
         progress=progress,
+        period=period,
     )
 
 
@@ -650,8 +790,9 @@ def import_responses(
     """Read a responses file into a round and store every response, or none (source "import").
 
     Owns its transaction: commits when every row is stored; on any problem rolls back and raises
-    InputError listing each bad row and field. A closed round still takes responses gathered while it
-    was open; a round that has not opened yet takes none. Who answered and when is never stored.
+    InputError listing each bad row and column. A closed round still takes responses gathered while it
+    was open; a round that has not opened yet takes none. Who answered is never stored, and when only as
+    the day (the file's completion day, else the round's closing day: see the module docstring).
 
     Example: ``import_responses(session, actor=actor, round_id=3, path=Path("responses.xlsx"))``.
     """
@@ -676,6 +817,7 @@ def import_responses(
         mapping_path=mapping_path,
         ignore_unmapped=ignore_unmapped,
         progress=progress,
+        period=barometer.round_period(found),
     )
     try:
         count = barometer.record_imported_responses(
@@ -685,8 +827,15 @@ def import_responses(
             rows=[(service_profile(r.profile), r.answers) for r in parsed.rows],
             row_numbers=[r.row for r in parsed.rows],
             source_name=parsed.source,
+            completed_on=[r.completed_on for r in parsed.rows],
         )
         session.commit()
+    except InputError as exc:
+        session.rollback()
+        for problem in exc.problems:  # the service's field names, as the file's columns
+            name = problem.field.removesuffix("_id") if problem.field.endswith("_id") else problem.field
+            problem.field = parsed.labels.get(name, problem.field)
+        raise
     except BaseException:
         session.rollback()
         raise

@@ -171,10 +171,15 @@ class ProfileCells:
     hidden: bool
 
 
+def alpha_tag(r: scoring.ConstructResult) -> str:
+    """ " (negative)" or " (low)" after a flagged alpha (scoring.alpha_words says what each means)."""
+    return " (negative)" if r.alpha_negative else " (low)" if r.alpha_flag else ""
+
+
 def profile_cells(line: ConstructLine) -> ProfileCells:
     r = line.result
     hidden = r.mean is None
-    alpha = "-" if r.alpha is None else f"{r.alpha:.2f}" + (" (low)" if r.alpha_flag else "")
+    alpha = "-" if r.alpha is None else f"{r.alpha:.2f}" + alpha_tag(r)
     change = "-" if line.trend is None else line.trend.reading
     return ProfileCells(
         name=line.construct.name,
@@ -207,7 +212,7 @@ def profile_chart(report: RoundReport) -> charts.Chart:
                 charts.ProfileRow(line.construct.name, None, None, None, f"fewer than {report.threshold}")
             )
         else:
-            note = f"alpha {r.alpha:.2f}" if r.alpha_flag and r.alpha is not None else ""
+            note = f"alpha {r.alpha:.2f}{alpha_tag(r)}" if r.alpha_flag and r.alpha is not None else ""
             rows.append(charts.ProfileRow(line.construct.name, r.mean, r.ci_low, r.ci_high, note))
     return charts.construct_profile(rows, title="Construct profile: mean and 95% interval")
 
@@ -405,9 +410,12 @@ def method_notes(report: RoundReport) -> list[tuple[str, list[str]]]:
                 "95% CI: the confidence interval of the mean from Student's t distribution with n - 1 "
                 "degrees of freedom. Roughly: the range the partnership's true mean is likely to lie in, "
                 "given how many answered and how much they differed.",
-                "Alpha: Cronbach's alpha, on the respondents who answered every statement of the construct. "
-                "It says how well the statements hang together; below 0.6 it is flagged (low), and the "
-                "construct's score should be read with care.",
+                "Alpha: Cronbach's alpha, computed listwise: on the respondents who answered every "
+                "statement of the construct. It says how well the statements hang together and is at most 1; "
+                "below 0.6 it is flagged (low), and the construct's score should be read with care. It can "
+                "be negative (flagged negative): the statements pull against each other on average, usually "
+                "because a reverse-worded statement was not reversed or the statements do not measure one "
+                "thing, and the score is then not one measure.",
                 "Reading (lean): the interval against the midpoint 3. Wholly above 3 leans to the catalyst "
                 "side, wholly below to the obstacle side (002 Table 1's pairs); an interval containing 3 is "
                 "balanced.",

@@ -59,7 +59,7 @@ def _profile_svg(report: results.RoundReport) -> str:
         if r.suppressed:
             note = f"fewer than {report.threshold}"
         elif r.alpha_flag and r.alpha is not None:
-            note = f"alpha {r.alpha:.2f}"
+            note = f"alpha {r.alpha:.2f}" + (" (negative)" if r.alpha_negative else "")
         else:
             note = ""
         rows.append(charts.ProfileRow(line.construct.name, r.mean, r.ci_low, r.ci_high, note))

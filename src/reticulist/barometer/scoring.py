@@ -31,6 +31,9 @@ have no score on it. "Don't know" and not answered are never counted as a value.
 Per construct: mean, standard deviation (ddof=1), n, a 95% confidence interval from the t distribution
 with n-1 degrees of freedom, the share of "don't know" among the answers given to its items, and
 Cronbach's alpha on the respondents who answered every item substantively (listwise), flagged below 0.6.
+Alpha is at most 1 but has no floor: it is negative when the items' covariances are negative on average
+(the items pull against each other: typically a reverse-worded item that was not reversed, or items that
+do not measure one thing), and then the construct's score is not one measure (``alpha_words``).
 ``lean`` reads the interval against the scale midpoint 3: "catalyst" when it lies wholly above, "obstacle"
 when wholly below, "balanced" when it contains 3 (002 Table 1's pairs; defined for every construct).
 
@@ -84,6 +87,11 @@ NOT_TOLD = -1  # group code of a respondent who did not say
 NOT_TOLD_LABEL = "Not told"
 DEFAULT_THRESHOLD = 5
 ALPHA_FLAG_BELOW = 0.6  # the usual floor for a scale used to compare groups
+ALPHA_LOW_WORDS = "items disagree: read with care"
+ALPHA_NEGATIVE_WORDS = (
+    "negative: the statements pull against each other (a reverse-worded statement not reversed, or "
+    "statements that do not measure one thing); do not read the score as one measure"
+)
 MIDPOINT = 3.0
 CONFIDENCE = 0.95
 FEWER_THAN_K = "fewer than k"
@@ -200,6 +208,18 @@ class ConstructResult:
     # Open-link rounds (differential privacy): the privacy noise's part of the interval, plus or minus at
     # 95%; n is then a noisy count. None for every other round.
     noise: float | None = None
+
+    @property
+    def alpha_negative(self) -> bool:
+        """Alpha below 0: the items are negatively related on average (flagged too, and worse than low)."""
+        return self.alpha is not None and self.alpha < 0
+
+    @property
+    def alpha_words(self) -> str | None:
+        """The alpha flag in words for pages and reports; None when alpha is not flagged."""
+        if self.alpha_negative:
+            return ALPHA_NEGATIVE_WORDS
+        return ALPHA_LOW_WORDS if self.alpha_flag else None
 
     @property
     def reason_words(self) -> str | None:

@@ -1071,6 +1071,14 @@ def check_round_takes_imports(found: BarometerRound, session: Session | None = N
         )
 
 
+def round_period(found: BarometerRound) -> tuple[date, date]:
+    """The first and last day a round takes responses: it opens, and it closes (early, if it was)."""
+    last = found.closes_on
+    if found.closed_early_on is not None:
+        last = max(found.opens_on, min(last, found.closed_early_on))
+    return found.opens_on, last
+
+
 def record_imported_responses(
     session: Session,
     *,
@@ -1080,39 +1088,63 @@ def record_imported_responses(
     first_row: int = 2,
     source_name: str | None = None,
     row_numbers: Sequence[int] | None = None,
+    completed_on: Sequence[date | None] | None = None,
 ) -> int:
     """Store responses collected elsewhere (profile, answers per row), all or nothing. Each problem names
     its row (``first_row`` is the file row of ``rows[0]``; ``row_numbers`` gives each row's own number
     when the file had rows left out) and field. Only the count is audited. A closed round still takes
-    responses gathered while it was open; a round that has not opened yet takes none."""
+    responses gathered while it was open; a round that has not opened yet takes none.
+
+    ``completed_on`` gives each response's day (None where the file gave none): it must fall within the
+    round's dates (``round_period``). A response without one is dated the round's closing day, or today
+    while the round is still open (an imported response was completed by the day it is imported). Only
+    the day is stored, as for a response sent through the survey."""
     found = _fetch_round(session, actor, round_id, Can.RUN_BAROMETER)
     check_round_takes_imports(found, session)
     if row_numbers is not None and len(row_numbers) != len(rows):
         raise ValueError("row_numbers must give one number per row")
+    if completed_on is not None and len(completed_on) != len(rows):
+        raise ValueError("completed_on must give one day (or None) per row")
+    first_day, last_day = round_period(found)
     instrument = instrument_of(found.instrument)
     problems: list[FieldProblem] = []
-    clean_rows: list[tuple[dict[str, Any], dict[str, int]]] = []
+    clean_rows: list[tuple[dict[str, Any], dict[str, int], date | None]] = []
     for index, (profile, answers) in enumerate(rows):
         row = row_numbers[index] if row_numbers is not None else first_row + index
+        day = completed_on[index] if completed_on is not None else None
         try:
             clean_profile = check_profile(session, found.partnership_id, profile, row=row)
             clean_answers = check_answers(instrument, answers, row=row)
             if not clean_answers:
                 raise InputError(problems=[FieldProblem(field="answers", message="has no answers", row=row)])
+            if day is not None and not first_day <= day <= last_day:
+                raise InputError(
+                    problems=[
+                        FieldProblem(
+                            field="completed_on",
+                            message=f"{day.isoformat()} is outside the round's dates "
+                            f"({first_day.isoformat()} to {last_day.isoformat()})",
+                            row=row,
+                        )
+                    ]
+                )
         except InputError as err:
             problems.extend(err.problems)
             continue
-        clean_rows.append((clean_profile, clean_answers))
+        clean_rows.append((clean_profile, clean_answers, day))
     if problems:
         for problem in problems:
             problem.source = problem.source or source_name
         raise InputError(problems=problems)
     if not clean_rows:
         raise InputError("there are no responses to import", field="rows")
-    on = today()
-    for profile, answers in clean_rows:
+    # Not the import day: that would date every response by when the manager got round to the file.
+    undated = min(last_day, today())
+    for profile, answers, day in clean_rows:
         session.add(
-            BarometerResponse(round_id=found.id, answers=answers, submitted_on=on, source="import", **profile)
+            BarometerResponse(
+                round_id=found.id, answers=answers, submitted_on=day or undated, source="import", **profile
+            )
         )
     session.flush()
     audit.record(

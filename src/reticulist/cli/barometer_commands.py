@@ -111,6 +111,9 @@ def _report(result: importers.ImportedResponses, path: Path) -> None:
         console.print(
             f"Ignored identity columns: {escape(names)} (never read, never stored).", soft_wrap=True
         )
+    if parsed.completion_column is not None:
+        column = parsed.labels[importers.COMPLETED_ON]
+        console.print(f"Completion days from {escape(column)} (the day only).", soft_wrap=True)
     if parsed.ignored_columns:
         names = "; ".join(parsed.ignored_columns)
         console.print(f"Ignored columns: {escape(names)}.", soft_wrap=True)

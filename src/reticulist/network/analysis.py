@@ -41,6 +41,8 @@ ROLE_LABELS: dict[str, str] = {
     "coordinator": "Coordinator (within one group)",
     "gatekeeper": "Gatekeeper (lets an outsider into their group)",
     "representative": "Representative (speaks for their group outward)",
+    # Undirected ties (mixed or observed sources) cannot tell the two apart: one pair, one role.
+    m.REPRESENTATIVE_GATEKEEPER: "Representative/gatekeeper (links someone of their group with an outsider)",
     "itinerant": "Itinerant (an outsider linking two members of one group)",
     "liaison": "Liaison (links two other groups)",
 }
@@ -239,6 +241,7 @@ def _key(net: t.Network, index: int) -> str:
 def _person(net: t.Network, analysis: m.NetworkAnalysis, i: int) -> PersonFigures:
     p = analysis.people
     cross = list(m.CROSS_ROLES)
+    roles = m.role_names(analysis.ties.directed)
     return PersonFigures(
         index=i,
         key=_key(net, i),
@@ -254,8 +257,8 @@ def _person(net: t.Network, analysis: m.NetworkAnalysis, i: int) -> PersonFigure
         betweenness=float(p.betweenness[i]),
         effective_size=_float(p.effective_size[i]),
         constraint=_float(p.constraint[i]),
-        brokerage_organisation={r: int(p.brokerage_organisation[i, k]) for k, r in enumerate(m.ROLES)},
-        brokerage_profession={r: int(p.brokerage_profession[i, k]) for k, r in enumerate(m.ROLES)},
+        brokerage_organisation={r: int(p.brokerage_organisation[i, m.ROLE_COLUMN[r]]) for r in roles},
+        brokerage_profession={r: int(p.brokerage_profession[i, m.ROLE_COLUMN[r]]) for r in roles},
         cross_organisation_brokerage=int(p.brokerage_organisation[i, cross].sum()),
         cross_profession_brokerage=int(p.brokerage_profession[i, cross].sum()),
         organisations_reached=int(p.organisations_reached[i]),
@@ -300,13 +303,9 @@ def profession_reason(net: t.Network, analysis: m.NetworkAnalysis, i: int) -> st
     For example: "between professions: liaison broker for 12 pairs, itinerant for 3; works with Police
     officer, Social worker and Mental health nurse".
     """
-    counts = analysis.people.brokerage_profession[i]
-    roles = sorted(((int(counts[r]), r) for r in m.CROSS_ROLES if counts[r] > 0), key=lambda x: (-x[0], x[1]))
     parts = []
-    if roles:
-        words = [f"{m.ROLES[roles[0][1]]} broker for {_plural(roles[0][0], 'pair')}"]
-        words += [f"{m.ROLES[r]} for {k}" for k, r in roles[1:]]
-        parts.append("between professions: " + ", ".join(words))
+    if words := m.brokerage_words(analysis.people.brokerage_profession[i], analysis.ties.directed):
+        parts.append("between professions: " + words)
     reached = _groups_reached(net, analysis, i, "profession")
     if reached:
         parts.append(f"works with {_listing(reached)} (other professions)")
@@ -436,15 +435,15 @@ class LostPath:
 
 def lost_paths_words(lost: Sequence[LostPath], most: int = 3) -> list[str]:
     """The organisations cut off if someone left, in a few lines: an organisation cut off from every
-    other one is said once ("X would be cut off from the 27 other organisations it reaches now") rather
+    other one is said once ("X would be cut off from 27 organisations it reaches now") rather
     than once per organisation it would lose."""
     if not lost:
         return []
     first, rest = lost[0], list(lost[1:])
     if rest and all(x.losers == [first.organisation] for x in rest):
         return [
-            f"{first.organisation} would be cut off from the {len(first.losers)} other organisations it "
-            f"reaches now"
+            f"{first.organisation} would be cut off from {_plural(len(first.losers), 'organisation')} it "
+            "reaches now"
         ]
     words = [x.words for x in lost[:most]]
     if len(lost) > most:
@@ -558,6 +557,11 @@ class NetworkView:
     @property
     def approximate(self) -> bool:
         return self.analysis.people.betweenness_approximate
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """The brokerage roles this network can tell apart (undirected: representative/gatekeeper is one)."""
+        return m.role_names(self.analysis.ties.directed)
 
     def rank_of(self) -> dict[int, SpannerRow]:
         return {row.person.index: row for row in self.spanners}
@@ -814,30 +818,37 @@ def change_view(
 
 
 # --- per-person figures for export ---------------------------------------------------------------------
-PEOPLE_COLUMNS: tuple[str, ...] = (
-    "person",
-    "organisation",
-    "profession",
-    "hierarchy_tier",
-    "degree",
-    "in_degree",
-    "out_degree",
-    "weighted_degree",
-    "betweenness",
-    "effective_size",
-    "constraint",
-    *(f"{r}_by_organisation" for r in m.ROLES),
-    "cross_organisation_brokerage",
-    *(f"{r}_by_profession" for r in m.ROLES),
-    "cross_profession_brokerage",
-    "organisations_reached",
-    "professions_reached",
-    "cut_pairs",
-    "key_person_risk",
-    "organisations_cut_off",
-    "spanner_rank",
-    "spanner_score",
-)
+def people_columns(directed: bool) -> tuple[str, ...]:
+    """The download's columns: one per brokerage role the network can tell apart (``metrics.role_names``;
+    undirected: ``representative_or_gatekeeper_by_organisation`` for the combined role)."""
+    roles = [r.replace("/", "_or_") for r in m.role_names(directed)]
+    return (
+        "person",
+        "organisation",
+        "profession",
+        "hierarchy_tier",
+        "degree",
+        "in_degree",
+        "out_degree",
+        "weighted_degree",
+        "betweenness",
+        "effective_size",
+        "constraint",
+        *(f"{r}_by_organisation" for r in roles),
+        "cross_organisation_brokerage",
+        *(f"{r}_by_profession" for r in roles),
+        "cross_profession_brokerage",
+        "organisations_reached",
+        "professions_reached",
+        "cut_pairs",
+        "key_person_risk",
+        "organisations_cut_off",
+        "spanner_rank",
+        "spanner_score",
+    )
+
+
+PEOPLE_COLUMNS = people_columns(directed=True)  # a directed network's (reported or imported ties)
 
 
 @dataclass(frozen=True)
@@ -849,7 +860,7 @@ class PeopleTable:
 def people_table(view: NetworkView) -> PeopleTable:
     """One row per person with every figure; names (and the register's person id) only where shown."""
     ranked = {s.person.index: s for s in _spanners(view.network, view.analysis, view.people, None)}
-    columns = list(PEOPLE_COLUMNS)
+    columns = list(people_columns(view.analysis.ties.directed))
     if view.names_shown:
         columns.insert(1, "person_id")
     rows: list[list[object]] = []
@@ -869,9 +880,9 @@ def people_table(view: NetworkView) -> PeopleTable:
             round(p.betweenness, 6),
             None if p.effective_size is None else round(p.effective_size, 6),
             None if p.constraint is None else round(p.constraint, 6),
-            *(p.brokerage_organisation[r] for r in m.ROLES),
+            *p.brokerage_organisation.values(),
             p.cross_organisation_brokerage,
-            *(p.brokerage_profession[r] for r in m.ROLES),
+            *p.brokerage_profession.values(),
             p.cross_profession_brokerage,
             p.organisations_reached,
             p.professions_reached,
@@ -900,6 +911,7 @@ __all__ = [
     "network_view",
     "parse_choice",
     "parse_date",
+    "people_columns",
     "people_table",
     "person_view",
     "profession_reason",

@@ -195,6 +195,10 @@ def import_table(session: Session, *, actor: Actor, partnership_id: int, table: 
             session, partnership_id=partnership_id, ties=planned, source=t.IMPORTED, source_name=table.source
         )
         if problems:
+            for problem in problems:  # a file naming people by email only: the tie's end is that column
+                if problem.field in ("from", "to") and problem.field not in table.columns:
+                    problem.field = f"{problem.field}_email"
+            table.name_columns(problems)  # as the file shows them: column B "from_email"
             raise InputError(problems=sorted(problems, key=lambda p: p.row or 0))
         stored = service.store_ties(
             session, actor=actor, partnership_id=partnership_id, ties=planned, source_name=table.source

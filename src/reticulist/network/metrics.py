@@ -63,11 +63,14 @@ tie a -> c is brokered by b. Its role depends on the groups of (a, b, c): coordi
 gatekeeper A -> B -> B (b lets an outsider into their group), representative A -> A -> B (b speaks for
 their group outward), itinerant (consultant) A -> B -> A (an outsider linking two members of one group),
 liaison A -> B -> C (three different groups). Counts are pairs (a, c) per broker, so a pair is counted
-once per broker between them. For an undirected network each unordered pair {a, c} is counted once:
-coordinator, itinerant and liaison counts are halved from the both-ways reading, and a pair of one
-insider and one outsider counts once as representative and once as gatekeeper (b does both), so
-representative equals gatekeeper. Cross-organisation brokerage = gatekeeper + representative +
-itinerant + liaison by organisation.
+once per broker between them. For an undirected network each unordered pair {a, c} is counted once, in
+one role: coordinator, itinerant and liaison counts are halved from the both-ways reading, and a pair of
+one insider and one outsider, which the both-ways reading sees once as representative and once as
+gatekeeper, is one *representative/gatekeeper* pair: without directions nothing says whether b speaks
+for their group or lets the outsider in (Gould and Fernandez tell the two apart only by the direction of
+flow). Its count is kept in the representative column and the gatekeeper column is 0; ``role_names``
+gives the roles a network can tell apart. Cross-organisation brokerage = gatekeeper + representative +
+itinerant + liaison by organisation: every brokered pair with an end outside b's group, once.
 
 Key-person risk: the number of pairs of people in different organisations who can reach each other now
 (in the symmetrised graph) and could not if this person left. It counts pairs between others (only an
@@ -80,13 +83,17 @@ component above v). With P_o the members of organisation o in piece P, the cross
 between pieces P and Q are |P||Q| - sum_o P_o Q_o, and summed over pairs of pieces that is
 (S^2 - sum_P |P|^2) / 2 - (sum_o C_o^2 - sum_P sum_o P_o^2) / 2, with S the people in the component other
 than v and C_o their organisation counts. The same pieces say which organisations would lose their only
-path to another: organisation o loses q when no piece holds members of both (q may be v's own
-organisation when v is its only member there).
+path to another, in the whole network: organisations o and q reach each other when some component holds
+members of both, so they lose that when no piece holds both and no other component does either (a count
+per pair of organisations of the components holding both, made once, answers that). The loss is mutual:
+``lost_paths`` lists it under each of the two as target, except towards v's organisation when v was its
+only member in the whole network (it leaves with them); q may be v's own organisation when v is its only
+member in the component.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import igraph as ig
@@ -104,6 +111,23 @@ TWO_PATH_CHUNK = 2_000_000
 ROLES: tuple[str, ...] = ("coordinator", "gatekeeper", "representative", "itinerant", "liaison")
 COORDINATOR, GATEKEEPER, REPRESENTATIVE, ITINERANT, LIAISON = range(5)
 CROSS_ROLES = (GATEKEEPER, REPRESENTATIVE, ITINERANT, LIAISON)
+# Undirected ties cannot tell a representative from a gatekeeper: one role, counted in REPRESENTATIVE.
+REPRESENTATIVE_GATEKEEPER = "representative/gatekeeper"
+ROLE_COLUMN: dict[str, int] = {name: k for k, name in enumerate(ROLES)} | {
+    REPRESENTATIVE_GATEKEEPER: REPRESENTATIVE
+}
+
+
+def role_names(directed: bool) -> tuple[str, ...]:
+    """The brokerage roles a network can tell apart, in column order (``ROLE_COLUMN`` gives each column).
+
+    >>> role_names(False)
+    ('coordinator', 'representative/gatekeeper', 'itinerant', 'liaison')
+    """
+    if directed:
+        return ROLES
+    return (ROLES[COORDINATOR], REPRESENTATIVE_GATEKEEPER, ROLES[ITINERANT], ROLES[LIAISON])
+
 
 # (organisation q, the organisations that would lose their only path to q), most losers first.
 LostPaths = tuple[tuple[int, tuple[int, ...]], ...]
@@ -321,7 +345,9 @@ class PeopleMetrics:
     betweenness_sources: int  # sources the betweenness was computed from (n when exact)
     effective_size: np.ndarray  # NaN with no ties
     constraint: np.ndarray  # NaN with no ties
-    brokerage_organisation: np.ndarray  # (n, 5) counts in ROLES order, groups = organisations
+    # (n, 5) counts in ROLES order, groups = organisations; undirected: representative/gatekeeper pairs in
+    # the representative column, gatekeeper 0 (see role_names)
+    brokerage_organisation: np.ndarray
     brokerage_profession: np.ndarray  # (n, 5), groups = professions
     organisations_reached: np.ndarray  # distinct organisations among contacts, own excluded
     professions_reached: np.ndarray
@@ -410,6 +436,9 @@ def _brokerage(arcs: _Arcs, groupings: Sequence[np.ndarray], undirected: bool) -
     if undirected:  # each unordered pair was seen both ways
         for c in out:
             c[:, [COORDINATOR, ITINERANT, LIAISON]] //= 2
+            # An insider-outsider pair was seen once from each end: representative from the insider,
+            # gatekeeper from the outsider. It is one pair in one (combined) role.
+            c[:, GATEKEEPER] = 0
     return out
 
 
@@ -479,13 +508,20 @@ def _between_pieces(piece_sizes: list[int], piece_square_sums: list[int], total:
     return int(pairs - same)
 
 
-def _lost_paths(presence: np.ndarray, orgs: np.ndarray) -> tuple[LostPaths, np.ndarray]:
+def _lost_paths(
+    presence: np.ndarray, orgs: np.ndarray, elsewhere: Callable[[np.ndarray, np.ndarray], np.ndarray]
+) -> tuple[LostPaths, np.ndarray]:
     """From a (pieces x organisations) presence table: per organisation q, the organisations that share no
-    piece with it (they lose their only path to q), and which organisations lose a path to any."""
+    piece with it and meet it in no other component (they lose their only path to q), and which
+    organisations lose a path to any. ``elsewhere(a, b)`` says, pair by pair, whether organisations a and b
+    both have members in another component of the network."""
     patterns, which = np.unique(presence.T, axis=0, return_inverse=True)  # pieces holding each org
     which = which.reshape(-1)
     union = (patterns.astype(np.float64) @ presence.astype(np.float64)) > 0  # orgs sharing a piece
     losing = ~union[which]  # (target, organisation): the organisation loses its only path to the target
+    target, loser = np.nonzero(losing)
+    if target.size:  # few pairs: only those split apart here can still meet in another component
+        losing[target, loser] = ~elsewhere(orgs[target], orgs[loser])
     keep = np.nonzero(losing.any(axis=1))[0]
     lost = tuple((int(orgs[q]), tuple(orgs[losing[q]].tolist())) for q in keep)
     return lost, orgs[losing[keep].any(axis=0)]
@@ -519,8 +555,42 @@ def _key_people(graph: ig.Graph, organisation: np.ndarray) -> _KeyPeople:
         counts[org_of_key[lo:hi]] = same_count[lo:hi]
         return counts
 
+    # Two organisations split apart in one component may still meet in another: a claim that one loses its
+    # only path to the other must hold for the whole network. Count, per pair of organisations, the
+    # components holding both, leaving out the component with the most organisations (its pairs alone could
+    # number organisations squared); that one is asked about through its presence row instead.
+    comp_orgs = np.diff(comp_key_start)
+    widest = int(np.argmax(comp_orgs)) if comp_orgs.size else -1
+    in_widest = np.zeros(n_orgs, dtype=bool)
+    if widest >= 0:
+        in_widest[org_of_key[comp_key_start[widest] : comp_key_start[widest + 1]]] = True
+    chosen = np.nonzero((comp_of_key != widest) & (comp_orgs[comp_of_key] >= 2))[0]
+    # Each key pairs with the later keys of its component (keys sort by component, then organisation).
+    later = comp_key_start[comp_of_key[chosen] + 1] - chosen - 1
+    first = np.repeat(chosen, later)
+    second = first + 1 + np.arange(first.size) - np.repeat(np.cumsum(later) - later, later)
+    co_key, co_count = np.unique(org_of_key[first] * n_orgs + org_of_key[second], return_counts=True)
+
+    def elsewhere_in(c: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        """Whether organisations a and b (both with members in component c) meet in another component."""
+        counted_here = int(c != widest and comp_orgs[c] >= 2)  # c's own pairs are in co_count
+
+        def elsewhere(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            lo, hi = np.minimum(a, b), np.maximum(a, b)
+            query = lo * n_orgs + hi
+            times = np.zeros(query.size, dtype=np.int64)  # components holding both
+            if co_key.size:
+                pos = np.minimum(np.searchsorted(co_key, query), co_key.size - 1)
+                times = np.where(co_key[pos] == query, co_count[pos], 0)
+            met = times > counted_here
+            if c != widest:
+                met |= in_widest[lo] & in_widest[hi]
+            return met
+
+        return elsewhere
+
     # A person whose organisation has no one else in their component: every other organisation there
-    # loses its only path to that organisation when they leave.
+    # loses its only path to that organisation when they leave, unless the two meet in another component.
     sole = (same_in_comp == 1) & (comp_size[component] > 1)
 
     blocks, articulation = graph.biconnected_components(return_articulation_points=True)
@@ -529,12 +599,34 @@ def _key_people(graph: ig.Graph, organisation: np.ndarray) -> _KeyPeople:
     is_articulation = np.zeros(n, bool)
     is_articulation[articulation] = True
 
+    org_total = np.bincount(organisation, minlength=n_orgs)
+
+    def with_sole(
+        v: int, lost: LostPaths, losers: np.ndarray, present: np.ndarray, elsewhere
+    ) -> tuple[LostPaths, np.ndarray]:
+        """Add what v's leaving does when v is their organisation's only member in the component: the
+        organisations ``present`` there that meet it in no other component lose their only path to it,
+        and it to them when it has members elsewhere (with none, it leaves the network with v)."""
+        own = int(organisation[v])
+        stranded = present[~elsewhere(np.full(present.size, own), present)]
+        if not stranded.size:
+            return lost, losers
+        by_target = dict(lost)
+        if org_total[own] > 1:
+            for q in stranded.tolist():
+                by_target[q] = tuple(sorted((*by_target.get(q, ()), own)))
+            losers = np.union1d(losers, [own])
+        by_target[own] = tuple(stranded.tolist())
+        return tuple(by_target.items()), np.union1d(losers, stranded)
+
     for v in np.nonzero(sole & ~is_articulation)[0].tolist():
         others = np.nonzero(comp_counts(int(component[v])))[0]
         others = others[others != organisation[v]]
-        lost_paths[v] = ((int(organisation[v]), tuple(others.tolist())),)
-        cut_off[v] = tuple(others.tolist())
-        cut_off_count[v] = others.size
+        lost, losers = with_sole(v, (), others[:0], others, elsewhere_in(int(component[v])))
+        if lost:
+            lost_paths[v] = _most_first(lost)
+            cut_off[v] = tuple(losers.tolist())
+            cut_off_count[v] = losers.size
 
     bridges: list[tuple[int, int, int]] = []
     if not blocks:
@@ -591,10 +683,11 @@ def _key_people(graph: ig.Graph, organisation: np.ndarray) -> _KeyPeople:
         return np.unique(org_by_position[lo[node] : hi[node]], return_counts=True)
 
     current_comp, counts = -1, np.zeros(0, dtype=np.int64)
+    elsewhere = elsewhere_in(-1)  # replaced at the first person, with their component
     for v in articulation[np.argsort(component[articulation], kind="stable")].tolist():
         c = int(component[v])
         if c != current_comp:
-            current_comp, counts = c, comp_counts(c)
+            current_comp, counts, elsewhere = c, comp_counts(c), elsewhere_in(c)
         t = int(ap_node[v])
         others = counts.copy()
         others[organisation[v]] -= 1  # the component without v
@@ -617,10 +710,9 @@ def _key_people(graph: ig.Graph, organisation: np.ndarray) -> _KeyPeople:
         presence = np.zeros((len(pieces), present.size), dtype=bool)
         for row, (orgs, _) in enumerate(pieces):
             presence[row, local[orgs]] = True
-        lost, losers = _lost_paths(presence, present)
+        lost, losers = _lost_paths(presence, present, elsewhere)
         if sole[v]:  # v's organisation is gone from the component altogether
-            lost = ((int(organisation[v]), tuple(present.tolist())), *lost)
-            losers = present
+            lost, losers = with_sole(v, lost, losers, present, elsewhere)
         if lost:
             lost_paths[v] = _most_first(lost)
             cut_off[v] = tuple(sorted(losers.tolist()))
@@ -903,15 +995,9 @@ organisations would lose their last link'
             parts.append(f"works only within {own}")
         else:
             parts.append(f"links {own} with {_names(organisation_labels, linked)}")
-        roles = sorted(
-            ((int(people.brokerage_organisation[v, r]), r) for r in CROSS_ROLES),
-            key=lambda item: (-item[0], item[1]),
-        )
-        roles = [(k, r) for k, r in roles if k > 0]
-        if roles:
-            words = [f"{ROLES[roles[0][1]]} broker for {plural(roles[0][0], 'pair')}"]
-            words += [f"{ROLES[r]} for {k}" for k, r in roles[1:]]
-            parts.append(", ".join(words))
+        words = brokerage_words(people.brokerage_organisation[v], analysis.ties.directed)
+        if words:
+            parts.append(words)
         if people.betweenness[v] > 0 and betweenness_rank[v] <= max(3, n // 20):
             place = "the highest" if betweenness_rank[v] == 1 else f"{_ordinal(betweenness_rank[v])} highest"
             estimated = " (estimated)" if people.betweenness_approximate else ""
@@ -930,7 +1016,7 @@ organisations would lose their last link'
             extra = sorted(set(cut_off) - set(losers))
             both_ways = extra == [target] and sum(target in others for _, others in lost) == len(losers)
             if both_ways:  # the target is cut off from exactly those organisations: say it once
-                others = who if len(losers) <= 3 else f"the {len(losers)} other organisations it reaches now"
+                others = who if len(losers) <= 3 else f"{len(losers)} organisations it reaches now"
                 text = f"{organisation_labels[target]} would be cut off from {others}"
             elif len(extra) == 1:  # usually the target's side, cut off from the losers in turn
                 k = sum(extra[0] in others for _, others in lost)
@@ -958,6 +1044,22 @@ organisations would lose their last link'
             )
         )
     return tuple(out)
+
+
+def brokerage_words(counts: np.ndarray, directed: bool) -> str:
+    """One person's brokerage across groups in words, most pairs first, e.g. "liaison broker for 3 pairs,
+    representative/gatekeeper for 2" ("" when none). ``counts`` is their row of a brokerage table.
+
+    >>> brokerage_words(np.array([4, 0, 2, 0, 3]), directed=False)
+    'liaison broker for 3 pairs, representative/gatekeeper for 2'
+    """
+    roles = [(int(counts[ROLE_COLUMN[name]]), k, name) for k, name in enumerate(role_names(directed))]
+    roles = sorted((r for r in roles if r[0] > 0 and r[2] != ROLES[COORDINATOR]), key=lambda r: (-r[0], r[1]))
+    if not roles:
+        return ""
+    count, _, name = roles[0]
+    words = [f"{name} broker for {count} pair{'' if count == 1 else 's'}"]
+    return ", ".join(words + [f"{name} for {count}" for count, _, name in roles[1:]])
 
 
 # --- change over time ------------------------------------------------------------------------------------

@@ -119,7 +119,7 @@ def network_page(
         choice=choice,
         query=choice.query(),
         role_labels=a.ROLE_LABELS,
-        roles=a.m.ROLES,
+        roles=view.roles,
         key_risks_shown=a.KEY_RISKS_SHOWN,
     )
     return render(request, "network/network.html", ctx)
@@ -156,7 +156,7 @@ def person_page(
         choice=choice,
         query=choice.query(),
         role_labels=a.ROLE_LABELS,
-        roles=a.m.ROLES,
+        roles=view.roles,
         source_labels=a.SOURCE_LABELS,
     )
     return render(request, "network/person.html", ctx)

@@ -164,6 +164,16 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 # --- reading files -----------------------------------------------------------------------------------
+def column_letter(index: int) -> str:
+    """A spreadsheet's column letter for a 0-based column index: 0 is A, 26 is AA."""
+    letters = ""
+    number = index + 1
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
 @dataclass
 class Table:
     """A file as read: its name, its (normalised) header and its data rows keyed by spreadsheet row."""
@@ -171,6 +181,23 @@ class Table:
     source: str
     columns: list[str]
     rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    # normalised name -> (0-based index, the header as written): to name a column the way the file shows it
+    headers: dict[str, tuple[int, str]] = field(default_factory=dict)
+
+    def label(self, name: str) -> str:
+        """A column of this file as the user's spreadsheet shows it, by letter and header (column C
+        "Full name"); any other name (a missing column, "file") is returned unchanged."""
+        if (found := self.headers.get(name)) is None:
+            return name
+        index, header = found
+        shown = header if len(header) <= 80 else header[:77] + "..."
+        return f'column {column_letter(index)} "{shown}"'
+
+    def name_columns(self, problems: Iterable[FieldProblem]) -> None:
+        """Name each problem's field as its column in the file (see ``label``)."""
+        for problem in problems:
+            if problem.source in (None, self.source):
+                problem.field = self.label(problem.field)
 
 
 def _file_problem(source: str, message: str, field: str = "file") -> InputError:
@@ -219,7 +246,11 @@ def _table(source: str, raw_rows: Iterable[tuple[int, list[Any]]]) -> Table:
                 FieldProblem("columns", f'column "{name}" appears twice in the header', source=source)
             )
         seen.add(name)
-    table = Table(source=source, columns=[n for n in names if n])
+    table = Table(
+        source=source,
+        columns=[n for n in names if n],
+        headers={n: (i, " ".join(str(header[i]).split())) for i, n in enumerate(names) if n},
+    )
     for number, values in rows:
         if all(_blank(v) for v in values):
             continue  # blank lines between rows are common in spreadsheets and mean nothing
@@ -231,7 +262,7 @@ def _table(source: str, raw_rows: Iterable[tuple[int, list[Any]]]) -> Table:
             elif not _blank(value):
                 problems.append(
                     FieldProblem(
-                        f"column {index + 1}",
+                        f"column {column_letter(index)}",
                         f'has the value "{value}" but the header names no column there',
                         row=number,
                         source=source,
@@ -805,6 +836,7 @@ def import_table(
     steps = _PLANNERS[kind](rows, session, actor, partnership_id)
     if rows.problems:
         session.rollback()
+        table.name_columns(rows.problems)
         raise InputError(problems=rows.problems)
     problems: list[FieldProblem] = []
     try:
@@ -821,6 +853,7 @@ def import_table(
             if progress:
                 progress(done, len(steps))
         if problems:
+            table.name_columns(problems)
             raise InputError(problems=problems)
         session.commit()
     except IntegrityError as exc:
