@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import csc_matrix
+from scipy.sparse import csc_matrix, csr_matrix, vstack
 
 
 def _quiet_first_highs() -> None:
@@ -193,16 +193,30 @@ class _Extent:
     published system, re-solved from the last basis for each target (a few simplex steps each, instead
     of a fresh linear program per hidden cell)."""
 
-    def __init__(self, rows: np.ndarray, published: np.ndarray, low: np.ndarray, high: np.ndarray):
+    def __init__(
+        self,
+        rows: np.ndarray | csr_matrix,
+        published: np.ndarray,
+        low: np.ndarray,
+        high: np.ndarray,
+        at_most_zero: csr_matrix | None = None,
+    ):
+        """``rows`` x = ``published``; ``at_most_zero`` x <= 0 (rows of inequalities), when given."""
         self.size = rows.shape[1]
         self.highs = highspy.Highs()
         self.highs.setOptionValue("output_flag", False)
+        row_low = np.asarray(published, dtype=float)
+        row_high = row_low.copy()
+        if at_most_zero is not None and at_most_zero.shape[0]:
+            rows = vstack([csr_matrix(rows), at_most_zero])
+            row_low = np.concatenate([row_low, np.full(at_most_zero.shape[0], -highspy.kHighsInf)])
+            row_high = np.concatenate([row_high, np.zeros(at_most_zero.shape[0])])
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = rows.shape[1], rows.shape[0]
         lp.col_cost_ = np.zeros(self.size)
         lp.col_lower_ = np.asarray(low, dtype=float)
         lp.col_upper_ = np.where(np.isinf(high), highspy.kHighsInf, high).astype(float)
-        lp.row_lower_ = lp.row_upper_ = np.asarray(published, dtype=float)
+        lp.row_lower_, lp.row_upper_ = row_low, row_high
         matrix = csc_matrix(rows)
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
         lp.a_matrix_.start_ = matrix.indptr
@@ -251,7 +265,88 @@ class _Auditor:
                     hidden.append((d, i))
         return _System(column, weights, visible, hidden, True)
 
-    def check(self, system: _System, exact_cache: dict, first_only: bool = False) -> list[Finding]:
+    def _forced_by_total(self, system: _System, cell: tuple[int, int], cache: dict) -> bool:
+        """Whether the column's own n and mean already narrow a hidden cell's mean (every answer near one
+        end of the scale): no choice of hidden cells could widen it, so it is not a finding to fix."""
+        t = self.t
+        column = system.column
+        assert column is not None
+        n = t.n[:, column].astype(float)
+        live = n > 0
+        key = ("whole", column)
+        if key not in cache:
+            total = np.ones((1, int(live.sum())))
+            cache[key] = _Extent(total, total @ t.sums[live, column], self.lo * n[live], self.hi * n[live])
+        target = t.row(cell)[live].astype(float)
+        low, high = cache[key](target)
+        return (high - low) / float(target @ n[live]) < self.min_mean_width - _EPS
+
+    def joint(
+        self,
+        group_hidden: list[np.ndarray],
+        cell_hidden: list[np.ndarray],
+        column_visible: np.ndarray,
+        cache: dict,
+    ) -> tuple[_Extent, dict[int | None, tuple[int, np.ndarray]]]:
+        """Every published count at once, as the attacker joins them: people per atom p, and per visible
+        column the people with a score per atom n_c, with n_c <= p; each block over the atoms that hold
+        anybody. Returns the model and, per block (None = people), its offset and atoms."""
+        t = self.t
+        columns = np.flatnonzero(column_visible).tolist()
+        systems = [self.system(c, group_hidden, cell_hidden) for c in [None, *columns]]
+        key = ("joint", tuple(tuple(sy.visible) for sy in systems))
+        if key in cache:
+            return cache[key]
+        blocks: dict[int | None, tuple[int, np.ndarray]] = {}
+        offset = 0
+        # Every block spans the atoms that hold anybody: who skipped a construct is not known to the
+        # attacker, so n_c may be anything from 0 to the people of the atom.
+        people_live = np.flatnonzero(t.people > 0)
+        for sy in systems:
+            blocks[sy.column] = (offset, people_live)
+            offset += people_live.size
+        eq_rows, eq_values, under = [], [], []
+        people_offset, people_atoms = blocks[None]
+        where_person = {int(a): people_offset + i for i, a in enumerate(people_atoms)}
+        for sy in systems:
+            start, atoms = blocks[sy.column]
+            for cell in [None, *sy.visible]:
+                member = np.ones(t.m, dtype=bool) if cell is None else t.row(cell)
+                row = np.zeros(offset)
+                row[start : start + atoms.size] = member[atoms]
+                eq_rows.append(row)
+                eq_values.append(float(member @ sy.weights))
+            if sy.column is not None:
+                for i, a in enumerate(atoms.tolist()):
+                    under.append((start + i, where_person[a]))
+        inequality = None
+        if under:
+            pairs = np.array(under)
+            count = pairs.shape[0]
+            data = np.concatenate([np.ones(count), -np.ones(count)])
+            rows_index = np.concatenate([np.arange(count), np.arange(count)])
+            cols_index = np.concatenate([pairs[:, 0], pairs[:, 1]])
+            inequality = csr_matrix((data, (rows_index, cols_index)), shape=(count, offset))
+        model = _Extent(
+            csr_matrix(np.array(eq_rows)),
+            np.array(eq_values),
+            np.zeros(offset),
+            np.full(offset, np.inf),
+            at_most_zero=inequality,
+        )
+        cache[key] = (model, blocks)
+        return cache[key]
+
+    def check(
+        self,
+        system: _System,
+        exact_cache: dict,
+        first_only: bool = False,
+        joint: tuple[_Extent, dict[int | None, tuple[int, np.ndarray]]] | None = None,
+        joint_cells: set[tuple[int, int]] | None = None,
+    ) -> list[Finding]:
+        """What the attacker can work out in one published system. With ``joint``, the count ranges of
+        ``joint_cells`` (all hidden cells when None) are taken over every published count at once."""
         t = self.t
         w = system.weights
         rows = np.vstack([np.ones(t.m, dtype=bool)] + [t.row(cell) for cell in system.visible]).astype(float)
@@ -275,9 +370,19 @@ class _Auditor:
         for cell in system.hidden:
             target = t.row(cell)[live].astype(float)
             true = float(target @ w[live])
-            range_key = (key, cell)
-            if range_key not in exact_cache:
-                exact_cache[range_key] = exact_cache[count_key](target)
+            if joint is not None and (joint_cells is None or cell in joint_cells):
+                # Counts over every published count at once (n <= people in every atom).
+                model, blocks = joint
+                start, atoms = blocks[system.column]
+                joint_target = np.zeros(model.size)
+                joint_target[start : start + atoms.size] = t.row(cell)[atoms]
+                range_key = ("joint", id(model), system.column, cell)
+                if range_key not in exact_cache:
+                    exact_cache[range_key] = model(joint_target)
+            else:
+                range_key = (key, cell)
+                if range_key not in exact_cache:
+                    exact_cache[range_key] = exact_cache[count_key](target)
             low_count, high_count = exact_cache[range_key]
             low_count, high_count = np.ceil(low_count - _EPS), np.floor(high_count + _EPS)
             if high_count < self.k or high_count - low_count < self.k - 1:
@@ -305,7 +410,7 @@ class _Auditor:
                 exact_cache[mean_key] = exact_cache[model_key](target)
             low_sum, high_sum = exact_cache[mean_key]
             width = (high_sum - low_sum) / true
-            if width < self.min_mean_width - _EPS:
+            if width < self.min_mean_width - _EPS and not self._forced_by_total(system, cell, exact_cache):
                 findings.append(Finding("mean range", system.column, (), cell, f"width {width:.2f}"))
                 if first_only:
                     return findings
@@ -324,6 +429,8 @@ def _choose(
         same = [c for c in system.visible if c[0] == finding.cell[0]]
         overlapping = [c for c in system.visible if (tables.row(c) & exposed).any()]
         candidates = same or overlapping
+        # A visible cell elsewhere in the column may pin the people the hidden cell is pooled with.
+        candidates = candidates or list(system.visible)
     else:
         candidates = list(finding.used)
         if not candidates:
@@ -387,24 +494,36 @@ def protect(
     residual: list[Finding] = []
     passes = 0
     # Hidden groups change every column, hidden cells of one column nothing else: settle the people
-    # count first, then each column on its own.
-    for column in [None, *np.flatnonzero(column_visible).tolist()]:
-        for _ in range(max_rounds):
-            passes += 1
-            system = auditor.system(column, group_hidden, cell_hidden)
-            findings = auditor.check(system, cache, first_only=True)
-            if not findings:
-                break
-            chosen = _choose(findings[0], system, tables, keep)
-            if chosen is None:
-                residual.extend(auditor.check(system, cache))
-                break
-            d, i = chosen
-            if column is None:
-                group_hidden[d][i] = True
-                cell_hidden[d][i, :] = True
-            else:
-                cell_hidden[d][i, column] = True
+    # count first, then each column on its own, each within its own published system (fast). Then again
+    # with the hidden groups' counts joined across systems (n <= people in every atom), as an attacker
+    # would join them: hiding only ever widens ranges, so what passed stays passed.
+    for joined in (False, True):
+        for column in [None] if joined else [None, *np.flatnonzero(column_visible).tolist()]:
+            for _ in range(max_rounds):
+                passes += 1
+                system = auditor.system(column, group_hidden, cell_hidden)
+                # Joined counts for the hidden groups. (A cell hidden inside a visible group is capped
+                # by the group's published count; its scores stay protected by the mean ranges, which
+                # take every count as known.)
+                joint = (
+                    auditor.joint(group_hidden, cell_hidden, column_visible, cache)
+                    if joined and column is None
+                    else None
+                )
+                cells = None
+                findings = auditor.check(system, cache, first_only=True, joint=joint, joint_cells=cells)
+                if not findings:
+                    break
+                chosen = _choose(findings[0], system, tables, keep)
+                if chosen is None:
+                    residual.extend(auditor.check(system, cache, joint=joint, joint_cells=cells))
+                    break
+                d, i = chosen
+                if column is None:
+                    group_hidden[d][i] = True
+                    cell_hidden[d][i, :] = True
+                else:
+                    cell_hidden[d][i, column] = True
     secondary_groups = sum(int((group_hidden[d] & ~primary_groups[d]).sum()) for d in dims)
     shown_groups = [~primary_groups[d] for d in dims]
     return Protection(
@@ -444,8 +563,9 @@ def audit(
     auditor = _Auditor(tables, threshold, value_range, min_mean_width)
     found: list[Finding] = []
     cache: dict = {}
-    visible_columns = np.flatnonzero(np.asarray(column_visible, bool)).tolist()
-    for column in [None, *visible_columns]:
+    column_visible = np.asarray(column_visible, bool)
+    joint = auditor.joint(list(group_hidden), list(cell_hidden), column_visible, cache)
+    for column in [None, *np.flatnonzero(column_visible).tolist()]:
         system = auditor.system(column, list(group_hidden), list(cell_hidden))
-        found.extend(auditor.check(system, cache))
+        found.extend(auditor.check(system, cache, joint=joint if column is None else None))
     return found
