@@ -10,8 +10,6 @@ The caller commits.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +21,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from reticulist import tabular
 from reticulist.access.policy import Action as Can
 from reticulist.access.policy import Actor, NotFound, ensure_allowed
 from reticulist.access.secrets import new_token, token_hash
@@ -566,12 +565,8 @@ def survey_url(base_url: str, token: str) -> str:
 def invitations_csv(issued: Sequence[IssuedInvitation], base_url: str) -> str:
     """Name, email and personal link per invitee, for a mail merge. Made from the issued tokens while
     they are in hand: there is no way to produce it later."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["name", "email", "link"])
-    for invitation in issued:
-        writer.writerow([invitation.label, invitation.email or "", survey_url(base_url, invitation.token)])
-    return out.getvalue()
+    rows = [[i.label, i.email or "", survey_url(base_url, i.token)] for i in issued]
+    return tabular.csv_text([["name", "email", "link"], *rows])
 
 
 def set_open_link(session: Session, *, actor: Actor, round_id: int, secret_key: str) -> str:
