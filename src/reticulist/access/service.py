@@ -22,6 +22,7 @@ from reticulist.access.secrets import (
 from reticulist.audit import service as audit
 from reticulist.db.base import utcnow
 from reticulist.errors import InputError
+from reticulist.text import clean_field, printable
 
 _email_adapter = TypeAdapter(EmailStr)
 
@@ -53,6 +54,7 @@ def create_user(
     if not actor.is_site_admin:
         raise NotFound("Only site administrators create accounts.")
     email = normalise_email(email)
+    display_name = clean_field(display_name, "display_name")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InputError(f"must be at least {MIN_PASSWORD_LENGTH} characters", field="password")
     if not display_name.strip():
@@ -175,7 +177,7 @@ def login(
     session_hours: int,
     attempts_allowed: int,
 ) -> LoginResult:
-    email_key = email.strip().lower()[:320]
+    email_key = printable(email.strip().lower())[:320]  # what was typed is stored with the attempt
     window_start = utcnow() - timedelta(minutes=15)
     recent = session.scalar(
         select(func.count())
@@ -231,6 +233,7 @@ def create_api_token(session: Session, *, actor: Actor, name: str, secret_key: s
     """Create a personal API token for the acting user; the plain token is returned once, never stored."""
     if actor.user_id is None:
         raise InputError("API tokens belong to an account; use `reticulist user token EMAIL`", field="user")
+    name = clean_field(name, "name")
     if not name.strip():
         raise InputError("is required", field="name")
     token = new_token(TOKEN_PREFIX)

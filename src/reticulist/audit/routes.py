@@ -62,7 +62,7 @@ def audit_log(
             since_d = parsed
         else:
             until_d = parsed
-    rid = int(record_id) if record_id.strip().isdigit() else None
+    rid = int(record_id) if record_id.strip().isdigit() and len(record_id.strip()) < 20 else None
     if record_id.strip() and rid is None:
         errors["record_id"] = f'"{record_id}" is not a record number'
     result = audit.list_events(

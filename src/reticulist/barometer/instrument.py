@@ -14,9 +14,10 @@ from functools import cache
 from importlib import resources
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from reticulist.errors import FieldProblem, InputError
+from reticulist.text import TextModel
 
 KEY = r"^[a-z][a-z0-9_]*$"  # item and construct keys: also the column names of response imports
 INSTRUMENT_KEY = r"^[a-z][a-z0-9_-]*$"
@@ -36,7 +37,7 @@ DONT_KNOW = 0
 SCALE_POINTS = 5
 
 
-class _Strict(BaseModel):
+class _Strict(TextModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, populate_by_name=True)
 
 

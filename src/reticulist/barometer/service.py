@@ -17,7 +17,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BeforeValidator, ConfigDict
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
@@ -43,6 +43,7 @@ from reticulist.network.models import NetworkTie
 from reticulist.register import schemas as s
 from reticulist.register.models import Organisation, Profession
 from reticulist.register.vocab import HIERARCHY_TIERS, WorkingTogetherTier
+from reticulist.text import TextModel, clean
 
 STATUS_LABELS = {"scheduled": "Not yet open", "open": "Open", "closed": "Closed"}
 MAX_INVITATIONS_AT_ONCE = 5000
@@ -252,7 +253,7 @@ def _parse_network_section(value: Any) -> str:
 NetworkSection = Annotated[str, BeforeValidator(_parse_network_section)]
 
 
-class RoundUpdate(BaseModel):
+class RoundUpdate(TextModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     title: s.Title
@@ -499,7 +500,7 @@ def parse_invitees(text: str) -> list[tuple[str, str | None]]:
         if not line.strip():
             continue
         try:
-            label, email = _invitee(line)
+            label, email = _invitee(clean(line))
         except ValueError as err:
             problems.append(FieldProblem(field="invitees", message=f"line {number}: {err}"))
             continue

@@ -30,6 +30,7 @@ from reticulist.network import metrics as m
 from reticulist.network import service as network
 from reticulist.network import ties as t
 from reticulist.network.models import NetworkTie
+from reticulist.register.schemas import check_date_range
 
 SOURCE_LABELS: dict[str, str] = {
     t.REPORTED: "Reported (barometer network section)",
@@ -99,9 +100,13 @@ def parse_date(text: str, field_name: str) -> date | None:
         return None
     for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
         try:
-            return datetime.strptime(text, pattern).date()
+            day = datetime.strptime(text, pattern).date()
         except ValueError:
             continue
+        try:
+            return check_date_range(day)
+        except ValueError as exc:
+            raise InputError(str(exc), field=field_name) from None
     if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{4}", text):
         raise InputError(f'"{text}" is not a real date: that day does not exist', field=field_name)
     raise InputError(f'"{text}" is not a date: give YYYY-MM-DD, e.g. 2026-03-31', field=field_name)

@@ -73,6 +73,7 @@ from reticulist.errors import FieldProblem, InputError
 from reticulist.register import schemas as s
 from reticulist.register import service as register
 from reticulist.register.models import Action, Attendance, Meeting, Organisation, Person, Profession, Seat
+from reticulist.text import TextModel
 
 
 class RecordType(StrEnum):
@@ -502,7 +503,7 @@ class _Rows:
         return ended
 
 
-class _Extra(BaseModel):
+class _Extra(TextModel):
     model_config = ConfigDict(extra="forbid")
 
 
