@@ -16,6 +16,7 @@ from reticulist.barometer import service as barometer
 from reticulist.errors import InputError
 from reticulist.network import reported
 from reticulist.register.models import Organisation, Profession
+from reticulist.register.schemas import record_id_or_none, whole_number
 from reticulist.register.vocab import HIERARCHY_TIERS, WorkingTogetherTier
 from reticulist.settings import Settings
 from reticulist.web.deps import get_db, get_settings, same_token
@@ -319,7 +320,9 @@ def network_sent(
 
 def _picks(fields: dict[str, str]) -> list[str]:
     numbered = sorted(
-        (int(k.split("-", 1)[1]), v) for k, v in fields.items() if k.startswith("pick-") and k[5:].isdigit()
+        (number, v)
+        for k, v in fields.items()
+        if k.startswith("pick-") and (number := whole_number(k[5:], 10**6)) is not None
     )
     return [v for _, v in numbered]
 
@@ -369,13 +372,14 @@ async def network_rated(
         step = reported.open_step(db, token=token, secret_key=secret)
     except (barometer.SurveyUnavailable, reported.NetworkSectionUnavailable) as exc:
         return _network_unavailable(request, token, exc)
-    count = min(int(values["count"]) if values.get("count", "").isdigit() else 0, reported.MAX_PICKS + 1)
+    count = min(whole_number(values.get("count"), reported.MAX_PICKS + 1) or 0, reported.MAX_PICKS + 1)
     ties = [
         {"to": values.get(f"tie-{n}-to", ""), **{f: values.get(f"tie-{n}-{f}", "") for f in reported.FIELDS}}
         for n in range(1, count + 1)
     ]
-    me = step.person(int(values["respondent_id"])) if values.get("respondent_id", "").isdigit() else None
-    targets = [step.target(int(x["to"])) if str(x["to"]).isdigit() else None for x in ties]
+    respondent = record_id_or_none(values.get("respondent_id"))
+    me = step.person(respondent) if respondent is not None else None
+    targets = [step.target(to) if (to := record_id_or_none(x["to"])) is not None else None for x in ties]
     if values["action"] == "back":
         labels = [c.label for c in targets if c is not None]
         who = me.label if me is not None else ""

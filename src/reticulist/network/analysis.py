@@ -30,7 +30,7 @@ from reticulist.network import metrics as m
 from reticulist.network import service as network
 from reticulist.network import ties as t
 from reticulist.network.models import NetworkTie
-from reticulist.register.schemas import check_date_range
+from reticulist.register.schemas import check_date_range, record_id_or_none
 
 SOURCE_LABELS: dict[str, str] = {
     t.REPORTED: "Reported (barometer network section)",
@@ -663,8 +663,8 @@ def find_person(view: NetworkView, key: str) -> int:
         if index < view.network.n_people:
             return index
         raise NoSuchPerson(key)
-    if key.isdigit() and view.network.person_ids is not None:
-        hits = np.nonzero(view.network.person_ids == int(key))[0]
+    if (number := record_id_or_none(key)) is not None and view.network.person_ids is not None:
+        hits = np.nonzero(view.network.person_ids == number)[0]
         if hits.size:
             return int(hits[0])
     raise NoSuchPerson(key)

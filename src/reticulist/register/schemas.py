@@ -3,6 +3,7 @@ through these, so a value is accepted or refused the same way everywhere, with t
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
@@ -154,6 +155,23 @@ MAX_ID = 2**31 - 1
 def is_record_id(value: int) -> bool:
     """Whether a number can be the id of a stored record at all."""
     return 1 <= value <= MAX_ID
+
+
+def whole_number(value: Any, maximum: int) -> int | None:
+    """``value`` as a whole number from 0 to ``maximum`` when it is written as one in ASCII digits, else
+    None. For the places that read a number from a form or a link without a schema: "²" passes
+    str.isdigit() but not int(), and 5000 digits pass neither Python's limit nor a database's."""
+    text = "" if value is None else str(value).strip()
+    if not re.fullmatch(r"[0-9]{1,12}", text):
+        return None
+    number = int(text)
+    return number if number <= maximum else None
+
+
+def record_id_or_none(value: Any) -> int | None:
+    """``value`` as a record id when it can be one, else None (see ``whole_number``)."""
+    number = whole_number(value, MAX_ID)
+    return number if number else None
 
 
 def _optional_id(value: Any) -> int | None:

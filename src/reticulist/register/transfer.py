@@ -588,6 +588,11 @@ _PERSON_FIELDS = (
 )
 
 
+# An unresolved reference is reported on its own; this stand-in (an id no record has) lets the schema
+# check the row's other fields. Nothing is written from a file with any problem.
+_STAND_IN = s.MAX_ID
+
+
 def _plan_people(rows: _Rows, session: Session, actor: Actor, pid: int) -> list[Step]:
     steps: list[Step] = []
     seen: dict[str, int] = {}
@@ -598,7 +603,7 @@ def _plan_people(rows: _Rows, session: Session, actor: Actor, pid: int) -> list[
         # An unresolved reference is already reported; a stand-in id lets the other fields be checked too.
         data = rows.parse(
             s.PersonCreate,
-            {**fields, "organisation_id": organisation_id or 0, "profession_id": profession_id},
+            {**fields, "organisation_id": organisation_id or _STAND_IN, "profession_id": profession_id},
             row,
         )
         ended = rows.ended_on(row, values, data.joined_on if data else None, "joined_on")
@@ -630,8 +635,8 @@ def _plan_seats(rows: _Rows, session: Session, actor: Actor, pid: int) -> list[S
         data = rows.parse(
             s.SeatCreate,
             {
-                "organisation_id": organisation_id or 0,
-                "person_id": person_id or 0,
+                "organisation_id": organisation_id or _STAND_IN,
+                "person_id": person_id or _STAND_IN,
                 **{k: values.get(k) for k in ("role", "started_on", "ended_on")},
             },
             row,
@@ -692,7 +697,11 @@ def _plan_attendance(rows: _Rows, session: Session, actor: Actor, pid: int) -> l
         organisation_id = rows.organisation(row, values, "organisation", required=False)
         entry = rows.parse(
             s.AttendanceEntry,
-            {"person_id": person_id or 0, "status": values.get("status"), "organisation_id": organisation_id},
+            {
+                "person_id": person_id or _STAND_IN,
+                "status": values.get("status"),
+                "organisation_id": organisation_id,
+            },
             row,
         )
         if entry is None or not meeting_id or not person_id:

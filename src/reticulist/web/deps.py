@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from reticulist.access import service as accounts
 from reticulist.access.models import User
 from reticulist.access.policy import Action, Actor, NotFound, ensure_allowed
+from reticulist.errors import InputError
 from reticulist.register.schemas import is_record_id
 from reticulist.settings import Settings
 
@@ -29,7 +30,16 @@ class CsrfFailed(Exception):
 
 def known_ids(request: Request) -> None:
     """Every route's first check: an id in the path that no record can have (0, negative, past what the
-    database stores) finds nothing, as an id that does not exist would, instead of overflowing it."""
+    database stores) finds nothing, as an id that does not exist would, instead of overflowing it; such an
+    id in the query (a filter) is refused naming the parameter."""
+    for name, value in request.query_params.multi_items():
+        if name.endswith("_id") and value.strip():
+            try:
+                number = int(value)
+            except ValueError:
+                continue  # not a number: the route's own parsing refuses it
+            if not is_record_id(number):
+                raise InputError(f'"{value}" is not a record number', field=name)
     for name, value in request.path_params.items():
         if not name.endswith("_id"):
             continue
