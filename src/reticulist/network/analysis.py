@@ -119,7 +119,9 @@ def _number(text: str, field_name: str, *, above_zero: bool) -> float:
         value = math.nan
     if not math.isfinite(value) or (value <= 0 if above_zero else value < 0):
         need = "a number above 0" if above_zero else "a number, 0 or more"
-        raise InputError(f'"{(text or "").strip()}" is not {need}', field=field_name)
+        raise InputError(f'"{(text or "").strip()[:40]}" is not {need}', field=field_name)
+    if value > t.MAX_WEIGHT:
+        raise InputError(f'"{(text or "").strip()[:40]}" is more than {t.MAX_WEIGHT:,.0f}', field=field_name)
     return value
 
 
