@@ -116,6 +116,9 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.include_router(register_api, prefix="/api/v1")
     app.include_router(barometer_api, prefix="/api/v1")
 
+    # Added first, so it sits inside the middleware below: the body is limited where the routes read it.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
         response: Response = await call_next(request)
@@ -129,8 +132,6 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
             "frame-ancestors 'none'; form-action 'self'",
         )
         return response
-
-    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
 
     @app.exception_handler(RequestTooLarge)
     async def _too_large(request: Request, exc: RequestTooLarge) -> Response:

@@ -31,8 +31,9 @@ class CsrfFailed(Exception):
 def known_ids(request: Request) -> None:
     """Every route's first check: an id in the path that no record can have (0, negative, past what the
     database stores) finds nothing, as an id that does not exist would, instead of overflowing it; such an
-    id in the query (a filter) is refused naming the parameter."""
-    for name, value in request.query_params.multi_items():
+    id in an API query (a filter) is refused naming the parameter (pages read their filters themselves)."""
+    api = request.url.path.startswith("/api/")
+    for name, value in request.query_params.multi_items() if api else ():
         if name.endswith("_id") and value.strip():
             try:
                 number = int(value)
