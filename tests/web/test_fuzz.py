@@ -330,3 +330,56 @@ def test_the_forms_give_no_server_error(
     assert posts >= 35
     print(posts, statuses)
     assert not failures, "\n".join(failures[:20])
+
+
+def _query_names(app) -> list[str]:  # type: ignore[no-untyped-def]
+    """Every query parameter a page declares, and those the network pages read from the query."""
+    names = {"sources", "since", "as_of", "min_weight", "from", "to", "window", "colour_by", "done", "by"}
+    names.update(f"w_{source}" for source in ("reported", "imported", "co_attendance", "shared_actions"))
+
+    def walk(routes) -> None:  # type: ignore[no-untyped-def]
+        for route in routes:
+            if hasattr(route, "original_router"):
+                walk(route.original_router.routes)
+            elif getattr(route, "dependant", None) is not None:
+                names.update(p.name for p in route.dependant.query_params)
+
+    walk(app.routes)
+    return sorted(names)
+
+
+def test_the_pages_give_no_server_error_whatever_the_query(
+    app, browsers: dict[str, Browser], records: dict[str, int]
+) -> None:  # type: ignore[no-untyped-def]
+    manager = browsers["manager"]
+    ids: dict[str, object] = {**records, "instrument_ref": "partnership-barometer@1.0"}
+    queries = st.dictionaries(st.sampled_from(_query_names(app)), hostile_text, min_size=1, max_size=4)
+    failures: list[str] = []
+    pages = 0
+    for method, path in _all_routes(app):
+        if method != "GET" or path.startswith(("/api/", "/s/")) or "{" in re.sub(r"\{(\w+)\}", "", path):
+            continue
+        if any(name not in ids for name in re.findall(r"\{(\w+)\}", path)):
+            continue
+        url = re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), path)
+        pages += 1
+        _get_hostile_queries(manager, url, queries, failures)
+    assert pages >= 30
+    assert not failures, "\n".join(failures[:20])
+
+
+def _get_hostile_queries(
+    browser: Browser, url: str, queries: st.SearchStrategy[dict[str, str]], failures: list[str]
+) -> None:
+    @FORM_FUZZ
+    @given(query=queries)
+    def get(query: dict[str, str]) -> None:
+        try:
+            response = browser.get(url, params=query)
+        except Exception as exc:  # the test client re-raises what the server did not handle
+            failures.append(f"GET {url} {query!r:.300} -> {exc!r:.300}")
+            return
+        if response.status_code >= 500:
+            failures.append(f"GET {url} {query!r:.300} -> {response.status_code}")
+
+    get()
