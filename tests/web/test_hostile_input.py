@@ -307,6 +307,30 @@ def test_extreme_dates_are_refused_in_words(browsers: dict[str, Browser], world:
     assert manager.get(f"/p/{pid}/audit", params={"since": day, "until": day}).status_code == 200
 
 
+def test_the_api_reads_dates_as_the_forms_do(app, db: Session, world: World) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    _, token = accounts.create_api_token(db, actor=world.manager, name="t", secret_key=SECRET)
+    db.commit()
+    client = TestClient(app, base_url="https://testserver")
+    url = f"/api/v1/partnerships/{world.partnership_id}/overview"
+    headers = {"Authorization": f"Bearer {token}"}
+    for day in ("0002-09-27", "9999-12-31"):  # the year before 0002-09-27 is year 1, before that year 0
+        response = client.get(url, params={"as_of": day}, headers=headers)
+        assert response.status_code == 422
+        assert response.json()["detail"] == [
+            {"field": "as_of", "message": f"{day} is not between 1900 and 2199; check the year"}
+        ]
+    assert client.get(url, params={"as_of": "2026-03-31"}, headers=headers).json()["as_of"] == "2026-03-31"
+    schema = client.get("/api/v1/openapi.json").json()
+    (as_of,) = [
+        p
+        for p in schema["paths"]["/api/v1/partnerships/{partnership_id}/overview"]["get"]["parameters"]
+        if p["name"] == "as_of"
+    ]
+    assert {"type": "string", "format": "date"} in as_of["schema"]["anyOf"]
+
+
 def test_parse_date_keeps_dates_inside_the_years_records_hold() -> None:
     assert s.parse_date("2199-12-31") == date(2199, 12, 31)
     with pytest.raises(ValueError, match="9999-12-31 is not between 1900 and 2199"):
