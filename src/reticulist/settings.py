@@ -36,6 +36,12 @@ class Settings(BaseSettings):
         default=True,
         description="Send the session cookie only over HTTPS (browsers treat http://127.0.0.1 as secure).",
     )
+    max_request_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=64 * 1024,
+        description="Largest request body the web server reads (forms, uploads, API calls); larger ones "
+        "are refused with 413. Imports of big files go through the command line.",
+    )
     login_failures_per_client: int = Field(
         default=5,
         ge=1,

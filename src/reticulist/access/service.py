@@ -27,6 +27,7 @@ from reticulist.db.engine import insert_unless_present
 from reticulist.errors import InputError
 from reticulist.register.models import Partnership
 from reticulist.settings import Settings
+from reticulist.text import clean_field, printable
 
 _email_adapter = TypeAdapter(EmailStr)
 
@@ -58,6 +59,7 @@ def create_user(
     if not actor.is_site_admin:
         raise NotFound("Only site administrators create accounts.")
     email = normalise_email(email)
+    display_name = clean_field(display_name, "display_name")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InputError(f"must be at least {MIN_PASSWORD_LENGTH} characters", field="password")
     if not display_name.strip():
@@ -420,7 +422,7 @@ def login(
     being locked out, and one client's failures never hold the account back from another client below the
     (much higher) per-account limit. ``client`` is the client's address; ``now`` is for tests."""
     limits = limits or LoginLimits()
-    email_key = email.strip().lower()[:320]
+    email_key = printable(email.strip().lower())[:320]  # what was typed, made safe to store
     address = throttle.address_group(client)
     counted: list[str] = []
     for spec in _login_throttles(email_key, address, limits):
@@ -495,6 +497,7 @@ def create_api_token(session: Session, *, actor: Actor, name: str, secret_key: s
     """Create a personal API token for the acting user; the plain token is returned once, never stored."""
     if actor.user_id is None:
         raise InputError("API tokens belong to an account; use `reticulist user token EMAIL`", field="user")
+    name = clean_field(name, "name")
     if not name.strip():
         raise InputError("is required", field="name")
     token = new_token(TOKEN_PREFIX)

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from reticulist.audit import service as audit
-from reticulist.register.schemas import parse_date
+from reticulist.register.schemas import parse_date, record_id_or_none
 from reticulist.web.deps import Viewer, get_db, page_viewer
 from reticulist.web.pages import partnership_context
 from reticulist.web.templating import render
@@ -74,9 +74,9 @@ def audit_log(
             since_d = parsed
         else:
             until_d = parsed
-    rid = int(record_id) if record_id.strip().isdigit() else None
+    rid = record_id_or_none(record_id)
     if record_id.strip() and rid is None:
-        errors["record_id"] = f'"{record_id}" is not a record number'
+        errors["record_id"] = f'"{record_id[:40]}" is not a record number'
     result = audit.list_events(
         db,
         actor=viewer.actor,

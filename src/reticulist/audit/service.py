@@ -13,6 +13,10 @@ from sqlalchemy.orm import Session
 from reticulist.access.policy import Action, Actor, ensure_allowed
 from reticulist.audit.models import AuditEvent
 from reticulist.db.base import Base
+from reticulist.register.schemas import is_record_id
+from reticulist.text import printable, refused_character
+
+MAX_PAGE = 1_000_000  # past any real log; keeps the offset a number every database takes
 
 
 def snapshot(record: Base) -> dict[str, Any]:
@@ -50,7 +54,7 @@ def record(
         event=event,
         record_type=record_type,
         record_id=record_id,
-        summary=summary[:500],
+        summary=printable(summary)[:500],
         before=before,
         after=after,
         via=actor.via,
@@ -83,6 +87,10 @@ def list_events(
 ) -> AuditPage:
     """The partnership's audit events, newest first, filtered. Managers and admins only."""
     ensure_allowed(actor, Action.VIEW_AUDIT, partnership_id)
+    page = min(max(page, 1), MAX_PAGE)
+    bad_words = any(w and refused_character(w) for w in (record_type, actor_label, event))
+    if bad_words or (record_id is not None and not is_record_id(record_id)):
+        return AuditPage(events=[], total=0, page=page, per_page=per_page)  # no event holds such a value
     query = select(AuditEvent).where(AuditEvent.partnership_id == partnership_id)
     if record_type:
         query = query.where(AuditEvent.record_type == record_type)
@@ -94,12 +102,11 @@ def list_events(
         query = query.where(AuditEvent.event == event)
     if since:
         query = query.where(AuditEvent.at >= datetime.combine(since, datetime.min.time(), tzinfo=UTC))
-    if until:
+    if until and until < date.max:
         query = query.where(
             AuditEvent.at < datetime.combine(until + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
         )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = max(page, 1)
     events = session.scalars(
         query.order_by(AuditEvent.id.desc()).offset((page - 1) * per_page).limit(per_page)
     ).all()

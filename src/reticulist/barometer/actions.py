@@ -107,12 +107,10 @@ def _blank(value: Any) -> bool:
 
 
 def _record_id(value: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    text = str(value).strip()
-    if not text.isdigit():
-        raise ValueError(f'"{text}" is not a record number')
-    return int(text)
+    number = s.record_id_or_none(value)
+    if number is None:
+        raise ValueError(f'"{str(value).strip()[:40]}" is not a record number')
+    return number
 
 
 def _due_date(value: Any, today: date) -> date:

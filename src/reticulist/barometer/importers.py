@@ -53,7 +53,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from reticulist.access.policy import Action as Can
@@ -65,6 +64,7 @@ from reticulist.register import schemas as s
 from reticulist.register import service as register_service
 from reticulist.register.transfer import column_letter, read_cells, read_table
 from reticulist.register.vocab import HIERARCHY_TIERS, WorkingTogetherTier
+from reticulist.text import TextModel
 
 
 class FormFormat(StrEnum):
@@ -209,7 +209,7 @@ def parse_answer(
 
 
 # --- the profile -------------------------------------------------------------------------------------
-class _Tier(BaseModel):
+class _Tier(TextModel):
     hierarchy_tier: s.Tier
 
 

@@ -14,9 +14,10 @@ from functools import cache
 from importlib import resources
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from reticulist.errors import FieldProblem, InputError
+from reticulist.text import TextModel
 
 KEY = r"^[a-z][a-z0-9_]*$"  # item and construct keys: also the column names of response imports
 INSTRUMENT_KEY = r"^[a-z][a-z0-9_-]*$"
@@ -36,7 +37,7 @@ DONT_KNOW = 0
 SCALE_POINTS = 5
 
 
-class _Strict(BaseModel):
+class _Strict(TextModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, populate_by_name=True)
 
 
@@ -180,16 +181,51 @@ class Instrument(_Strict):
         return [i for key in section.constructs for i in self.items_of(key)]
 
 
+# An instrument is nested six levels deep (instrument, constructs, a construct, its tools, a tool, its
+# source); a file nested far deeper is not an instrument, and would exhaust the parser's stack.
+MAX_DEPTH = 20
+
+
+def _too_deep(text: str | bytes) -> bool:
+    """Whether the JSON text nests lists or objects deeper than MAX_DEPTH (brackets inside strings are
+    not counted)."""
+    raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    depth = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return False
+
+
 def parse_instrument(text: str | bytes, *, source: str = "instrument file") -> Instrument:
     """Validate an instrument file's JSON text, or raise InputError naming every problem and its place."""
+    if _too_deep(text):
+        raise InputError(
+            f"{source} nests lists or objects more than {MAX_DEPTH} levels deep; an instrument file is "
+            "never that deep (see docs/barometer.md for its shape)",
+            field="file",
+        )
     try:
         data = json.loads(text)
     except UnicodeDecodeError:
         raise InputError(f"{source} is not UTF-8 text", field="file") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"{source} is not valid JSON: {exc.msg} at line {exc.lineno}", field="file"
-        ) from None
+    except (json.JSONDecodeError, RecursionError, ValueError) as exc:
+        where = f": {exc.msg} at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise InputError(f"{source} is not valid JSON{where}", field="file") from None
     try:
         return Instrument.model_validate(data)
     except ValidationError as exc:

@@ -8,11 +8,10 @@ shown but could not be computed says "not available".
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from typing import Any
 
+from reticulist import tabular
 from reticulist.barometer import scoring
 from reticulist.barometer.results import DIMENSION_LABELS, FRAMEWORK_LABELS, RoundReport
 
@@ -34,7 +33,6 @@ CONSTRUCT_COLUMNS = [
     "trend",
 ]
 DECIMALS = 3
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -157,46 +155,19 @@ def export_tables(report: RoundReport) -> list[ExportTable]:
     return tables
 
 
-def _text_safe(value: Any) -> Any:
-    # A text cell starting like a formula would run in a spreadsheet (CSV injection); "'" keeps it text.
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def to_csv(tables: list[ExportTable]) -> bytes:
     """One CSV file: each table under a title row, tables separated by a blank row. UTF-8 with a byte
-    order mark, so that Excel reads the accents."""
-    out = io.StringIO()
-    writer = csv.writer(out)
+    order mark, so that Excel reads the accents; every cell neutralised (``tabular``)."""
+    rows: list[list[Any]] = []
     for number, table in enumerate(tables):
         if number:
-            writer.writerow([])
-        writer.writerow([table.title])
-        writer.writerow(table.columns)
-        writer.writerows([_text_safe(v) for v in row] for row in table.rows)
-    return out.getvalue().encode("utf-8-sig")
+            rows.append([])
+        rows.append([table.title])
+        rows.append(table.columns)
+        rows.extend(table.rows)
+    return tabular.csv_bytes(rows)
 
 
 def to_xlsx(tables: list[ExportTable]) -> bytes:
     """One workbook, a sheet per table, header row in bold and frozen."""
-    import openpyxl
-    from openpyxl.styles import Font
-
-    workbook = openpyxl.Workbook()
-    workbook.remove(workbook.active)
-    for table in tables:
-        sheet = workbook.create_sheet(table.sheet)
-        sheet.append(table.columns)
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        sheet.freeze_panes = "A2"
-        for row in table.rows:
-            sheet.append(row)
-        for row in sheet.iter_rows(min_row=2):
-            for cell in row:
-                if isinstance(cell.value, str) and cell.value.startswith("="):
-                    cell.data_type = "s"  # text, never a formula
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    return tabular.xlsx_bytes(tabular.Sheet(t.sheet, t.rows, header=t.columns) for t in tables)

@@ -158,7 +158,7 @@ def _round_page(
         register_people=barometer.current_people(db, partnership_id)
         if allowed(viewer.actor, Can.RUN_BAROMETER, partnership_id)
         else [],
-        ticked={int(v) for v in (values or {}).get("people", []) if str(v).isdigit()},
+        ticked={n for v in (values or {}).get("people", []) if (n := s.record_id_or_none(v)) is not None},
     )
     return render(request, "barometer/round.html", ctx, status_code=status_code)
 

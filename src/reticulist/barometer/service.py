@@ -10,8 +10,6 @@ The caller commits.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -19,10 +17,11 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BeforeValidator, ConfigDict
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from reticulist import tabular
 from reticulist.access import throttle
 from reticulist.access.policy import Action as Can
 from reticulist.access.policy import Actor, NotFound, ensure_allowed
@@ -46,6 +45,7 @@ from reticulist.network.models import NetworkTie
 from reticulist.register import schemas as s
 from reticulist.register.models import Organisation, Person, Profession
 from reticulist.register.vocab import HIERARCHY_TIERS, WorkingTogetherTier
+from reticulist.text import TextModel, clean
 
 STATUS_LABELS = {"scheduled": "Not yet open", "open": "Open", "closed": "Closed"}
 MAX_INVITATIONS_AT_ONCE = 5000
@@ -255,7 +255,7 @@ def _parse_network_section(value: Any) -> str:
 NetworkSection = Annotated[str, BeforeValidator(_parse_network_section)]
 
 
-class RoundUpdate(BaseModel):
+class RoundUpdate(TextModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     title: s.Title
@@ -506,7 +506,7 @@ def parse_invitees(text: str, *, allow_empty: bool = False) -> list[tuple[str, s
         if not line.strip():
             continue
         try:
-            label, email = _invitee(line)
+            label, email = _invitee(clean(line))
         except ValueError as err:
             problems.append(FieldProblem(field="invitees", message=f"line {number}: {err}"))
             continue
@@ -662,19 +662,16 @@ def invitations_csv(issued: Sequence[IssuedInvitation], base_url: str) -> str:
     """Name, email, personal survey link and personal network link (blank when none) per invitee, for a
     mail merge. Made from the issued tokens while they are in hand: there is no way to produce it
     later."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["name", "email", "link", "network_link"])
-    for invitation in issued:
-        writer.writerow(
-            [
-                invitation.label,
-                invitation.email or "",
-                survey_url(base_url, invitation.token),
-                network_url(base_url, invitation.network_token) if invitation.network_token else "",
-            ]
-        )
-    return out.getvalue()
+    rows = [
+        [
+            invitation.label,
+            invitation.email or "",
+            survey_url(base_url, invitation.token),
+            network_url(base_url, invitation.network_token) if invitation.network_token else "",
+        ]
+        for invitation in issued
+    ]
+    return tabular.csv_text([["name", "email", "link", "network_link"], *rows])
 
 
 def set_open_link(session: Session, *, actor: Actor, round_id: int, secret_key: str) -> str:

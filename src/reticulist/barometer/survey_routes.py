@@ -5,7 +5,6 @@ shared phone must not show someone's answers) and send no referrer (the address 
 
 from __future__ import annotations
 
-import hmac
 import math
 
 from fastapi import APIRouter, Depends, Request
@@ -19,7 +18,7 @@ from reticulist.errors import InputError
 from reticulist.register.models import Organisation, Profession
 from reticulist.register.vocab import HIERARCHY_TIERS, WorkingTogetherTier
 from reticulist.settings import Settings
-from reticulist.web.deps import client_address, get_db, get_settings
+from reticulist.web.deps import client_address, get_db, get_settings, same_token
 from reticulist.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -81,7 +80,7 @@ async def _form(request: Request, secret_key: str, token: str) -> dict[str, str]
     """The posted fields without the control fields, or None if the form token does not match."""
     form = await request.form()
     sent = str(form.get("form_token", ""))
-    if not hmac.compare_digest(sent, barometer.form_token(secret_key, token)):
+    if not same_token(sent, barometer.form_token(secret_key, token)):
         return None
     values = {key: value for key, value in form.multi_items() if isinstance(value, str)}
     values["action"] = str(form.get("action", "next"))

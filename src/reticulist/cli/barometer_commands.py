@@ -29,6 +29,7 @@ from reticulist.barometer.results import NotReleased, release_results, round_rep
 from reticulist.cli.common import DATABASE_OPTION, console, database_session, err_console
 from reticulist.errors import InputError
 from reticulist.register.models import Partnership
+from reticulist.register.schemas import record_id_or_none
 
 PROGRESS_FROM_ROWS = 500  # smaller files are checked before a bar would be worth drawing
 
@@ -40,9 +41,10 @@ def round_id_for(session: Session, round_ref: str) -> int:
     ignoring case and extra spaces). Exits 1 when there is no such round, or more than one."""
     text = round_ref.strip()
     if text.isdigit():
-        if session.get(BarometerRound, int(text)) is None:
+        number = record_id_or_none(text)
+        if number is None or session.get(BarometerRound, number) is None:
             _fail(f'round: no round number {text} (give its number or "PARTNERSHIP/ROUND TITLE")')
-        return int(text)
+        return number
     if "/" not in text:
         _fail(f'round: "{text}" is neither a round number nor "PARTNERSHIP/ROUND TITLE"')
     rows = session.execute(

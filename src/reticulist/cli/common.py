@@ -15,6 +15,7 @@ from reticulist.db.engine import make_engine, make_session_factory
 from reticulist.db.migrate import SchemaNotCurrent, ensure_schema_current
 from reticulist.errors import InputError
 from reticulist.register.models import Partnership
+from reticulist.register.schemas import record_id_or_none
 from reticulist.settings import Settings
 
 console = Console()
@@ -63,9 +64,10 @@ def database_session(database: str | None, *, check_schema: bool = True) -> Iter
 def partnership_id_for(session: Session, name_or_id: str) -> int:
     """The partnership named (or numbered) on the command line; exits 1 when there is none."""
     query = select(Partnership)
+    number = record_id_or_none(name_or_id)
     query = (
-        query.where(Partnership.id == int(name_or_id))
-        if name_or_id.isdigit()
+        query.where(Partnership.id == number)
+        if number is not None
         else query.where(Partnership.name == name_or_id)
     )
     partnership = session.scalar(query)

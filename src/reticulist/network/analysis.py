@@ -30,6 +30,7 @@ from reticulist.network import metrics as m
 from reticulist.network import service as network
 from reticulist.network import ties as t
 from reticulist.network.models import NetworkTie
+from reticulist.register.schemas import check_date_range, record_id_or_none
 
 SOURCE_LABELS: dict[str, str] = {
     t.REPORTED: "Reported (barometer network section)",
@@ -101,9 +102,13 @@ def parse_date(text: str, field_name: str) -> date | None:
         return None
     for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
         try:
-            return datetime.strptime(text, pattern).date()
+            day = datetime.strptime(text, pattern).date()
         except ValueError:
             continue
+        try:
+            return check_date_range(day)
+        except ValueError as exc:
+            raise InputError(str(exc), field=field_name) from None
     if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{4}", text):
         raise InputError(f'"{text}" is not a real date: that day does not exist', field=field_name)
     raise InputError(f'"{text}" is not a date: give YYYY-MM-DD, e.g. 2026-03-31', field=field_name)
@@ -116,7 +121,9 @@ def _number(text: str, field_name: str, *, above_zero: bool) -> float:
         value = math.nan
     if not math.isfinite(value) or (value <= 0 if above_zero else value < 0):
         need = "a number above 0" if above_zero else "a number, 0 or more"
-        raise InputError(f'"{(text or "").strip()}" is not {need}', field=field_name)
+        raise InputError(f'"{(text or "").strip()[:40]}" is not {need}', field=field_name)
+    if value > t.MAX_WEIGHT:
+        raise InputError(f'"{(text or "").strip()[:40]}" is more than {t.MAX_WEIGHT:,.0f}', field=field_name)
     return value
 
 
@@ -665,8 +672,8 @@ def find_person(view: NetworkView, key: str) -> int:
         if index < view.network.n_people:
             return index
         raise NoSuchPerson(key)
-    if key.isdigit() and view.network.person_ids is not None:
-        hits = np.nonzero(view.network.person_ids == int(key))[0]
+    if (number := record_id_or_none(key)) is not None and view.network.person_ids is not None:
+        hits = np.nonzero(view.network.person_ids == number)[0]
         if hits.size:
             return int(hits[0])
     raise NoSuchPerson(key)

@@ -37,7 +37,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -49,6 +49,7 @@ from reticulist.network import ties as t
 from reticulist.register import schemas as s
 from reticulist.register.models import Person
 from reticulist.register.transfer import FileFormat, Table, read_table, write_table
+from reticulist.text import TextModel
 
 COLUMNS: tuple[str, ...] = (
     "from_email",
@@ -93,7 +94,7 @@ def check_columns(table: Table) -> None:
         raise InputError(problems=problems)
 
 
-class _When(BaseModel):
+class _When(TextModel):
     model_config = ConfigDict(extra="forbid")
     date: s.OptionalDate = None
 

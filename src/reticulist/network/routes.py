@@ -23,6 +23,7 @@ from reticulist.errors import FieldProblem, InputError
 from reticulist.network import analysis as a
 from reticulist.network import export
 from reticulist.network import service as network
+from reticulist.register.schemas import whole_number
 from reticulist.web.deps import Viewer, get_db, page_viewer
 from reticulist.web.pages import partnership_context
 from reticulist.web.templating import render
@@ -179,9 +180,9 @@ def _change_dates(values: dict[str, list[str]], today: date) -> tuple[date, date
         text = one("window")
         if not text:
             window = None
-        elif not text.isdigit() or int(text) < 1:
+        elif not whole_number(text, 365 * 200):
             problems.append(
-                FieldProblem("window", f'"{text}" is not a number of days above 0 (blank: all history)')
+                FieldProblem("window", f'"{text[:40]}" is not a number of days above 0 (blank: all history)')
             )
         else:
             window = int(text)

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from reticulist.access.policy import Action as Can
 from reticulist.errors import InputError
 from reticulist.network import reported
+from reticulist.register.schemas import record_id_or_none, whole_number
 from reticulist.settings import Settings
 from reticulist.web.deps import Viewer, form_for, get_db, get_settings, page_viewer
 from reticulist.web.pages import in_partnership
@@ -119,9 +120,9 @@ class _Door:
 
 def _picks(fields: dict[str, str]) -> list[str]:
     numbered = sorted(
-        (int(k.split("-", 1)[1]), v)
+        (number, v)
         for k, v in fields.items()
-        if k.startswith("pick-") and k[5:].isdigit() and len(k) < 10
+        if k.startswith("pick-") and (number := whole_number(k[5:], 10**6)) is not None
     )
     return [v for _, v in numbered]
 
@@ -149,16 +150,12 @@ def _rated(
 ) -> Response:
     """The rating page posted: back to the choice, or the ties stored for the step's own person."""
     count_text = values.get("count", "")
-    count = min(
-        int(count_text) if count_text.isdigit() and len(count_text) < 4 else 0, reported.MAX_PICKS + 1
-    )
+    count = min(whole_number(count_text, reported.MAX_PICKS + 1) or 0, reported.MAX_PICKS + 1)
     ties = [
         {"to": values.get(f"tie-{n}-to", ""), **{f: values.get(f"tie-{n}-{f}", "") for f in reported.FIELDS}}
         for n in range(1, count + 1)
     ]
-    targets = [
-        step.target(int(x["to"])) if str(x["to"]).isdigit() and len(str(x["to"])) < 13 else None for x in ties
-    ]
+    targets = [step.target(to) if (to := record_id_or_none(x["to"])) is not None else None for x in ties]
     if values.get("action") == "back":
         return door.choose_page(request, step, picks=[c.label for c in targets if c is not None])
     try:

@@ -91,8 +91,14 @@ def parse_rating(value: Any) -> int | None:
     return code
 
 
+# Tie strengths and source weights are counts and multipliers: past this they are typing slips, and sums
+# of numbers near 1e308 overflow to infinity in every figure.
+MAX_WEIGHT = 1_000_000.0
+
+
 def parse_weight(value: Any) -> float:
-    """A tie's weight: a number above 0 (blank is 1). Raises ValueError naming the value."""
+    """A tie's weight: a number above 0 and at most MAX_WEIGHT (blank is 1). Raises ValueError naming
+    the value."""
     if _blank(value):
         return 1.0
     try:
@@ -101,7 +107,9 @@ def parse_weight(value: Any) -> float:
     except ValueError:
         number = None
     if number is None or not math.isfinite(number) or number <= 0:
-        raise ValueError(f'"{str(value).strip()}" is not a number above 0')
+        raise ValueError(f'"{str(value).strip()[:40]}" is not a number above 0')
+    if number > MAX_WEIGHT:
+        raise ValueError(f'"{str(value).strip()[:40]}" is more than {MAX_WEIGHT:,.0f}')
     return number
 
 

@@ -8,7 +8,7 @@ forms use, so a refused value gets the same words everywhere.
 
 from __future__ import annotations
 
-from datetime import date
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
@@ -72,7 +72,8 @@ def get_partnership(
 )
 def get_overview(
     partnership_id: int = Depends(partnership_in_reach),
-    as_of: date | None = Query(None, description="The day the figures are for (default: today)"),
+    # Read as every form reads a date, so a day outside 1900-2199 is refused in words, not overflowed.
+    as_of: Annotated[s.OptionalDate, Query(description="The day the figures are for (default today)")] = None,
     viewer: Viewer = Depends(api_viewer),
     db: Session = Depends(get_db),
 ) -> OverviewFigures:

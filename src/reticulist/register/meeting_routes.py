@@ -42,10 +42,7 @@ def _editor_context(db: Session, viewer: Viewer, partnership_id: int, section: s
 
 
 def _optional_int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
+    return s.record_id_or_none(value)
 
 
 # --- meetings ----------------------------------------------------------------------------------------
@@ -329,7 +326,7 @@ def attendance_edit(
     return _attendance_form(request, db, viewer, meeting, values={}, errors={})
 
 
-_STATUS_FIELD = re.compile(r"status-(\d+)")
+_STATUS_FIELD = re.compile(r"status-([0-9]{1,10})")
 
 
 def _attendance_entries(
@@ -345,12 +342,13 @@ def _attendance_entries(
             wanted.append((key, int(match.group(1)), status))
     add_person, add_status = values.get("add_person", "").strip(), values.get("add_status", "").strip()
     if add_person:
-        if not add_person.isdigit():
-            problems.append(FieldProblem("add_person", f'"{add_person}" is not a record number'))
+        person_id = s.record_id_or_none(add_person)
+        if person_id is None:
+            problems.append(FieldProblem("add_person", f'"{add_person[:40]}" is not a record number'))
         elif not add_status:
             problems.append(FieldProblem("add_status", "choose the attendance of the person you add"))
         else:
-            wanted.append(("add_person", int(add_person), add_status))
+            wanted.append(("add_person", person_id, add_status))
     elif add_status:
         problems.append(FieldProblem("add_person", "choose the person whose attendance this is"))
     entries: list[s.AttendanceEntry] = []

@@ -265,9 +265,9 @@ def _optional_id(raw: str, what: str, errors: dict[str, str], field: str) -> int
     raw = raw.strip()
     if not raw:
         return None
-    if raw.isdigit():
-        return int(raw)
-    errors[field] = f'"{raw}" is not {what}'
+    if (number := s.record_id_or_none(raw)) is not None:
+        return number
+    errors[field] = f'"{raw[:40]}" is not {what}'
     return None
 
 
@@ -311,7 +311,7 @@ def person_new(
     db: Session = Depends(get_db),
 ) -> Response:
     ensure_allowed(viewer.actor, Can.EDIT_REGISTER, partnership_id)
-    values = {"organisation_id": organisation} if organisation.isdigit() else {}
+    values = {"organisation_id": organisation} if s.record_id_or_none(organisation) else {}
     return _person_form(request, db, viewer, partnership_id, values=values, errors={})
 
 
@@ -532,9 +532,9 @@ def seat_new(
 ) -> Response:
     ensure_allowed(viewer.actor, Can.EDIT_REGISTER, partnership_id)
     values: dict[str, Any] = {"role": SeatRole.MEMBER.value}
-    if organisation.isdigit():
+    if s.record_id_or_none(organisation):
         values["organisation_id"] = organisation
-    if person.isdigit():
+    if s.record_id_or_none(person):
         values["person_id"] = person
     return _seat_form(request, db, viewer, partnership_id, values=values, errors={})
 

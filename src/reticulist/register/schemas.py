@@ -3,6 +3,7 @@ through these, so a value is accepted or refused the same way everywhere, with t
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
@@ -19,26 +20,44 @@ from reticulist.register.vocab import (
     SeatRole,
     WorkingTogetherTier,
 )
+from reticulist.text import TextModel
 
 
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+# Dates a partnership's records can hold. Outside them a date is a typing slip, and "9999-12-31 plus a
+# day" would overflow the arithmetic every figure does with dates.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2199, 12, 31)
+
+
+def check_date_range(day: date) -> date:
+    """``day`` when it is between EARLIEST_DATE and LATEST_DATE; ValueError with the words otherwise."""
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValueError(
+            f"{day.isoformat()} is not between {EARLIEST_DATE.year} and {LATEST_DATE.year}; check the year"
+        )
+    return day
+
+
 def parse_date(value: Any) -> date | None:
     """A date as users type it (YYYY-MM-DD or DD/MM/YYYY), a date cell, or None when blank; ValueError
-    with the words every form and import shows otherwise."""
+    with the words every form and import shows otherwise (also for a year before 1900 or after 2199)."""
     if _blank(value):
         return None
     if isinstance(value, datetime):
-        return value.date()
+        return check_date_range(value.date())
     if isinstance(value, date):
-        return value
+        return check_date_range(value)
     text = str(value).strip()
     for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"):
         try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
+            return check_date_range(datetime.strptime(text, fmt).date())
+        except ValueError as exc:
+            if "between" in str(exc):
+                raise
             continue
     raise ValueError(f'"{text}" is not a date (use YYYY-MM-DD or DD/MM/YYYY)')
 
@@ -129,13 +148,51 @@ def _email_or_blank(value: Any) -> str | None:
     return text
 
 
+# Ids are INTEGER columns: none is larger on PostgreSQL, and SQLite cannot even compare past 2**63.
+MAX_ID = 2**31 - 1
+
+
+def is_record_id(value: int) -> bool:
+    """Whether a number can be the id of a stored record at all."""
+    return 1 <= value <= MAX_ID
+
+
+def whole_number(value: Any, maximum: int) -> int | None:
+    """``value`` as a whole number from 0 to ``maximum`` when it is written as one in ASCII digits, else
+    None. For the places that read a number from a form or a link without a schema: "²" passes
+    str.isdigit() but not int(), and 5000 digits pass neither Python's limit nor a database's."""
+    text = "" if value is None else str(value).strip()
+    if not re.fullmatch(r"[0-9]{1,12}", text):
+        return None
+    number = int(text)
+    return number if number <= maximum else None
+
+
+def record_id_or_none(value: Any) -> int | None:
+    """``value`` as a record id when it can be one, else None (see ``whole_number``)."""
+    number = whole_number(value, MAX_ID)
+    return number if number else None
+
+
 def _optional_id(value: Any) -> int | None:
     if _blank(value):
         return None
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError(f'"{value}" is not a record number')
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f'"{value}" is not a record number') from None
+    if not is_record_id(number):
+        raise ValueError(f'"{value}" is not a record number')
+    return number
+
+
+def _required_id(value: Any) -> int:
+    number = _optional_id(value)
+    if number is None:
+        raise ValueError("is required")
+    return number
 
 
 OptionalDate = Annotated[date | None, BeforeValidator(parse_date)]
@@ -145,12 +202,13 @@ Years = Annotated[int | None, BeforeValidator(_parse_optional_count)]
 YesNo = Annotated[bool, BeforeValidator(_parse_yes_no)]
 Email = Annotated[str | None, BeforeValidator(_email_or_blank)]
 OptionalId = Annotated[int | None, BeforeValidator(_optional_id)]
+RecordId = Annotated[int, BeforeValidator(_required_id)]
 Name = Annotated[str, _text(200)]
 Title = Annotated[str, _text(300)]
 LongText = Annotated[str, _text(10_000, required=False)]
 
 
-class _Schema(BaseModel):
+class _Schema(TextModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -219,7 +277,7 @@ class ProfessionPublic(_Public):
 class PersonCreate(_Schema):
     full_name: Name
     email: Email = None
-    organisation_id: int
+    organisation_id: RecordId
     profession_id: OptionalId = None
     hierarchy_tier: Tier
     years_in_profession: Years = None
@@ -249,8 +307,8 @@ class PersonPublic(_Public):
 
 # --- seat ------------------------------------------------------------------------------------------
 class SeatCreate(_Schema):
-    organisation_id: int
-    person_id: int
+    organisation_id: RecordId
+    person_id: RecordId
     role: Annotated[str, _choice(SeatRole)] = SeatRole.MEMBER.value
     started_on: RequiredDate
     ended_on: OptionalDate = None
@@ -263,7 +321,7 @@ class SeatUpdate(SeatCreate):
 class SeatHandOver(_Schema):
     """End the current tenure and start the next one with a new person, the day after."""
 
-    person_id: int
+    person_id: RecordId
     on: RequiredDate
 
 
@@ -300,7 +358,7 @@ class MeetingPublic(_Public):
 
 
 class AttendanceEntry(_Schema):
-    person_id: int
+    person_id: RecordId
     status: Annotated[str, _choice(AttendanceStatus)]
     organisation_id: OptionalId = None  # defaults to the person's organisation
 

@@ -66,12 +66,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from reticulist import tabular
 from reticulist.access.policy import Action as Can
 from reticulist.access.policy import Actor, ensure_allowed
 from reticulist.errors import FieldProblem, InputError
 from reticulist.register import schemas as s
 from reticulist.register import service as register
 from reticulist.register.models import Action, Attendance, Meeting, Organisation, Person, Profession, Seat
+from reticulist.text import TextModel
 
 
 class RecordType(StrEnum):
@@ -160,7 +162,6 @@ SAVE_AS_UTF8 = (
     'save it as UTF-8: in Excel use File > Save As > "CSV UTF-8 (Comma delimited) (*.csv)"; in LibreOffice '
     'use Save As, tick "Edit filter settings" and choose "Unicode (UTF-8)"'
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 # --- reading files -----------------------------------------------------------------------------------
@@ -212,20 +213,13 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _unescape(value: Any) -> Any:
-    # Export prefixes text that a spreadsheet would run as a formula with "'"; reading takes it off again.
-    if isinstance(value, str) and len(value) > 1 and value[0] == "'" and value[1] in _FORMULA_START:
-        return value[1:]
-    return value
-
-
 def _cell(value: Any) -> Any:
     """An XLSX cell as the schemas take it: dates without times, whole numbers without ".0"."""
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    return _unescape(value)
+    return tabular.unneutralise(value)
 
 
 def _table(source: str, raw_rows: Iterable[tuple[int, list[Any]]]) -> Table:
@@ -299,11 +293,16 @@ def _csv_cells(path: Path) -> list[tuple[int, list[Any]]]:
             "encoding",
         ) from None
     reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[tuple[int, list[Any]]] = []
     try:
         # Spreadsheet rows are records, not physical lines: a quoted cell may hold line breaks.
-        return [(n, [_unescape(v) for v in values]) for n, values in enumerate(reader, start=1)]
+        for number, values in enumerate(reader, start=1):
+            if number > tabular.MAX_IMPORT_ROWS:
+                raise tabular.too_many_rows(source)
+            rows.append((number, [tabular.unneutralise(v) for v in values]))
     except csv.Error as exc:
         raise _file_problem(source, f"is not a readable CSV file ({exc})") from None
+    return rows
 
 
 def _read_xlsx(path: Path, kind: RecordType | None) -> Table:
@@ -311,24 +310,8 @@ def _read_xlsx(path: Path, kind: RecordType | None) -> Table:
 
 
 def _xlsx_cells(path: Path, sheet_name: str | None) -> list[tuple[int, list[Any]]]:
-    import openpyxl
-
-    source = path.name
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception:  # zip, XML and openpyxl errors all mean the same thing to the user
-        raise _file_problem(
-            source,
-            "is not a real XLSX workbook (it could not be opened as one); save it from your spreadsheet as "
-            '"Excel Workbook (.xlsx)" or as CSV UTF-8',
-        ) from None
-    try:
-        sheet = workbook[sheet_name] if sheet_name in workbook.sheetnames else workbook.worksheets[0]
-        return [
-            (n, [_cell(v) for v in values]) for n, values in enumerate(sheet.iter_rows(values_only=True), 1)
-        ]
-    finally:
-        workbook.close()
+    # Streamed within tabular's limits; a broken or hostile workbook is an InputError naming the file.
+    return [(n, [_cell(v) for v in values]) for n, values in tabular.xlsx_rows(path, sheet_name)]
 
 
 def read_table(path: Path, kind: RecordType | None = None) -> Table:
@@ -551,7 +534,7 @@ class _Rows:
         return ended
 
 
-class _Extra(BaseModel):
+class _Extra(TextModel):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -636,6 +619,11 @@ _PERSON_FIELDS = (
 )
 
 
+# An unresolved reference is reported on its own; this stand-in (an id no record has) lets the schema
+# check the row's other fields. Nothing is written from a file with any problem.
+_STAND_IN = s.MAX_ID
+
+
 def _plan_people(rows: _Rows, session: Session, actor: Actor, pid: int) -> list[Step]:
     steps: list[Step] = []
     seen: dict[str, int] = {}
@@ -646,7 +634,7 @@ def _plan_people(rows: _Rows, session: Session, actor: Actor, pid: int) -> list[
         # An unresolved reference is already reported; a stand-in id lets the other fields be checked too.
         data = rows.parse(
             s.PersonCreate,
-            {**fields, "organisation_id": organisation_id or 0, "profession_id": profession_id},
+            {**fields, "organisation_id": organisation_id or _STAND_IN, "profession_id": profession_id},
             row,
         )
         ended = rows.ended_on(row, values, data.joined_on if data else None, "joined_on")
@@ -678,8 +666,8 @@ def _plan_seats(rows: _Rows, session: Session, actor: Actor, pid: int) -> list[S
         data = rows.parse(
             s.SeatCreate,
             {
-                "organisation_id": organisation_id or 0,
-                "person_id": person_id or 0,
+                "organisation_id": organisation_id or _STAND_IN,
+                "person_id": person_id or _STAND_IN,
                 **{k: values.get(k) for k in ("role", "started_on", "ended_on")},
             },
             row,
@@ -740,7 +728,11 @@ def _plan_attendance(rows: _Rows, session: Session, actor: Actor, pid: int) -> l
         organisation_id = rows.organisation(row, values, "organisation", required=False)
         entry = rows.parse(
             s.AttendanceEntry,
-            {"person_id": person_id or 0, "status": values.get("status"), "organisation_id": organisation_id},
+            {
+                "person_id": person_id or _STAND_IN,
+                "status": values.get("status"),
+                "organisation_id": organisation_id,
+            },
             row,
         )
         if entry is None or not meeting_id or not person_id:
@@ -1004,42 +996,17 @@ def export_rows(
     ]
 
 
-def _csv_value(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, date):
-        return value.isoformat()
-    text = str(value)
-    # A cell starting like a formula would run in a spreadsheet (CSV injection); "'" keeps it text.
-    return "'" + text if isinstance(value, str) and text.startswith(_FORMULA_START) else text
-
-
 def write_table(
     path: Path, columns: Iterable[str], rows: list[dict[str, Any]], file_format: FileFormat
 ) -> None:
-    """Write rows as UTF-8 CSV (with a byte order mark, so Excel reads the accents) or as one XLSX sheet."""
+    """Write rows as UTF-8 CSV (with a byte order mark, so Excel reads the accents) or as one XLSX sheet;
+    every cell neutralised (``reticulist.tabular``)."""
     columns = list(columns)
+    values = ([r.get(c) for c in columns] for r in rows)
     if file_format is FileFormat.CSV:
-        with path.open("w", encoding="utf-8-sig", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(columns)
-            writer.writerows([_csv_value(r.get(c)) for c in columns] for r in rows)
+        path.write_bytes(tabular.csv_bytes([columns, *values]))
         return
-    import openpyxl
-
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    sheet.title = path.stem[:31]
-    sheet.append(columns)
-    for number, record in enumerate(rows, start=2):
-        for index, column in enumerate(columns, start=1):
-            value = record.get(column)
-            cell = sheet.cell(row=number, column=index, value=value)
-            if isinstance(value, str) and value.startswith("="):
-                cell.data_type = "s"  # text, never a formula
-            elif isinstance(value, date):
-                cell.number_format = "yyyy-mm-dd"
-    workbook.save(path)
+    tabular.write_xlsx(path, [tabular.Sheet(path.stem, values, header=columns)])
 
 
 def export_partnership(

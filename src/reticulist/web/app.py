@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+import fastapi_offline
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from reticulist.access.policy import NotAllowed, NotFound
@@ -17,10 +18,27 @@ from reticulist.db.migrate import ensure_schema_current
 from reticulist.errors import InputError
 from reticulist.register.schemas import _message as schema_message
 from reticulist.settings import Settings, get_settings
-from reticulist.web.deps import CsrfFailed, LoginRequired
+from reticulist.web.body_limit import BodyLimit, RequestTooLarge, megabytes
+from reticulist.web.deps import CsrfFailed, LoginRequired, known_ids
 from reticulist.web.templating import make_templates, render
 
 STATIC_DIR = Path(__file__).parent / "static"
+# Swagger UI's script and style, as the fastapi-offline package ships them (no CDN).
+SWAGGER_UI_DIR = Path(fastapi_offline.__file__).parent / "static"
+API_DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Reticulist API</title>
+<link rel="stylesheet" href="/static/swagger-ui/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui" data-openapi-url="/api/v1/openapi.json"></div>
+<script src="/static/swagger-ui/swagger-ui-bundle.js"></script>
+<script src="/static/api-docs.js"></script>
+</body>
+</html>
+"""
 
 
 def _wants_json(request: Request) -> bool:
@@ -46,11 +64,12 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     if check_schema:
         ensure_schema_current(engine)
     app = FastAPI(
+        dependencies=[Depends(known_ids)],
         title="Reticulist API",
         version="1",
         description="The partnership register and its figures. Authenticate with a browser session "
         "(plus an X-CSRF-Token header on writes) or `Authorization: Bearer <personal API token>`.",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # FastAPI's page loads Swagger UI from a CDN; ours serves it from the package
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
     )
@@ -58,7 +77,13 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine, secret_key=settings.secret_key)
     app.state.templates = make_templates()
+    app.mount("/static/swagger-ui", StaticFiles(directory=SWAGGER_UI_DIR), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/api/v1/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        # Swagger UI from the package, started by a script file: the Content-Security-Policy holds here too.
+        return HTMLResponse(API_DOCS_PAGE)
 
     from reticulist.access.routes import router as role_pages
     from reticulist.audit.routes import router as audit_pages
@@ -94,20 +119,32 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.include_router(register_api, prefix="/api/v1")
     app.include_router(barometer_api, prefix="/api/v1")
 
+    # Added first, so it sits inside the middleware below: the body is limited where the routes read it.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
         response: Response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        if not request.url.path.startswith("/api/v1/docs"):
-            # Everything is served from this app; nothing may load from elsewhere.
-            response.headers.setdefault(
-                "Content-Security-Policy",
-                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                "frame-ancestors 'none'; form-action 'self'",
-            )
+        # Everything is served from this app; nothing may load from elsewhere (the API docs page too).
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'",
+        )
         return response
+
+    @app.exception_handler(RequestTooLarge)
+    async def _too_large(request: Request, exc: RequestTooLarge) -> Response:
+        message = (
+            f"What was sent is larger than {megabytes(exc.limit)}, the most this server takes in one "
+            "request. Send a smaller file, or import large files with the reticulist command."
+        )
+        if _wants_json(request):
+            return JSONResponse({"detail": message}, status_code=413)
+        return render(request, "error.html", {"title": "Too large", "message": message}, status_code=413)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired) -> Response:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -24,6 +23,7 @@ from reticulist.web.deps import (
     get_settings,
     optional_viewer,
     page_viewer,
+    same_token,
 )
 from reticulist.web.templating import render
 
@@ -88,7 +88,7 @@ def login_submit(
     settings: Settings = Depends(get_settings),
 ) -> Response:
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not cookie or not hmac.compare_digest(cookie, csrf_token):
+    if not cookie or not same_token(cookie, csrf_token):
         return _login_form(
             request, settings, error="The form expired. Please try again.", email=email, status_code=403
         )

@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 
 from reticulist.access import service as accounts
 from reticulist.access.models import User
-from reticulist.access.policy import Action, Actor, ensure_allowed
+from reticulist.access.policy import Action, Actor, NotFound, ensure_allowed
+from reticulist.errors import InputError
+from reticulist.register.schemas import is_record_id
 from reticulist.settings import Settings
 
 SESSION_COOKIE = "reticulist_session"
@@ -25,6 +27,32 @@ class LoginRequired(Exception):
 
 class CsrfFailed(Exception):
     """A state-changing request without the form's or header's CSRF token."""
+
+
+def known_ids(request: Request) -> None:
+    """Every route's first check: an id in the path that no record can have (0, negative, past what the
+    database stores) finds nothing, as an id that does not exist would, instead of overflowing it; such an
+    id in an API query (a filter) is refused naming the parameter (pages read their filters themselves)."""
+    api = request.url.path.startswith("/api/")
+    for name, value in request.query_params.multi_items() if api else ():
+        if name.endswith("_id") and value.strip():
+            try:
+                number = int(value)
+            except ValueError:
+                continue  # not a number: the route's own parsing refuses it
+            if not is_record_id(number):
+                raise InputError(f'"{value}" is not a record number', field=name)
+    for name, value in request.path_params.items():
+        if not name.endswith("_id"):
+            continue
+        try:
+            number = int(value)
+        except ValueError:
+            if name == "partnership_id":  # always a number; read as one before the route's own checks
+                raise NotFound("No such partnership.") from None
+            continue  # a key that is not a number (a network person's "n5"): the route reads it
+        if not is_record_id(number):
+            raise NotFound("No such record.")
 
 
 def get_settings(request: Request) -> Settings:
@@ -114,12 +142,17 @@ def page_viewer(request: Request, db: Session = Depends(get_db)) -> Viewer:
     return viewer
 
 
+def same_token(sent: str, expected: str) -> bool:
+    """Constant-time comparison that takes any text: compare_digest refuses non-ASCII str (a 500)."""
+    return hmac.compare_digest(sent.encode("utf-8", "surrogatepass"), expected.encode("utf-8"))
+
+
 async def check_form_csrf(request: Request, viewer: Viewer = Depends(page_viewer)) -> Viewer:
     """Use on every HTML form POST."""
     if request.method in ("POST", "PUT", "PATCH", "DELETE"):
         form = await request.form()
         sent = str(form.get("csrf_token", ""))
-        if viewer.csrf_token is None or not hmac.compare_digest(sent, viewer.csrf_token):
+        if viewer.csrf_token is None or not same_token(sent, viewer.csrf_token):
             raise CsrfFailed()
     return viewer
 
@@ -147,7 +180,7 @@ def api_viewer(request: Request, db: Session = Depends(get_db)) -> Viewer:
         raise LoginRequired("Log in, or send Authorization: Bearer <personal API token>.")
     if viewer.csrf_token is not None and request.method in ("POST", "PUT", "PATCH", "DELETE"):
         sent = request.headers.get("x-csrf-token", "")
-        if not hmac.compare_digest(sent, viewer.csrf_token):
+        if not same_token(sent, viewer.csrf_token):
             raise CsrfFailed()
     request.state.viewer = viewer
     return viewer
