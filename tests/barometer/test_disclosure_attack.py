@@ -283,7 +283,6 @@ JOINT_COUNTS = (
 )
 
 
-@pytest.mark.xfail(strict=True, reason=JOINT_COUNTS + "see COUNT_CAPPED")
 @PROPERTY
 @example(COUNT_CAPPED)
 @given(shapes())
@@ -298,7 +297,12 @@ def test_hidden_small_groups_counts_could_be_anything_from_small_to_k(shape: Sha
     assert narrow == [], _explain(narrow)
 
 
-@pytest.mark.xfail(strict=True, reason=JOINT_COUNTS + "see COLUMN_N_NARROWED")
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap, documented in docs/barometer.md: the number of people in a visible group who "
+    "answered a construct, where that one cell is hidden, is audited within its construct only; joined "
+    "with the other constructs' counts it can be narrowed (not its scores: see COLUMN_N_NARROWED)",
+)
 @PROPERTY
 @example(COLUMN_N_NARROWED)
 @given(shapes())
@@ -311,12 +315,6 @@ def test_hidden_small_cells_n_could_be_anything_from_small_to_k(shape: Shape) ->
     assert narrow == [], _explain(narrow)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a hidden small cell's mean is narrowed below 2 points when its own dimension is all hidden "
-    "and no visible cell of the column overlaps it: the audit reports it as residual instead of hiding "
-    "another visible cell of the column (see MEAN_NARROWED)",
-)
 @PROPERTY
 @example(MEAN_NARROWED)
 @given(shapes())
@@ -605,11 +603,6 @@ def test_padding_reveals_the_genuine_respondent_when_breakdowns_are_published() 
     assert len(exposed) >= 18
 
 
-@pytest.mark.xfail(
-    not hasattr(results, "publishes_breakdowns"),
-    reason="results.publishes_breakdowns(open_link) is not there yet: the lead provides it",
-    strict=False,
-)
 def test_padding_is_harmless_when_open_link_rounds_publish_no_breakdowns() -> None:
     assert results.publishes_breakdowns(open_link=True) is False
     assert results.publishes_breakdowns(open_link=False) is True
@@ -681,6 +674,8 @@ def _stored_round(
         answers = {item.key: int(data.answers[r, i]) for i, item in enumerate(INSTRUMENT.items)}
         rows.append((profile, answers))
     barometer.record_imported_responses(db, actor=world.manager, round_id=found.id, rows=rows)
+    if closes_ago > 0:  # a closed round: released, as a manager would
+        results.release_results(db, actor=world.manager, round_id=found.id)
     db.commit()
     return found.id
 
@@ -723,12 +718,10 @@ def test_crossing_cells_attack_on_a_stored_round(db: Session, world: World) -> N
     _assert_protected(release, known)
 
 
-@pytest.mark.skip(reason="needs the release step: lead wires it")
 def test_live_results_read_before_and_after_one_response_give_nothing_away(db: Session, world: World) -> None:
     """An open round's results read before and after one more response must not differ by that response:
-    while a round is open only response counts are shown (or snapshots at least k responses apart), on
-    every interface. Here: every construct figure read twice, one import apart, must not give the new
-    response's scores (n differs by 1, so n x mean differs by exactly its score)."""
+    while a round is open only the response count is shown, on every interface (tests/barometer/
+    test_release.py reads each interface twice); here the service refuses both reads."""
     data, _ = nested_round()
     first = replace(
         data,
@@ -736,13 +729,11 @@ def test_live_results_read_before_and_after_one_response_give_nothing_away(db: S
         groups={name: (codes[:-1], labels) for name, (codes, labels) in data.groups.items()},
     )
     round_id = _stored_round(db, world, first, "Barometer live", opens_ago=3, closes_ago=-10)
-    before, _ = _report_release(db, world, round_id)
+    with pytest.raises(results.NotReleased) as before:
+        _report_release(db, world, round_id)
     last = {item.key: int(data.answers[-1, i]) for i, item in enumerate(INSTRUMENT.items)}
     barometer.record_imported_responses(db, actor=world.manager, round_id=round_id, rows=[({}, last)])
     db.commit()
-    after, _ = _report_release(db, world, round_id)
-    for c in range(len(KEYS)):
-        n_before, n_after = before.construct_n[c], after.construct_n[c]
-        if n_before is None or n_after is None:
-            continue
-        assert not 1 <= n_after - n_before <= K - 1, f"{KEYS[c]}: the newest responses' sum is published"
+    with pytest.raises(results.NotReleased) as after:
+        _report_release(db, world, round_id)
+    assert (before.value.responses, after.value.responses) == (first.answers.shape[0], data.answers.shape[0])
