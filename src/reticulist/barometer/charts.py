@@ -172,7 +172,7 @@ def heatmap(
     threshold: int = 5,
 ) -> Chart:
     label_w, cell_w, cell_h, head_h = 170.0, 30.0, 18.0, 110.0
-    legend = f"hidden: fewer than {threshold} respondents, or to protect a hidden cell"
+    legend = f"hidden: fewer than {threshold} respondents, or to protect a small group"
     width = max(label_w + cell_w * len(column_labels) + 70, label_w + 20 + text_width(legend, 8))
     height = head_h + cell_h * len(row_labels) + 30
     chart = Chart(
