@@ -25,6 +25,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from reticulist.barometer import results
 from reticulist.barometer import service as barometer
 from reticulist.cli.main import app as cli_app
 from reticulist.register import schemas as s
@@ -114,6 +115,7 @@ def hostile(db: Session, world: World, database_url: str, tmp_path: Path) -> dic
         for n in range(6)
     ]
     barometer.record_imported_responses(db, actor=actor, round_id=closed.id, rows=rows)
+    results.release_results(db, actor=actor, round_id=closed.id)  # results exist once released
     open_round = barometer.open_round(
         db,
         actor=actor,
@@ -136,6 +138,7 @@ def hostile(db: Session, world: World, database_url: str, tmp_path: Path) -> dic
     return {
         "partnership_id": pid,
         "round_id": closed.id,
+        "released_round_id": closed.id,
         "open_round_id": open_round.id,
         "organisation_id": organisations[0],
         "profession_id": profession.id,

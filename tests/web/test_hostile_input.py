@@ -134,10 +134,10 @@ def test_imports_name_the_row_and_column_of_a_control_character(
             )
         messages.extend(str(p) for p in caught.value.problems)
     assert messages == [
-        "organisations.csv row 3, name: contains an invisible text-direction control "
+        "organisations.csv row 3, column A \"name\": contains an invisible text-direction control "
         "(U+202E RIGHT-TO-LEFT OVERRIDE) at character 10; remove it",
-        "organisations.xlsx row 2, name: contains an invisible character (U+200F RIGHT-TO-LEFT MARK) at "
-        "character 9; remove it",
+        "organisations.xlsx row 2, column A \"name\": contains an invisible character "
+        "(U+200F RIGHT-TO-LEFT MARK) at character 9; remove it",
     ]
     assert _organisations(db) == before
 
@@ -179,7 +179,8 @@ def test_the_command_line_refuses_control_characters(database_url: str, world: W
     )
     assert imported.exit_code == 1
     assert (
-        "people.csv row 2, full_name: contains an invisible text-direction control (U+202D" in imported.stderr
+        'people.csv row 2, column A "full_name": contains an invisible text-direction control (U+202D'
+        in imported.stderr
     )
 
 
