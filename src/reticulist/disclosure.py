@@ -8,10 +8,11 @@ The attacker
 ------------
 They see every published figure of one release at once: the total, every group's count, and per column
 (a construct) every visible cell's n and mean, so its sum. They know how groups nest and cross (which
-organisation is in which tier; the register), and, being generous to them, which combinations of
-dimensions hold anybody. They subtract, add and solve linear programs. Each group is a union of *atoms*:
-the cross-classified groups (organisation x profession x hierarchy tier x ...), the finest groups
-anything published can describe.
+organisation is in which tier; the register) and which combinations of dimensions exist. For the exact
+search they are also credited with knowing which combinations hold anybody (the safe side); for the
+ranges, not who answered nor who skipped a construct. They subtract, add and solve linear programs. Each
+group is a union of *atoms*: the cross-classified groups (organisation x profession x hierarchy tier x
+...), the finest groups anything published can describe.
 
 What is proven (k = threshold)
 ------------------------------
@@ -22,15 +23,20 @@ What is proven (k = threshold)
    whole round's own count is public by design.
 2. Intervals: for every hidden cell that holds 1..k-1 people, linear programs over everything published
    give the range its count could take, which must reach k (hidden does not tell small) and be at least
-   k-1 wide (1 cannot be told from k-1); and the range its mean could take, with every count taken as
+   k-1 wide (1 cannot be told from k-1); for hidden groups over the people counts and every column's n
+   joined (n <= people in every atom); and the range its mean could take, with every count taken as
    known, must be at least ``min_mean_width`` wide on the scale (default 2 points of 1..5: agreeing
-   cannot be told from disagreeing).
+   cannot be told from disagreeing), unless the column's own whole figures already pin it.
 
 Cells are hidden first because they are small (fewer than k), then, while the audit finds anything, one
-more visible cell is hidden for each finding: a cell of the same dimension first (the classic complement),
-else a cell that overlaps the exposed group, smallest first. Hiding only ever grows, so this ends; what
-it cannot fix (the whole round's own figures pinning a hidden group, for example when everyone gave the
-same answer) is reported as ``residual``.
+more visible cell is hidden for each finding: one the attacker's combination uses (exact findings), else a
+cell of the same dimension (the classic complement), else one that overlaps the exposed group, else any
+other visible cell of the column; the least wanted dimension (``keep``) and the fewest people first.
+Hiding only ever grows, so this ends; what it cannot fix is reported as ``residual``.
+
+Known gap: a cell hidden inside a visible group has its n range audited within its own column; joined
+with the other columns' counts it can be narrower (its sums stay protected: the mean ranges take every
+count as known).
 
 Not protected: a visible group of k or more whose members all gave the same answer (its mean says what
 each of them answered), and anything outside the release (a later release of the same people must be
