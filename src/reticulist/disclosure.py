@@ -349,10 +349,9 @@ class _Auditor:
         exact_cache: dict,
         first_only: bool = False,
         joint: tuple[_Extent, dict[int | None, tuple[int, np.ndarray]]] | None = None,
-        joint_cells: set[tuple[int, int]] | None = None,
     ) -> list[Finding]:
-        """What the attacker can work out in one published system. With ``joint``, the count ranges of
-        ``joint_cells`` (all hidden cells when None) are taken over every published count at once."""
+        """What the attacker can work out in one published system. With ``joint``, the hidden cells'
+        count ranges are taken over every published count at once."""
         t = self.t
         w = system.weights
         rows = np.vstack([np.ones(t.m, dtype=bool)] + [t.row(cell) for cell in system.visible]).astype(float)
@@ -376,7 +375,7 @@ class _Auditor:
         for cell in system.hidden:
             target = t.row(cell)[live].astype(float)
             true = float(target @ w[live])
-            if joint is not None and (joint_cells is None or cell in joint_cells):
+            if joint is not None:
                 # Counts over every published count at once (n <= people in every atom).
                 model, blocks = joint
                 start, atoms = blocks[system.column]
@@ -516,13 +515,12 @@ def protect(
                     if joined and column is None
                     else None
                 )
-                cells = None
-                findings = auditor.check(system, cache, first_only=True, joint=joint, joint_cells=cells)
+                findings = auditor.check(system, cache, first_only=True, joint=joint)
                 if not findings:
                     break
                 chosen = _choose(findings[0], system, tables, keep)
                 if chosen is None:
-                    residual.extend(auditor.check(system, cache, joint=joint, joint_cells=cells))
+                    residual.extend(auditor.check(system, cache, joint=joint))
                     break
                 d, i = chosen
                 if column is None:
