@@ -76,6 +76,10 @@ _quiet_first_highs()
 # A search that neither finds a small determined union nor proves there is none within this time counts as
 # a finding (the safe side); it is rare, and hiding one more cell makes the next search easier.
 MILP_SECONDS = 5.0
+# The joined count check (people and every column's n at once) grows with atoms x columns; beyond this
+# many variables its linear programs take minutes, so it is left out (docs/barometer.md says so). A
+# partnership's round is far below it (the demo: about 1,700).
+JOINT_MAX_VARIABLES = 6_000
 MIN_MEAN_WIDTH = 2.0  # points on the 1-5 scale: a hidden small group's mean stays this uncertain at least
 _EPS = 1e-7
 
@@ -110,6 +114,7 @@ class Protection:
     secondary_cells: int = 0
     rounds: int = 0  # audit passes until nothing was found
     residual: list[Finding] = field(default_factory=list)
+    joined: bool = True  # whether hidden groups' counts were also checked with every column's n joined
 
 
 @dataclass(frozen=True)
@@ -507,6 +512,7 @@ def protect(
     primary_cells = [c.copy() for c in cell_hidden]
 
     keep = list(keep) if keep is not None else [0.0] * len(sizes)
+    joint_size = int((tables.people > 0).sum()) * (1 + int(column_visible.sum()))
     auditor = _Auditor(tables, k, value_range, min_mean_width)
     cache: dict = {}
     residual: list[Finding] = []
@@ -525,9 +531,11 @@ def protect(
                 # take every count as known.)
                 joint = (
                     auditor.joint(group_hidden, cell_hidden, column_visible, cache)
-                    if joined and column is None
+                    if joined and column is None and joint_size <= JOINT_MAX_VARIABLES
                     else None
                 )
+                if joined and joint is None:
+                    break
                 findings = auditor.check(system, cache, first_only=True, joint=joint)
                 if not findings:
                     break
@@ -554,6 +562,7 @@ def protect(
         ),
         rounds=passes,
         residual=residual,
+        joined=joint_size <= JOINT_MAX_VARIABLES,
     )
 
 
