@@ -75,7 +75,7 @@ _quiet_first_highs()
 
 # A search that neither finds a small determined union nor proves there is none within this time counts as
 # a finding (the safe side); it is rare, and hiding one more cell makes the next search easier.
-MILP_SECONDS = 5.0
+MILP_SECONDS = 1.0
 # The joined count check (people and every column's n at once) grows with atoms x columns; beyond this
 # many variables its linear programs take minutes, so it is left out (docs/barometer.md says so). A
 # partnership's round is far below it (the demo: about 1,700).
