@@ -11,6 +11,22 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def everywhere(
+    debug: bool = typer.Option(
+        False,
+        "--debug",
+        envvar="RETICULIST_DEBUG",
+        help="When a command fails unexpectedly, print the full traceback too (it can show personal data "
+        "from the database: names, emails).",
+    ),
+) -> None:
+    # Read by reticulist.cli.failures when a command fails; without it, a failure is one sentence.
+    pass
+
+
 app.add_typer(db_commands.app, name="db", help="Database schema: upgrade, show the current revision.")
 app.add_typer(user_commands.app, name="user", help="Accounts: add users, grant roles, issue API tokens.")
 web_commands.register(app)

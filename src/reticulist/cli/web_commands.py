@@ -7,6 +7,7 @@ import ipaddress
 import typer
 
 from reticulist.cli.common import DATABASE_OPTION, err_console, settings_for
+from reticulist.cli.failures import outcome
 from reticulist.db.migrate import SchemaNotCurrent
 from reticulist.settings import Settings
 
@@ -53,6 +54,7 @@ def serve_app(settings: Settings, host: str, port: int) -> None:
 
 def register(app: typer.Typer) -> None:
     @app.command("serve")
+    @outcome("serving", "the server stopped; requests it had finished are saved, the rest were not")
     def serve(
         host: str = typer.Option("127.0.0.1", help="Address to listen on."),
         port: int = typer.Option(8000, help="Port to listen on."),
