@@ -161,6 +161,7 @@ def register(app: typer.Typer) -> None:
             url = f"sqlite:///{path}"
         else:
             url = database
+            note_database(url)
             try:
                 clear_for_demo(url)
             except DemoRefused as exc:

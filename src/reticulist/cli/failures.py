@@ -20,18 +20,19 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
+from typer.exceptions import TyperException
 
 _stderr = Console(stderr=True)
 Command = TypeVar("Command", bound=Callable[..., Any])
 DEBUG_HINT = "reticulist --debug COMMAND ... shows where (the details can hold personal data)"
-# Exits that are the command's own decision, said already: never second-guessed here.
-_DELIBERATE = (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, typer.Exit, typer.Abort)
+# Exits that are the command's own decision, or a usage error, said already: never second-guessed here.
+_DELIBERATE = (typer.Exit, typer.Abort, TyperException)
+_debug = False  # set by the --debug option on `reticulist` itself
 
 
 @dataclass
@@ -90,11 +91,14 @@ def note_database(url: str) -> None:
         current.database_url = url
 
 
+def set_debug(wanted: bool) -> None:
+    """From `reticulist --debug`: failures print their traceback as well as the sentence."""
+    global _debug
+    _debug = wanted
+
+
 def debug_wanted() -> bool:
-    context = click.get_current_context(silent=True)
-    if context is not None and context.find_root().params.get("debug"):
-        return True
-    return os.environ.get("RETICULIST_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
+    return _debug or os.environ.get("RETICULIST_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _fail(exc: BaseException | None, code: int) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from reticulist.cli import db_commands, user_commands, web_commands
+from reticulist.cli import db_commands, failures, user_commands, web_commands
 
 app = typer.Typer(
     help="Reticulist: the register, barometer and network of a multi-agency partnership.",
@@ -23,8 +23,8 @@ def everywhere(
         "from the database: names, emails).",
     ),
 ) -> None:
-    # Read by reticulist.cli.failures when a command fails; without it, a failure is one sentence.
-    pass
+    # Without it, an unexpected failure is one sentence (reticulist.cli.failures).
+    failures.set_debug(debug)
 
 
 app.add_typer(db_commands.app, name="db", help="Database schema: upgrade, show the current revision.")
