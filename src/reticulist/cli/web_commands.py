@@ -43,6 +43,10 @@ def refuse_public_development_secret(settings: Settings, host: str) -> None:
 
 
 APP_FACTORY = "reticulist.web.app:app_from_environment"
+# How long a worker process may take to answer its supervisor before it is replaced. uvicorn's 5 s is
+# shorter than a new worker takes to import Reticulist on a busy machine (measured: 14 s on 2 cores at load
+# 10), and a worker killed while starting is started again, endlessly.
+WORKER_ANSWER_SECONDS = 60
 
 
 @contextmanager
@@ -105,6 +109,7 @@ def serve_app(
             port=port,
             workers=workers,
             timeout_graceful_shutdown=graceful_seconds,
+            timeout_worker_healthcheck=WORKER_ANSWER_SECONDS,
             log_level="info",
             proxy_headers=False,
         )
