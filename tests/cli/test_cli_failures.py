@@ -317,17 +317,36 @@ def test_sqlite_locked_past_the_busy_timeout(
 
 # --- the sentence for what is not the database ---------------------------------------------------------
 def test_other_failures_in_plain_words() -> None:
-    o = failures.Outcome("writing the report", "no report was written", "run it again")
+    o = failures.Outcome("while writing the report", "no report was written", "run it again")
     assert failures.explain(ZeroDivisionError("secret row value"), o) == (
-        "An unexpected error (zero division error) stopped writing the report: no report was written; "
-        f"{failures.DEBUG_HINT}."
+        "An unexpected error (zero division error) happened while writing the report: no report was "
+        f"written; {failures.DEBUG_HINT}."
     )
     full = OSError(28, "No space left on device", "/reports/board.pdf")
     assert failures.explain(full, o) == (
-        "A file could not be read or written during writing the report (/reports/board.pdf: No space left "
+        "A file could not be read or written while writing the report (/reports/board.pdf: No space left "
         "on device): no report was written."
     )
     assert failures.explain(KeyboardInterrupt(), o) == (
-        "Stopped by Ctrl+C during writing the report: no report was written."
+        "Stopped by Ctrl+C while writing the report: no report was written."
     )
     assert failures.plain_words(sqlite3.OperationalError) == "operational error"
+
+
+def test_a_bad_setting_is_one_line_naming_it_without_its_value(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'never-opened.sqlite3'}"
+    result = runner.invoke(
+        app, ["db", "current", "--database", database], env={"RETICULIST_SESSION_HOURS": "lots"}
+    )
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "Settings problem: RETICULIST_SESSION_HOURS: Input should be a valid integer"
+    )
+    assert result.stderr.count("\n") == 1 and "lots" not in result.stderr
+    short = {"RETICULIST_ENVIRONMENT": "production", "RETICULIST_SECRET_KEY": "hunter2-hunter2"}
+    result = runner.invoke(app, ["db", "current", "--database", database], env=short)
+    assert result.exit_code == 2 and "hunter2" not in result.stderr
+    assert result.stderr == (
+        "Settings problem: RETICULIST_SECRET_KEY must be at least 32 characters in production\n"
+    )
+    assert not (tmp_path / "never-opened.sqlite3").exists()

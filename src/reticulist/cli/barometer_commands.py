@@ -130,7 +130,7 @@ def _report(result: importers.ImportedResponses, path: Path) -> None:
 
 
 @app.command("import")
-@outcome("the import", "nothing was imported", "the import is all or nothing, so run it again")
+@outcome("during the import", "nothing was imported", "the import is all or nothing, so run it again")
 def import_command(
     round_ref: str = typer.Argument(
         ..., metavar="ROUND", help='The round\'s number, or "PARTNERSHIP/ROUND TITLE".'
@@ -172,7 +172,7 @@ def import_command(
 
 
 @app.command("release")
-@outcome("the release", "nothing was released", "run it again")
+@outcome("during the release", "nothing was released", "run it again")
 def release_command(
     round_ref: str = typer.Argument(
         ..., metavar="ROUND", help='The round\'s number, or "PARTNERSHIP/ROUND TITLE".'
@@ -189,7 +189,7 @@ def release_command(
             _fail(str(exc.problems[0].message if exc.problems else exc))
         session.commit()
         now(
-            "reading the released figures back",
+            "while reading the released figures back",
             "the results were released all the same (the round's page shows them)",
         )
         report = round_report(session, actor=cli_actor("barometer release"), round_id=round_id)
@@ -210,7 +210,7 @@ def release_command(
 
 
 @app.command("report")
-@outcome("writing the report", "no report was written", "run it again")
+@outcome("while writing the report", "no report was written", "run it again")
 def report_command(
     round_ref: str = typer.Argument(
         ..., metavar="ROUND", help='The round\'s number, or "PARTNERSHIP/ROUND TITLE".'

@@ -14,7 +14,7 @@ app = typer.Typer(no_args_is_help=True)
 
 @app.command("upgrade")
 @outcome(
-    "the schema upgrade",
+    "during the schema upgrade",
     "the schema is at the last revision the upgrade finished (reticulist db current says which)",
     "run reticulist db upgrade again",
 )
@@ -26,7 +26,7 @@ def upgrade(database: str | None = DATABASE_OPTION) -> None:
 
 
 @app.command("current")
-@outcome("the schema check", "nothing was changed")
+@outcome("during the schema check", "nothing was changed")
 def current(database: str | None = DATABASE_OPTION) -> None:
     """Show the database's schema revision and whether it is up to date."""
     engine = make_engine(settings_for(database).database_url)

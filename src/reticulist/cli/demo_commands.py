@@ -136,7 +136,7 @@ def barometer_rounds_line(url: str, partnership_id: int, address: str) -> str:
 
 def register(app: typer.Typer) -> None:
     @app.command("demo")
-    @outcome("building the demo", "the demo was not built", "run reticulist demo again")
+    @outcome("while building the demo", "the demo was not built", "run reticulist demo again")
     def demo(
         database: str | None = typer.Option(
             None,
@@ -169,7 +169,7 @@ def register(app: typer.Typer) -> None:
                 raise typer.Exit(1) from None
         note_database(url)
         partnership_id = build_demo_database(url, seed=seed)
-        now("showing the demo", "the demo is built all the same", "serve it with reticulist serve")
+        now("while showing the demo", "the demo is built all the same", "serve it with reticulist serve")
 
         address = f"http://{host}:{port}"
         console.print(
@@ -186,6 +186,6 @@ def register(app: typer.Typer) -> None:
         console.print(f"Overview: {address}/p/{partnership_id}")
         console.print(barometer_rounds_line(url, partnership_id, address), soft_wrap=True)
         if serve:
-            now("serving the demo", "the server stopped; the demo is built all the same")
+            now("while serving the demo", "the server stopped; the demo is built all the same")
             console.print(f"Serving on {address} (Ctrl+C to stop).")
             serve_app(settings_for(url), host, port)

@@ -39,18 +39,20 @@ _debug = False  # set by the --debug option on `reticulist` itself
 class Outcome:
     """What a command was doing, and what its failure leaves behind."""
 
-    doing: str  # "the import"
+    doing: str  # when, with its preposition: "during the import", "while adding the account"
     nothing: str  # "nothing was imported"
     again: str = ""  # said when running it again is the cure: "the import is all or nothing, so run it again"
     database_url: str | None = None  # the database it works on, once known (named when it cannot be reached)
 
 
-GENERIC = Outcome("the command", "the command stopped; any change it was making was not saved")
+GENERIC = Outcome("while the command ran", "the command stopped; any change it was making was not saved")
 _current: ContextVar[Outcome | None] = ContextVar("reticulist_command_outcome", default=None)
 
 
 def outcome(doing: str, nothing: str, again: str = "") -> Callable[[Command], Command]:
-    """Say, on a command, what its failure leaves behind; unexpected failures then end in one sentence.
+    """Say, on a command, what its failure leaves behind; unexpected failures then end in one sentence:
+    ``@outcome("during the import", "nothing was imported", "the import is all or nothing, so run it
+    again")``.
 
     Only state what is true whatever the moment of the failure: a command that writes in one transaction
     can say "nothing was imported"; one that commits and then does more calls ``now()`` after its commit.
@@ -161,23 +163,23 @@ def explain(exc: BaseException, o: Outcome) -> str:
     again = f"; {o.again}" if o.again else ""
     where, _ = _database(o.database_url)
     if isinstance(exc, KeyboardInterrupt):
-        return f"Stopped by Ctrl+C during {o.doing}: {o.nothing}."
+        return f"Stopped by Ctrl+C {o.doing}: {o.nothing}."
     if isinstance(exc, sa_exc.DBAPIError):
         said = _database_error(exc, o, where, again)
         if said:
             return said
         return (
-            f"The database reported an error ({plain_words(type(exc.orig or exc))}) during {o.doing}: "
+            f"The database reported an error ({plain_words(type(exc.orig or exc))}) {o.doing}: "
             f"{o.nothing}; {DEBUG_HINT}."
         )
     if isinstance(exc, sa_exc.TimeoutError):
-        return f"No connection to {where} came free in time during {o.doing}: {o.nothing}{again}."
+        return f"No connection to {where} came free in time {o.doing}: {o.nothing}{again}."
     if isinstance(exc, MemoryError):
-        return f"The computer ran out of memory during {o.doing}: {o.nothing}."
+        return f"The computer ran out of memory {o.doing}: {o.nothing}."
     if isinstance(exc, OSError) and exc.strerror:
         which = f"{exc.filename}: " if exc.filename else ""
-        return f"A file could not be read or written during {o.doing} ({which}{exc.strerror}): {o.nothing}."
-    return f"An unexpected error ({plain_words(type(exc))}) stopped {o.doing}: {o.nothing}; {DEBUG_HINT}."
+        return f"A file could not be read or written {o.doing} ({which}{exc.strerror}): {o.nothing}."
+    return f"An unexpected error ({plain_words(type(exc))}) happened {o.doing}: {o.nothing}; {DEBUG_HINT}."
 
 
 def _database_error(exc: sa_exc.DBAPIError, o: Outcome, where: str, again: str) -> str | None:
@@ -188,7 +190,7 @@ def _database_error(exc: sa_exc.DBAPIError, o: Outcome, where: str, again: str) 
         if primary in (_SQLITE_BUSY, _SQLITE_LOCKED):
             return (
                 f"{_cap(where)} stayed locked by another program writing to it for longer than Reticulist "
-                f"waits, during {o.doing}: {o.nothing}{again}."
+                f"waits, {o.doing}: {o.nothing}{again}."
             )
         if primary == _SQLITE_READONLY:
             return f"{_cap(where)} cannot be written (the file or its folder is read-only): {o.nothing}."
@@ -206,28 +208,31 @@ def _database_error(exc: sa_exc.DBAPIError, o: Outcome, where: str, again: str) 
         diag = getattr(orig, "diag", None)
         rule = getattr(diag, "constraint_name", None)  # a name from the schema: holds no row's values
         named = f" ({rule})" if rule else ""
-        return f"The database refused {o.doing}: a row broke one of its rules{named}; {o.nothing}."
+        return f"The database refused a row {o.doing}, as it broke one of its rules{named}: {o.nothing}."
     if state in ("40001", "40P01"):
         return (
-            f"The database stopped {o.doing} because it clashed with another change made at the same "
-            f"moment: {o.nothing}{again}."
+            f"The database stopped the command {o.doing}, as another change made at the same moment "
+            f"clashed with it: {o.nothing}{again}."
         )
     if state == "57014":
-        return f"The database cancelled {o.doing} (a time limit, or an operator): {o.nothing}{again}."
+        return (
+            f"The database cancelled the command {o.doing} (a time limit, or an operator): "
+            f"{o.nothing}{again}."
+        )
     if state == "55P03":
-        return f"The database could not lock what {o.doing} needed in time: {o.nothing}{again}."
+        return f"The database could not get a lock in time {o.doing}: {o.nothing}{again}."
     if state in ("53100", "53200"):
         lacking = "disk space" if state == "53100" else "memory"
-        return f"The database ran out of {lacking} during {o.doing}: {o.nothing}."
+        return f"The database ran out of {lacking} {o.doing}: {o.nothing}."
     lost = exc.connection_invalidated or state.startswith("08") or state.startswith("57P")
     if lost and exc.statement is None:
         # Lost while committing (or rolling back): the server may have saved it just before the cut.
         return (
-            f"The database connection was lost just as {o.doing} was being saved, so whether it was saved "
-            "cannot be told: check before running it again."
+            f"The database connection was lost {o.doing}, just as the work was being saved, so whether it "
+            "was saved cannot be told: check before running it again."
         )
     if lost:
-        return f"The database connection was lost during {o.doing}: {o.nothing}{again}."
+        return f"The database connection was lost {o.doing}: {o.nothing}{again}."
     if exc.statement is None:
         message = str(orig or "").lower()
         reason = next((why for text, why in _CONNECT_REASONS if text in message), "")

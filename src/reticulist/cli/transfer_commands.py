@@ -60,7 +60,7 @@ def _import(kind: RecordType, path: Path, partnership: str, database: str | None
 
 def register(app: typer.Typer) -> None:
     @app.command("import")
-    @outcome("the import", "nothing was imported", "the import is all or nothing, so run it again")
+    @outcome("during the import", "nothing was imported", "the import is all or nothing, so run it again")
     def import_command(
         kind: RecordType = typer.Argument(..., help="Which record type the file holds."),
         file: Path = typer.Argument(..., help="A .csv (UTF-8) or .xlsx file with the export's columns."),
@@ -72,7 +72,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("export")
     @outcome(
-        "the export",
+        "during the export",
         "nothing in the register was changed, but the folder may hold only some of the files",
         "run the export again",
     )

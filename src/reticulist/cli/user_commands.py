@@ -16,7 +16,7 @@ app = typer.Typer(no_args_is_help=True)
 
 
 @app.command("add")
-@outcome("adding the account", "the account was not created", "run it again")
+@outcome("while adding the account", "the account was not created", "run it again")
 def add(
     email: str = typer.Argument(..., help="Login email address."),
     name: str = typer.Option(..., "--name", help="Name shown in the app."),
@@ -58,7 +58,7 @@ def add(
 
 
 @app.command("role")
-@outcome("changing the role", "the role was not changed", "run it again")
+@outcome("while changing the role", "the role was not changed", "run it again")
 def role(
     email: str = typer.Argument(...),
     partnership: str = typer.Argument(..., help="Partnership name or number."),
@@ -83,7 +83,7 @@ def role(
 
 
 @app.command("token")
-@outcome("issuing the token", "no token was issued", "run it again")
+@outcome("while issuing the token", "no token was issued", "run it again")
 def token(
     email: str = typer.Argument(...),
     name: str = typer.Option("command line", "--name", help="What the token is for."),
@@ -104,7 +104,7 @@ def token(
 
 
 @app.command("unlock")
-@outcome("clearing the throttles", "no throttle was cleared", "run it again")
+@outcome("while clearing the throttles", "no throttle was cleared", "run it again")
 def unlock(
     email: str | None = typer.Argument(
         None, help="Account whose failed logins to forget (from every address)."

@@ -97,7 +97,10 @@ def serve_app(
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
-    now("serving", "the server stopped; every request it had answered is saved, any it was answering is not")
+    now(
+        "while serving",
+        "the server stopped; every request it had answered is saved, any it was answering is not",
+    )
     with database_for_workers(settings.database_url), stopping_cleanly():
         # Forwarded headers are read by the app, from RETICULIST_TRUSTED_PROXIES only
         # (web.deps.client_address). On SIGTERM or Ctrl+C uvicorn stops accepting, gives the requests in
@@ -117,7 +120,7 @@ def serve_app(
 
 def register(app: typer.Typer) -> None:
     @app.command("serve")
-    @outcome("starting the server", "the server did not start")
+    @outcome("while starting the server", "the server did not start")
     def serve(
         host: str = typer.Option("127.0.0.1", help="Address to listen on."),
         port: int = typer.Option(8000, help="Port to listen on."),
