@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from reticulist.cli.common import DATABASE_OPTION, console, settings_for
+from reticulist.cli.failures import outcome
 from reticulist.db import migrate
 from reticulist.db.engine import make_engine
 
@@ -12,6 +13,11 @@ app = typer.Typer(no_args_is_help=True)
 
 
 @app.command("upgrade")
+@outcome(
+    "during the schema upgrade",
+    "the schema is at the last revision the upgrade finished (reticulist db current says which)",
+    "run reticulist db upgrade again",
+)
 def upgrade(database: str | None = DATABASE_OPTION) -> None:
     """Create or upgrade the database schema to this version of Reticulist."""
     url = settings_for(database).database_url
@@ -20,6 +26,7 @@ def upgrade(database: str | None = DATABASE_OPTION) -> None:
 
 
 @app.command("current")
+@outcome("during the schema check", "nothing was changed")
 def current(database: str | None = DATABASE_OPTION) -> None:
     """Show the database's schema revision and whether it is up to date."""
     engine = make_engine(settings_for(database).database_url)

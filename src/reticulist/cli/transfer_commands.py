@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from reticulist.access.policy import cli_actor
 from reticulist.cli.common import DATABASE_OPTION, console, database_session, err_console, partnership_id_for
+from reticulist.cli.failures import outcome
 from reticulist.errors import InputError
 from reticulist.register import transfer
 from reticulist.register.transfer import FileFormat, RecordType
@@ -59,6 +60,7 @@ def _import(kind: RecordType, path: Path, partnership: str, database: str | None
 
 def register(app: typer.Typer) -> None:
     @app.command("import")
+    @outcome("during the import", "nothing was imported", "the import is all or nothing, so run it again")
     def import_command(
         kind: RecordType = typer.Argument(..., help="Which record type the file holds."),
         file: Path = typer.Argument(..., help="A .csv (UTF-8) or .xlsx file with the export's columns."),
@@ -69,6 +71,11 @@ def register(app: typer.Typer) -> None:
         _import(kind, file, partnership, database)
 
     @app.command("export")
+    @outcome(
+        "during the export",
+        "nothing in the register was changed, but the folder may hold only some of the files",
+        "run the export again",
+    )
     def export_command(
         partnership: str = typer.Option(..., "--partnership", help="Partnership name or number."),
         to: Path = typer.Option(..., "--to", help="Folder to write the files into (created if missing)."),

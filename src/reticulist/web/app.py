@@ -287,3 +287,10 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
         return JSONResponse({"detail": [_problem(dict(e)) for e in exc.errors()]}, status_code=422)
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app built from the environment's settings, for uvicorn's ``factory=True``: what each worker of
+    ``reticulist serve --workers N`` runs (the command passes its --database as RETICULIST_DATABASE_URL).
+    Also ``uvicorn --factory reticulist.web.app:app_from_environment`` for another process manager."""
+    return create_app(Settings())
