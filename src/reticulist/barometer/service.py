@@ -40,6 +40,7 @@ from reticulist.barometer.models import (
     BarometerResponse,
     BarometerRound,
 )
+from reticulist.db.unique import add_unless_taken
 from reticulist.errors import FieldProblem, InputError
 from reticulist.network.models import NetworkTie
 from reticulist.register import schemas as s
@@ -160,8 +161,9 @@ def _instrument_for_round(session: Session, partnership_id: int, ref: str) -> Ba
         content=instrument_content(builtin),
         built_in=True,
     )
-    session.add(row)
-    session.flush()
+    if not add_unless_taken(session, row, "uq_barometer_instrument_built_in"):
+        # Another round started this instrument at the same moment: its copy serves both.
+        return _stored(session, partnership_id, key, version)  # type: ignore[return-value]
     return row
 
 
@@ -186,15 +188,19 @@ def load_instrument(
             "give your file its own key, or change the version",
             field="version",
         )
-    existing = _stored(session, partnership_id, instrument.key, instrument.version)
-    if existing is not None:
-        if existing.content == content:
-            return existing
-        raise InputError(
-            f"{instrument.key} version {instrument.version} is already loaded with different content; "
-            "change the version",
-            field="version",
-        )
+
+    def loaded_already() -> BarometerInstrument | None:
+        existing = _stored(session, partnership_id, instrument.key, instrument.version)
+        if existing is not None and existing.content != content:
+            raise InputError(
+                f"{instrument.key} version {instrument.version} is already loaded with different content; "
+                "change the version",
+                field="version",
+            )
+        return existing
+
+    if (existing := loaded_already()) is not None:
+        return existing
     row = BarometerInstrument(
         partnership_id=partnership_id,
         key=instrument.key,
@@ -203,8 +209,9 @@ def load_instrument(
         content=content,
         built_in=False,
     )
-    session.add(row)
-    session.flush()
+    if not add_unless_taken(session, row, "uq_barometer_instrument_partnership_id"):
+        # Loaded by someone else at the same moment: the same answer as loading it just after them.
+        return loaded_already()  # type: ignore[return-value]
     audit.record(
         session,
         actor=actor,
