@@ -599,6 +599,12 @@ def _action_values(
         )
     if data.meeting_id is not None:
         _same_partnership(session.get(Meeting, data.meeting_id), partnership_id, "meeting_id", "meeting")
+    return action_values(data, previous)
+
+
+def action_values(data: s.ActionCreate, previous: Action | None = None) -> dict[str, Any]:
+    """An action's stored values from the form's (dates filled in, closed date kept or cleared), or
+    InputError; without looking at the database (references are checked by the caller)."""
     values = data.model_dump()
     values["opened_on"] = data.opened_on or (previous.opened_on if previous else today())
     _check_dates(values["opened_on"], data.due_on, start_field="opened_on", end_field="due_on")
