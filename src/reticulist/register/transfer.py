@@ -69,7 +69,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -77,6 +77,7 @@ from reticulist import tabular
 from reticulist.access.policy import Action as Can
 from reticulist.access.policy import Actor, ensure_allowed
 from reticulist.audit import service as audit
+from reticulist.db.bulk import BATCH_ROWS, insert_rows
 from reticulist.errors import FieldProblem, InputError
 from reticulist.register import schemas as s
 from reticulist.register import service as register
@@ -558,6 +559,8 @@ class _Rows:
     def ended_on(
         self, row: int, values: dict[str, Any], start: date | None, start_column: str
     ) -> date | None:
+        if _blank(values.get("ended_on")):  # most rows: no end date, nothing to check
+            return None
         ending = self.parse(_Ending, {"ended_on": values.get("ended_on")}, row)
         ended = ending.ended_on if ending else None
         if ended and start and ended < start:
@@ -835,9 +838,6 @@ class ImportResult:
 
 Progress = Callable[[int, int], None]  # (rows done so far, rows in all)
 
-# Rows per INSERT statement: few round trips, and well within SQLite's and PostgreSQL's parameter limits.
-WRITE_BATCH = 1000
-
 
 def _checked(
     session: Session, table: Table, kind: RecordType, partnership_id: int, progress: Progress | None
@@ -871,25 +871,22 @@ def _write(
     rows: int,
     progress: Progress | None,
 ) -> None:
-    """Write a checked batch with multi-row INSERTs (and UPDATEs for attendance), and one audit entry for
-    the whole file: who imported what, from which file, how many, and their record numbers."""
+    """Write a checked batch in bulk (``db.bulk``; UPDATEs in batches for attendance) and one audit entry
+    for the whole file: who imported what, from which file, how many, and their record numbers."""
     table = batch.model.__table__
-    total, done = len(batch.new) + len(batch.changed), 0
-    created: list[int] = []
-    for start in range(0, len(batch.new), WRITE_BATCH):
-        chunk = batch.new[start : start + WRITE_BATCH]
-        created += session.execute(insert(table).returning(table.c.id), chunk).scalars()
-        done += len(chunk)
-        if progress:
-            progress(done, total)
+    total = len(batch.new) + len(batch.changed)
+    created = insert_rows(
+        session, table, batch.new, progress=(lambda done: progress(done, total)) if progress else None
+    )
+    done = len(created)
     if batch.changed:  # attendance only: a new status for someone already recorded at the meeting
         change = (
             update(table)
             .where(table.c.id == bindparam("_id"))
             .values(status=bindparam("_status"), organisation_id=bindparam("_organisation_id"))
         )
-        for start in range(0, len(batch.changed), WRITE_BATCH):
-            chunk = batch.changed[start : start + WRITE_BATCH]
+        for start in range(0, len(batch.changed), BATCH_ROWS):
+            chunk = batch.changed[start : start + BATCH_ROWS]
             session.execute(change, chunk)
             done += len(chunk)
             if progress:
