@@ -201,3 +201,81 @@ def test_eight_add_person_forms_sent_at_once_store_one(
         )
         with session_factory() as session:
             assert session.scalar(select(func.count()).where(Stored.email == email)) == 1
+
+
+def test_eight_grants_of_a_first_role_at_once_give_one_role(
+    session_factory: sessionmaker[Session], world: World
+) -> None:
+    """Each request finds no role and adds one: one is kept, the others are told to look again."""
+    from reticulist.access.models import Membership
+    from reticulist.access.policy import Role
+
+    with session_factory() as session:
+        user = accounts.create_user(
+            session,
+            actor=cli_actor("test"),
+            email="newcomer@example.org",
+            display_name="Newcomer",
+            password="long enough password",
+        )
+        session.commit()
+
+    def grant(i: int) -> None:
+        with session_factory() as session:
+            accounts.set_role(
+                session,
+                actor=cli_actor("test"),
+                partnership_id=world.partnership_id,
+                user_id=user.id,
+                role=Role.MEMBER if i % 2 else Role.MANAGER,
+            )
+            session.commit()
+
+    results = all_at_once(grant)
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert all(isinstance(r, InputError) and "at the same moment" in str(r) for r in refused), refused
+    with session_factory() as session:
+        roles = session.scalar(select(func.count()).where(Membership.user_id == user.id))
+    assert roles == 1
+
+
+def test_eight_attendance_saves_at_once_record_a_person_once(
+    session_factory: sessionmaker[Session], world: World
+) -> None:
+    from datetime import date
+
+    from reticulist.register.models import Attendance
+
+    with session_factory() as session:
+        person = register.create_person(
+            session,
+            actor=world.manager,
+            partnership_id=world.partnership_id,
+            data=s.PersonCreate(full_name="Ash", organisation_id=world.organisation_id, hierarchy_tier=2),
+        )
+        meeting = register.create_meeting(
+            session,
+            actor=world.manager,
+            partnership_id=world.partnership_id,
+            data=s.MeetingCreate(title="Board", held_on=date(2026, 1, 14)),
+        )
+        session.commit()
+
+    def save(i: int) -> None:
+        with session_factory() as session:
+            register.set_attendance(
+                session,
+                actor=world.manager,
+                meeting_id=meeting.id,
+                entries=[s.AttendanceEntry(person_id=person.id, status="present" if i % 2 else "apologies")],
+            )
+            session.commit()
+
+    results = all_at_once(save)
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert all(
+        isinstance(r, InputError) and "Ash was recorded at this meeting by someone else" in str(r)
+        for r in refused
+    ), refused
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).where(Attendance.meeting_id == meeting.id)) == 1
