@@ -46,11 +46,11 @@ appears twice in the file or is already in the register. Attendance rows for a p
 at that meeting replace their status. Actions have no natural key, so importing the same actions file
 twice adds them twice.
 
-Writing: the checks read the register once into lookups and take no lock; only then are the rows written,
-in bulk (multi-row INSERTs), so SQLite's write lock is held for the writing alone (about a second for
-20,000 people, see benchmarks/register_import.py) and web forms go on working during an import. The file
-is audited as one entry: who imported it, which file, how many records of which type (and how many had
-ended or changed), and their record numbers.
+Writing: the checks read the register once into lookups and take no lock; only then are the rows
+written, in bulk (batches of 1,000 rows), so SQLite's write lock is held for the writing alone (a couple
+of seconds for 20,000 people, see benchmarks/register_import.py) and web forms go on working during an
+import. The file is audited as one entry: who imported it, which file, how many records of which type
+(and how many had ended or changed), and their record numbers.
 """
 
 from __future__ import annotations
@@ -927,9 +927,9 @@ def import_table(
 
     Owns its transaction. First every row is checked against the partnership's register (read once into
     lookups) by the rules the register's forms apply; on any problem it raises InputError listing each bad
-    row and field, with nothing written. Then the rows are written in bulk (a few multi-row INSERTs) with
-    one audit entry for the file, as ``actor`` with ``via="import"``, and committed: only this part holds
-    SQLite's write lock, about a second for 20,000 people (benchmarks/register_import.py).
+    row and field, with nothing written. Then the rows are written in bulk (batches of 1,000 rows) with
+    one audit entry for the file, as ``actor`` with ``via="import"``, and committed. Only this part holds
+    SQLite's write lock: a couple of seconds for 20,000 people (benchmarks/register_import.py).
 
     ``progress(done, total)`` is told after each row checked, ``write_progress`` after each batch written.
     """
@@ -940,6 +940,9 @@ def import_table(
     started = time.perf_counter()
     try:
         batch = _checked(session, table, kind, partnership_id, progress)
+        # Nothing is written yet. Ending the checks' read transaction lets the writing start from the
+        # latest state: a SQLite writer then never has to upgrade an old snapshot (which fails at once).
+        session.commit()
     except BaseException:
         session.rollback()
         raise
