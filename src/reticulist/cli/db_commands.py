@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 
-from reticulist.cli.common import DATABASE_OPTION, console, settings_for
+from reticulist.cli.common import DATABASE_OPTION, console, err_console, settings_for
 from reticulist.cli.failures import outcome
 from reticulist.db import migrate
 from reticulist.db.engine import make_engine
@@ -21,7 +22,11 @@ app = typer.Typer(no_args_is_help=True)
 def upgrade(database: str | None = DATABASE_OPTION) -> None:
     """Create or upgrade the database schema to this version of Reticulist."""
     url = settings_for(database).database_url
-    migrate.upgrade(url)
+    try:
+        migrate.upgrade(url)
+    except migrate.UpgradeRefused as exc:  # records to fix first; the message names them
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True, highlight=False)
+        raise typer.Exit(1) from None
     console.print(f"Database schema is at revision {migrate.head_revision()}.")
 
 

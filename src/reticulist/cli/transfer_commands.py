@@ -29,22 +29,30 @@ def _import(kind: RecordType, path: Path, partnership: str, database: str | None
         try:
             table = transfer.read_table(path, kind)
             if len(table.rows) > PROGRESS_FROM_ROWS:
+                # Checking every row comes first (nothing is written); then the writing, in a few batches.
                 with Progress(
-                    TextColumn(f"Importing {escape(path.name)}"),
+                    TextColumn("{task.description}"),
                     BarColumn(),
                     MofNCompleteColumn(),
                     TimeRemainingColumn(),
                     console=err_console,
                     transient=True,
                 ) as bar:
-                    task = bar.add_task("import", total=len(table.rows))
+                    checking = bar.add_task(f"Checking {escape(path.name)}", total=len(table.rows))
+                    writing = bar.add_task(f"Writing {escape(path.name)}", total=len(table.rows), start=False)
+
+                    def written(done: int, total: int) -> None:
+                        bar.start_task(writing)
+                        bar.update(writing, completed=done, total=total)
+
                     result = transfer.import_table(
                         session,
                         actor=actor,
                         partnership_id=partnership_id,
                         kind=kind,
                         table=table,
-                        progress=lambda done, total: bar.update(task, completed=done, total=total),
+                        progress=lambda done, total: bar.update(checking, completed=done, total=total),
+                        write_progress=written,
                     )
             else:
                 result = transfer.import_table(
