@@ -14,12 +14,12 @@ from reticulist.web.deps import Viewer
 
 
 async def form_data(request: Request) -> dict[str, str]:
-    """The submitted form as plain strings, without the CSRF token. A repeated key keeps its last value
-    (a ticked checkbox follows its hidden "no")."""
+    """The submitted form as plain strings, without the CSRF token and form key. A repeated key keeps its
+    last value (a ticked checkbox follows its hidden "no")."""
     form = await request.form()
     data: dict[str, str] = {}
     for key, value in form.multi_items():
-        if key != "csrf_token" and isinstance(value, str):
+        if key not in ("csrf_token", "form_key") and isinstance(value, str):
             data[key] = value
     return data
 
