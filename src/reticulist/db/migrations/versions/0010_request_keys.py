@@ -5,7 +5,7 @@ sending claims its key with a row inserted in the same transaction as its work (
 key); a retry finds the claim and gets the first answer back. Rows are kept for a day.
 
 Revision ID: 0010
-Revises: 0008 (re-chained after 0009 at merge)
+Revises: 0009
 """
 
 from __future__ import annotations
