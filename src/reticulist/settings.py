@@ -75,6 +75,26 @@ class Settings(BaseSettings):
         "survey in an hour.",
     )
 
+    working_requests: int = Field(
+        default=20,
+        ge=1,
+        le=1000,
+        description="Requests one server process works on at once. It is also that process's number of "
+        "database connections and worker threads, so the three always agree.",
+    )
+    waiting_requests: int = Field(
+        default=200,
+        ge=0,
+        description="Requests that may wait for a turn when all working places are taken; past that, the "
+        "server answers 503 with Retry-After at once instead of queueing without end.",
+    )
+    wait_seconds: float = Field(
+        default=10,
+        gt=0,
+        le=300,
+        description="The longest a request waits for a turn before the server answers 503 with Retry-After.",
+    )
+
     @field_validator("trusted_proxies")
     @classmethod
     def _check_proxies(cls, value: str) -> str:

@@ -13,7 +13,7 @@ from reticulist.access import service as accounts
 from reticulist.access.policy import NotFound, Role
 from reticulist.errors import InputError
 from reticulist.web.deps import Viewer, get_db, page_viewer, roles_form
-from reticulist.web.pages import form_data, partnership_context, redirect
+from reticulist.web.pages import form_values, partnership_context, redirect
 from reticulist.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -67,13 +67,13 @@ def roles(
 
 
 @router.post("/p/{partnership_id}/roles")
-async def role_grant(
+def role_grant(
     request: Request,
     partnership_id: int,
     viewer: Viewer = Depends(roles_form),
+    values: dict[str, str] = Depends(form_values),
     db: Session = Depends(get_db),
 ) -> Response:
-    values = await form_data(request)
     try:
         outcome = accounts.grant_role(
             db,
@@ -108,14 +108,14 @@ def invitation_withdraw(
 
 
 @router.post("/p/{partnership_id}/roles/{user_id}")
-async def role_change(
+def role_change(
     request: Request,
     partnership_id: int,
     user_id: int,
     viewer: Viewer = Depends(roles_form),
+    values: dict[str, str] = Depends(form_values),
     db: Session = Depends(get_db),
 ) -> Response:
-    values = await form_data(request)
     _member_of(db, viewer, partnership_id, user_id)
     try:
         role = accounts.parse_role(values.get("role", ""))
@@ -135,7 +135,7 @@ async def role_change(
 
 
 @router.post("/p/{partnership_id}/roles/{user_id}/remove")
-async def role_remove(
+def role_remove(
     request: Request,
     partnership_id: int,
     user_id: int,

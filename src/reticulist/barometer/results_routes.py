@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from reticulist.access.policy import Action as Can
 from reticulist.access.policy import allowed, ensure_allowed
@@ -19,7 +20,7 @@ from reticulist.barometer.actions import KIND_LABELS, Pick, adopt_recommendation
 from reticulist.errors import InputError
 from reticulist.register import service as register
 from reticulist.web.deps import Viewer, check_form_csrf, get_db, page_viewer
-from reticulist.web.pages import in_partnership, partnership_context, redirect
+from reticulist.web.pages import in_partnership, partnership_context, posted_form, redirect
 from reticulist.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -259,14 +260,14 @@ def _problems_by_pick(err: InputError) -> dict[str, Any]:
 
 
 @router.post("/p/{partnership_id}/barometer/rounds/{round_id}/results/actions")
-async def adopt(
+def adopt(
     request: Request,
     partnership_id: int,
     round_id: int,
     viewer: Viewer = Depends(adopt_form),
+    form: FormData = Depends(posted_form),
     db: Session = Depends(get_db),
 ) -> Response:
-    form = await request.form()
     ticked = [str(v) for v in form.getlist("pick")]
     values = {key: str(value) for key, value in form.multi_items() if key not in ("csrf_token", "pick")}
     picks = [

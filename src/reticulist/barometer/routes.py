@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from reticulist.access.policy import Action as Can
 from reticulist.access.policy import allowed, ensure_allowed
@@ -21,7 +22,7 @@ from reticulist.network import reported
 from reticulist.register import schemas as s
 from reticulist.settings import Settings
 from reticulist.web.deps import Viewer, form_for, get_db, get_settings, page_viewer
-from reticulist.web.pages import form_data, in_partnership, partnership_context, redirect
+from reticulist.web.pages import form_values, in_partnership, partnership_context, posted_form, redirect
 from reticulist.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -111,13 +112,13 @@ def round_new(
 
 
 @router.post("/p/{partnership_id}/barometer/new")
-async def round_create(
+def round_create(
     request: Request,
     partnership_id: int,
     viewer: Viewer = Depends(barometer_form),
+    values: dict[str, str] = Depends(form_values),
     db: Session = Depends(get_db),
 ) -> Response:
-    values = await form_data(request)
     try:
         found = barometer.open_round(
             db, actor=viewer.actor, partnership_id=partnership_id, data=s.parse(barometer.RoundCreate, values)
@@ -193,14 +194,14 @@ def round_edit(
 
 
 @router.post("/p/{partnership_id}/barometer/rounds/{round_id}/edit")
-async def round_update(
+def round_update(
     request: Request,
     partnership_id: int,
     round_id: int,
     viewer: Viewer = Depends(barometer_form),
+    values: dict[str, str] = Depends(form_values),
     db: Session = Depends(get_db),
 ) -> Response:
-    values = await form_data(request)
     found = _fetch(db, viewer, partnership_id, round_id)
     try:
         barometer.update_round(
@@ -223,7 +224,7 @@ async def round_update(
 
 
 @router.post("/p/{partnership_id}/barometer/rounds/{round_id}/close")
-async def round_close(
+def round_close(
     request: Request,
     partnership_id: int,
     round_id: int,
@@ -264,15 +265,15 @@ def round_release(
 
 
 @router.post("/p/{partnership_id}/barometer/rounds/{round_id}/invitations")
-async def invitations_issue(
+def invitations_issue(
     request: Request,
     partnership_id: int,
     round_id: int,
     viewer: Viewer = Depends(barometer_form),
+    form: FormData = Depends(posted_form),
     db: Session = Depends(get_db),
     settings: Settings = Depends(get_settings),
 ) -> Response:
-    form = await request.form()
     values: dict = {"invitees": str(form.get("invitees", "") or "")}
     values["people"] = [str(v) for v in form.getlist("people")]
     if form.get("everyone"):  # "Links for everyone in the register"
@@ -319,7 +320,7 @@ async def invitations_issue(
 
 
 @router.post("/p/{partnership_id}/barometer/rounds/{round_id}/open-link")
-async def open_link_set(
+def open_link_set(
     request: Request,
     partnership_id: int,
     round_id: int,
@@ -345,7 +346,7 @@ async def open_link_set(
 
 
 @router.post("/p/{partnership_id}/barometer/rounds/{round_id}/open-link/remove")
-async def open_link_remove(
+def open_link_remove(
     request: Request,
     partnership_id: int,
     round_id: int,
@@ -385,19 +386,19 @@ def instrument_new(
 
 
 @router.post("/p/{partnership_id}/barometer/instruments/new")
-async def instrument_load(
+def instrument_load(
     request: Request,
     partnership_id: int,
     viewer: Viewer = Depends(barometer_form),
+    form: FormData = Depends(posted_form),
     db: Session = Depends(get_db),
 ) -> Response:
-    form = await request.form()
     upload = form.get("file")
     content = b""
     filename = "instrument file"
     if upload is not None and not isinstance(upload, str):
         filename = upload.filename or filename
-        content = await upload.read(MAX_INSTRUMENT_BYTES + 1)
+        content = upload.file.read(MAX_INSTRUMENT_BYTES + 1)  # a spooled file, read in this worker thread
     try:
         if len(content) > MAX_INSTRUMENT_BYTES:
             raise InputError(

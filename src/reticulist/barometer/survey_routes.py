@@ -10,6 +10,7 @@ import math
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from reticulist.access import throttle
 from reticulist.access.policy import NotFound
@@ -19,6 +20,7 @@ from reticulist.register.models import Organisation, Profession
 from reticulist.register.vocab import HIERARCHY_TIERS, WorkingTogetherTier
 from reticulist.settings import Settings
 from reticulist.web.deps import client_address, get_db, get_settings, same_token
+from reticulist.web.pages import posted_form
 from reticulist.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -76,9 +78,8 @@ def _go(url: str) -> Response:
     return _private(RedirectResponse(url, status_code=303))
 
 
-async def _form(request: Request, secret_key: str, token: str) -> dict[str, str] | None:
-    """The posted fields without the control fields, or None if the form token does not match."""
-    form = await request.form()
+def _form(form: FormData, secret_key: str, token: str) -> dict[str, str] | None:
+    """The posted fields, or None if the form token does not match the link."""
     sent = str(form.get("form_token", ""))
     if not same_token(sent, barometer.form_token(secret_key, token)):
         return None
@@ -124,10 +125,14 @@ def welcome(
 
 
 @router.post("/s/{token}/start")
-async def start(
-    request: Request, token: str, db: Session = Depends(get_db), settings: Settings = Depends(get_settings)
+def start(
+    request: Request,
+    token: str,
+    form: FormData = Depends(posted_form),
+    db: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings),
 ) -> Response:
-    if await _form(request, settings.secret_key, token) is None:
+    if _form(form, settings.secret_key, token) is None:
         return _expired(request, token)
     try:
         survey, resume = barometer.start_or_resume(
@@ -269,15 +274,16 @@ def survey_page(
 
 
 @router.post("/s/{token}/{page}")
-async def survey_save(
+def survey_save(
     request: Request,
     token: str,
     page: str,
+    form: FormData = Depends(posted_form),
     db: Session = Depends(get_db),
     settings: Settings = Depends(get_settings),
 ) -> Response:
     secret = settings.secret_key
-    values = await _form(request, secret, token)
+    values = _form(form, secret, token)
     if values is None:
         return _expired(request, token)
     action = values.pop("action")

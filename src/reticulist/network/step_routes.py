@@ -20,6 +20,7 @@ from collections.abc import Callable
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from reticulist.access.policy import Action as Can
 from reticulist.errors import InputError
@@ -27,7 +28,7 @@ from reticulist.network import reported
 from reticulist.register.schemas import record_id_or_none, whole_number
 from reticulist.settings import Settings
 from reticulist.web.deps import Viewer, form_for, get_db, get_settings, page_viewer
-from reticulist.web.pages import in_partnership
+from reticulist.web.pages import in_partnership, posted_form
 from reticulist.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -178,9 +179,8 @@ def _link_door(token: str, secret_key: str) -> _Door:
     return _Door(f"/n/{token}", {"form_token": reported.network_form_token(secret_key, token)})
 
 
-async def _link_form(request: Request, secret_key: str, token: str) -> dict[str, str] | None:
+def _link_form(form: FormData, secret_key: str, token: str) -> dict[str, str] | None:
     """The posted fields, or None if the form token does not match the link."""
-    form = await request.form()
     sent = str(form.get("form_token", ""))
     if not hmac.compare_digest(sent.encode(), reported.network_form_token(secret_key, token).encode()):
         return None
@@ -246,10 +246,14 @@ def link_sent(
 
 
 @router.post("/n/{token}")
-async def link_chosen(
-    request: Request, token: str, db: Session = Depends(get_db), settings: Settings = Depends(get_settings)
+def link_chosen(
+    request: Request,
+    token: str,
+    form: FormData = Depends(posted_form),
+    db: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings),
 ) -> Response:
-    values = await _link_form(request, settings.secret_key, token)
+    values = _link_form(form, settings.secret_key, token)
     if values is None:
         return _expired(request, token)
     door = _link_door(token, settings.secret_key)
@@ -259,10 +263,14 @@ async def link_chosen(
 
 
 @router.post("/n/{token}/rate")
-async def link_rated(
-    request: Request, token: str, db: Session = Depends(get_db), settings: Settings = Depends(get_settings)
+def link_rated(
+    request: Request,
+    token: str,
+    form: FormData = Depends(posted_form),
+    db: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings),
 ) -> Response:
-    values = await _link_form(request, settings.secret_key, token)
+    values = _link_form(form, settings.secret_key, token)
     if values is None:
         return _expired(request, token)
     door = _link_door(token, settings.secret_key)
@@ -354,14 +362,14 @@ def account_skip(
 
 
 @router.post("/p/{partnership_id}/barometer/rounds/{round_id}/network")
-async def account_chosen(
+def account_chosen(
     request: Request,
     partnership_id: int,
     round_id: int,
     viewer: Viewer = Depends(step_form),
+    form: FormData = Depends(posted_form),
     db: Session = Depends(get_db),
 ) -> Response:
-    form = await request.form()
     values = {key: value for key, value in form.multi_items() if isinstance(value, str)}
     door = _account_door(viewer, partnership_id, round_id)
     return _with_account_step(
@@ -370,14 +378,14 @@ async def account_chosen(
 
 
 @router.post("/p/{partnership_id}/barometer/rounds/{round_id}/network/rate")
-async def account_rated(
+def account_rated(
     request: Request,
     partnership_id: int,
     round_id: int,
     viewer: Viewer = Depends(step_form),
+    form: FormData = Depends(posted_form),
     db: Session = Depends(get_db),
 ) -> Response:
-    form = await request.form()
     values = {key: value for key, value in form.multi_items() if isinstance(value, str)}
     door = _account_door(viewer, partnership_id, round_id)
     try:

@@ -23,7 +23,7 @@ from reticulist.register import service as register
 from reticulist.register.models import Action, Meeting, Organisation, Person, Seat
 from reticulist.register.vocab import ActionKind, ActionStatus, AttendanceStatus, MeetingKind, SeatRole
 from reticulist.web.deps import Viewer, get_db, page_viewer, register_form
-from reticulist.web.pages import form_data, in_partnership, partnership_context, redirect
+from reticulist.web.pages import form_values, in_partnership, partnership_context, redirect
 from reticulist.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -96,13 +96,13 @@ def meeting_new(
 
 
 @router.post("/p/{partnership_id}/meetings/new")
-async def meeting_create(
+def meeting_create(
     request: Request,
     partnership_id: int,
     viewer: Viewer = Depends(register_form),
+    values: dict[str, str] = Depends(form_values),
     db: Session = Depends(get_db),
 ) -> Response:
-    values = await form_data(request)
     ensure_allowed(viewer.actor, Can.EDIT_REGISTER, partnership_id)
     try:
         meeting = register.create_meeting(
@@ -181,14 +181,14 @@ def meeting_edit(
 
 
 @router.post("/p/{partnership_id}/meetings/{meeting_id}/edit")
-async def meeting_update(
+def meeting_update(
     request: Request,
     partnership_id: int,
     meeting_id: int,
     viewer: Viewer = Depends(register_form),
+    values: dict[str, str] = Depends(form_values),
     db: Session = Depends(get_db),
 ) -> Response:
-    values = await form_data(request)
     meeting = _get_meeting(db, viewer, partnership_id, meeting_id)
     ensure_allowed(viewer.actor, Can.EDIT_REGISTER, partnership_id)
     try:
@@ -212,7 +212,7 @@ async def meeting_update(
 
 
 @router.post("/p/{partnership_id}/meetings/{meeting_id}/cancel")
-async def meeting_cancel(
+def meeting_cancel(
     request: Request,
     partnership_id: int,
     meeting_id: int,
@@ -376,14 +376,14 @@ def _attendance_entries(
 
 
 @router.post("/p/{partnership_id}/meetings/{meeting_id}/attendance")
-async def attendance_save(
+def attendance_save(
     request: Request,
     partnership_id: int,
     meeting_id: int,
     viewer: Viewer = Depends(register_form),
+    values: dict[str, str] = Depends(form_values),
     db: Session = Depends(get_db),
 ) -> Response:
-    values = await form_data(request)
     meeting = _get_meeting(db, viewer, partnership_id, meeting_id)
     ensure_allowed(viewer.actor, Can.EDIT_REGISTER, partnership_id)
     rows = _attendance_rows(db, viewer, meeting)
@@ -554,13 +554,13 @@ def action_new(
 
 
 @router.post("/p/{partnership_id}/actions/new")
-async def action_create(
+def action_create(
     request: Request,
     partnership_id: int,
     viewer: Viewer = Depends(register_form),
+    values: dict[str, str] = Depends(form_values),
     db: Session = Depends(get_db),
 ) -> Response:
-    values = await form_data(request)
     ensure_allowed(viewer.actor, Can.EDIT_REGISTER, partnership_id)
     try:
         action = register.create_action(
@@ -630,14 +630,14 @@ def action_edit(
 
 
 @router.post("/p/{partnership_id}/actions/{action_id}/edit")
-async def action_update(
+def action_update(
     request: Request,
     partnership_id: int,
     action_id: int,
     viewer: Viewer = Depends(register_form),
+    values: dict[str, str] = Depends(form_values),
     db: Session = Depends(get_db),
 ) -> Response:
-    values = await form_data(request)
     action = _get_action(db, viewer, partnership_id, action_id)
     ensure_allowed(viewer.actor, Can.EDIT_REGISTER, partnership_id)
     try:
@@ -661,14 +661,14 @@ async def action_update(
 
 
 @router.post("/p/{partnership_id}/actions/{action_id}/close")
-async def action_close(
+def action_close(
     request: Request,
     partnership_id: int,
     action_id: int,
     viewer: Viewer = Depends(register_form),
+    values: dict[str, str] = Depends(form_values),
     db: Session = Depends(get_db),
 ) -> Response:
-    values = await form_data(request)
     action = _get_action(db, viewer, partnership_id, action_id)
     ensure_allowed(viewer.actor, Can.EDIT_REGISTER, partnership_id)
     try:

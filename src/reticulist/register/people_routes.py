@@ -18,7 +18,7 @@ from reticulist.register import service as register
 from reticulist.register.models import Person, Profession, Seat
 from reticulist.register.vocab import HIERARCHY_TIERS, SeatRole
 from reticulist.web.deps import Viewer, get_db, page_viewer, register_form
-from reticulist.web.pages import form_data, in_partnership, partnership_context, redirect
+from reticulist.web.pages import form_values, in_partnership, partnership_context, redirect
 from reticulist.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -110,13 +110,13 @@ def profession_new(
 
 
 @router.post("/p/{partnership_id}/professions/new")
-async def profession_create(
+def profession_create(
     request: Request,
     partnership_id: int,
     viewer: Viewer = Depends(register_form),
+    values: dict[str, str] = Depends(form_values),
     db: Session = Depends(get_db),
 ) -> Response:
-    values = await form_data(request)
     try:
         profession = register.create_profession(
             db, actor=viewer.actor, partnership_id=partnership_id, data=s.parse(s.ProfessionCreate, values)
@@ -181,14 +181,14 @@ def profession_edit(
 
 
 @router.post("/p/{partnership_id}/professions/{profession_id}/edit")
-async def profession_update(
+def profession_update(
     request: Request,
     partnership_id: int,
     profession_id: int,
     viewer: Viewer = Depends(register_form),
+    values: dict[str, str] = Depends(form_values),
     db: Session = Depends(get_db),
 ) -> Response:
-    values = await form_data(request)
     profession = _profession(db, viewer, partnership_id, profession_id)
     try:
         register.update_profession(
@@ -211,14 +211,14 @@ async def profession_update(
 
 
 @router.post("/p/{partnership_id}/professions/{profession_id}/end")
-async def profession_end(
+def profession_end(
     request: Request,
     partnership_id: int,
     profession_id: int,
     viewer: Viewer = Depends(register_form),
+    values: dict[str, str] = Depends(form_values),
     db: Session = Depends(get_db),
 ) -> Response:
-    values = await form_data(request)
     profession = _profession(db, viewer, partnership_id, profession_id)
     try:
         ended_on = s.parse(s.EndRecord, values).ended_on
@@ -316,13 +316,13 @@ def person_new(
 
 
 @router.post("/p/{partnership_id}/people/new")
-async def person_create(
+def person_create(
     request: Request,
     partnership_id: int,
     viewer: Viewer = Depends(register_form),
+    values: dict[str, str] = Depends(form_values),
     db: Session = Depends(get_db),
 ) -> Response:
-    values = await form_data(request)
     try:
         person = register.create_person(
             db, actor=viewer.actor, partnership_id=partnership_id, data=s.parse(s.PersonCreate, values)
@@ -387,14 +387,14 @@ def person_edit(
 
 
 @router.post("/p/{partnership_id}/people/{person_id}/edit")
-async def person_update(
+def person_update(
     request: Request,
     partnership_id: int,
     person_id: int,
     viewer: Viewer = Depends(register_form),
+    values: dict[str, str] = Depends(form_values),
     db: Session = Depends(get_db),
 ) -> Response:
-    values = await form_data(request)
     person = _person(db, viewer, partnership_id, person_id)
     try:
         register.update_person(
@@ -417,14 +417,14 @@ async def person_update(
 
 
 @router.post("/p/{partnership_id}/people/{person_id}/end")
-async def person_end(
+def person_end(
     request: Request,
     partnership_id: int,
     person_id: int,
     viewer: Viewer = Depends(register_form),
+    values: dict[str, str] = Depends(form_values),
     db: Session = Depends(get_db),
 ) -> Response:
-    values = await form_data(request)
     person = _person(db, viewer, partnership_id, person_id)
     try:
         ended_on = s.parse(s.EndRecord, values).ended_on
@@ -540,13 +540,13 @@ def seat_new(
 
 
 @router.post("/p/{partnership_id}/seats/new")
-async def seat_create(
+def seat_create(
     request: Request,
     partnership_id: int,
     viewer: Viewer = Depends(register_form),
+    values: dict[str, str] = Depends(form_values),
     db: Session = Depends(get_db),
 ) -> Response:
-    values = await form_data(request)
     try:
         seat = register.create_seat(
             db, actor=viewer.actor, partnership_id=partnership_id, data=s.parse(s.SeatCreate, values)
@@ -609,14 +609,14 @@ def seat_edit(
 
 
 @router.post("/p/{partnership_id}/seats/{seat_id}/edit")
-async def seat_update(
+def seat_update(
     request: Request,
     partnership_id: int,
     seat_id: int,
     viewer: Viewer = Depends(register_form),
+    values: dict[str, str] = Depends(form_values),
     db: Session = Depends(get_db),
 ) -> Response:
-    values = await form_data(request)
     seat = _seat(db, viewer, partnership_id, seat_id)
     try:
         register.update_seat(db, actor=viewer.actor, seat_id=seat_id, data=s.parse(s.SeatUpdate, values))
@@ -670,14 +670,14 @@ def seat_hand_over_form(
 
 
 @router.post("/p/{partnership_id}/seats/{seat_id}/hand-over")
-async def seat_hand_over(
+def seat_hand_over(
     request: Request,
     partnership_id: int,
     seat_id: int,
     viewer: Viewer = Depends(register_form),
+    values: dict[str, str] = Depends(form_values),
     db: Session = Depends(get_db),
 ) -> Response:
-    values = await form_data(request)
     seat = _seat(db, viewer, partnership_id, seat_id)
     try:
         data = s.parse(s.SeatHandOver, {"person_id": values.get("person_id"), "on": values.get("last_day")})
@@ -692,14 +692,14 @@ async def seat_hand_over(
 
 
 @router.post("/p/{partnership_id}/seats/{seat_id}/end")
-async def seat_end(
+def seat_end(
     request: Request,
     partnership_id: int,
     seat_id: int,
     viewer: Viewer = Depends(register_form),
+    values: dict[str, str] = Depends(form_values),
     db: Session = Depends(get_db),
 ) -> Response:
-    values = await form_data(request)
     seat = _seat(db, viewer, partnership_id, seat_id)
     try:
         ended_on = s.parse(s.EndRecord, values).ended_on

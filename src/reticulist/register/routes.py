@@ -14,7 +14,7 @@ from reticulist.register import schemas as s
 from reticulist.register import service as register
 from reticulist.register.vocab import OrganisationKind, WorkingTogetherTier
 from reticulist.web.deps import Viewer, get_db, page_viewer, register_form
-from reticulist.web.pages import form_data, in_partnership, partnership_context, redirect
+from reticulist.web.pages import form_values, in_partnership, partnership_context, redirect
 from reticulist.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -67,13 +67,13 @@ def organisation_new(
 
 
 @router.post("/p/{partnership_id}/organisations/new")
-async def organisation_create(
+def organisation_create(
     request: Request,
     partnership_id: int,
     viewer: Viewer = Depends(register_form),
+    values: dict[str, str] = Depends(form_values),
     db: Session = Depends(get_db),
 ) -> Response:
-    values = await form_data(request)
     try:
         organisation = register.create_organisation(
             db, actor=viewer.actor, partnership_id=partnership_id, data=s.parse(s.OrganisationCreate, values)
@@ -136,14 +136,14 @@ def organisation_edit(
 
 
 @router.post("/p/{partnership_id}/organisations/{organisation_id}/edit")
-async def organisation_update(
+def organisation_update(
     request: Request,
     partnership_id: int,
     organisation_id: int,
     viewer: Viewer = Depends(register_form),
+    values: dict[str, str] = Depends(form_values),
     db: Session = Depends(get_db),
 ) -> Response:
-    values = await form_data(request)
     organisation = in_partnership(
         register.get_organisation(db, actor=viewer.actor, organisation_id=organisation_id), partnership_id
     )
@@ -170,14 +170,14 @@ async def organisation_update(
 
 
 @router.post("/p/{partnership_id}/organisations/{organisation_id}/end")
-async def organisation_end(
+def organisation_end(
     request: Request,
     partnership_id: int,
     organisation_id: int,
     viewer: Viewer = Depends(register_form),
+    values: dict[str, str] = Depends(form_values),
     db: Session = Depends(get_db),
 ) -> Response:
-    values = await form_data(request)
     organisation = in_partnership(
         register.get_organisation(db, actor=viewer.actor, organisation_id=organisation_id), partnership_id
     )

@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import fastapi_offline
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from reticulist.access.policy import NotAllowed, NotFound
 from reticulist.barometer.results import NotReleased
-from reticulist.db.engine import make_engine, make_session_factory
+from reticulist.db.engine import make_engine, make_session_factory, refuse_event_loop
 from reticulist.db.migrate import ensure_schema_current
 from reticulist.errors import InputError
 from reticulist.register.schemas import _message as schema_message
 from reticulist.settings import Settings, get_settings
+from reticulist.web.admission import BUSY_PAGE, RETRY_AFTER_SECONDS, Admission
 from reticulist.web.body_limit import BodyLimit, RequestTooLarge, megabytes
 from reticulist.web.deps import CsrfFailed, LoginRequired, known_ids
 from reticulist.web.templating import make_templates, render
 
+log = logging.getLogger("reticulist.web")
 STATIC_DIR = Path(__file__).parent / "static"
 # Swagger UI's script and style, as the fastapi-offline package ships them (no CDN).
 SWAGGER_UI_DIR = Path(fastapi_offline.__file__).parent / "static"
@@ -45,6 +53,24 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+def _busy_response(request: Request) -> Response:
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
+    if _wants_json(request):
+        detail = "The server is busy; nothing was saved. Try again shortly (see Retry-After)."
+        return JSONResponse({"detail": detail}, status_code=503, headers=headers)
+    return HTMLResponse(BUSY_PAGE, status_code=503, headers=headers)
+
+
+def _transient(exc: OperationalError) -> bool:
+    """A failure that trying again can cure: a lock, a lost or refused connection; not a broken schema."""
+    if exc.connection_invalidated:
+        return True
+    words = str(exc.orig).lower() if exc.orig is not None else ""
+    if "database is locked" in words or "database is busy" in words:
+        return True
+    return type(exc.orig).__module__.startswith("psycopg") and "does not exist" not in words
+
+
 def _problem(error: dict[str, Any]) -> dict[str, str]:
     """One refused request value as {field, message}, in the words forms and imports use."""
     if error.get("type") == "json_invalid":
@@ -60,10 +86,21 @@ def _problem(error: dict[str, Any]) -> dict[str, str]:
 def create_app(settings: Settings | None = None, *, check_schema: bool = True) -> FastAPI:
     """Build the app. Refuses to start on a database whose schema is behind (see SchemaNotCurrent)."""
     settings = settings or get_settings()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, connections=settings.working_requests)
+    refuse_event_loop(engine)
     if check_schema:
         ensure_schema_current(engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Worker threads agree with the requests admitted and the connections pooled (web/admission.py),
+        # plus a few for static files and for the clean-up after a response.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.working_requests + 8
+        yield
+        engine.dispose()
+
     app = FastAPI(
+        lifespan=lifespan,
         dependencies=[Depends(known_ids)],
         title="Reticulist API",
         version="1",
@@ -135,6 +172,33 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
             "frame-ancestors 'none'; form-action 'self'",
         )
         return response
+
+    # Added last, so it is the outermost: a request turned away costs nothing further.
+    app.add_middleware(
+        Admission,
+        working=settings.working_requests,
+        waiting=settings.waiting_requests,
+        wait_seconds=settings.wait_seconds,
+    )
+
+    @app.exception_handler(OperationalError)
+    async def _database_busy(request: Request, exc: OperationalError) -> Response:
+        # A SQLite write lock held past the busy timeout, or the database out of reach: the transaction was
+        # rolled back, so the honest answer is "try again", never a 500 that hides whether it was saved.
+        if not _transient(exc):
+            raise exc
+        log.warning(
+            "503 after a database error: %s %s: %s",
+            request.method,
+            request.url.path,
+            type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__,
+        )
+        return _busy_response(request)
+
+    @app.exception_handler(PoolTimeout)
+    async def _no_connection(request: Request, exc: PoolTimeout) -> Response:
+        log.warning("503: no database connection free in time for %s %s", request.method, request.url.path)
+        return _busy_response(request)
 
     @app.exception_handler(RequestTooLarge)
     async def _too_large(request: Request, exc: RequestTooLarge) -> Response:

@@ -7,21 +7,29 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from reticulist.access.policy import Action, NotFound, allowed
 from reticulist.register import service as register
 from reticulist.web.deps import Viewer
 
 
-async def form_data(request: Request) -> dict[str, str]:
-    """The submitted form as plain strings, without the CSRF token. A repeated key keeps its last value
-    (a ticked checkbox follows its hidden "no")."""
-    form = await request.form()
-    data: dict[str, str] = {}
-    for key, value in form.multi_items():
-        if key != "csrf_token" and isinstance(value, str):
-            data[key] = value
-    return data
+async def posted_form(request: Request) -> FormData:
+    """Dependency: the submitted form, parsed. Reading a body is asynchronous, so it happens here, on the
+    event loop, with no database work; the route itself is a plain ``def`` and runs in the thread pool,
+    where blocking database work belongs (tests/web/test_no_blocking.py enforces this)."""
+    return await request.form()
+
+
+def plain_values(form: FormData) -> dict[str, str]:
+    """The form's text fields as plain strings, without the CSRF token. A repeated key keeps its last
+    value (a ticked checkbox follows its hidden "no")."""
+    return {key: value for key, value in form.multi_items() if key != "csrf_token" and isinstance(value, str)}
+
+
+async def form_values(request: Request) -> dict[str, str]:
+    """Dependency: the submitted form as plain strings (see ``plain_values``), read on the event loop."""
+    return plain_values(await request.form())
 
 
 def partnership_context(db: Session, viewer: Viewer, partnership_id: int, section: str) -> dict[str, Any]:
