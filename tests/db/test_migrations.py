@@ -4,25 +4,39 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from typer.testing import CliRunner
 
 import reticulist.db.models  # noqa: F401
 from reticulist.barometer.models import random_id
 from reticulist.cli.main import app as cli_app
 from reticulist.db.base import Base
-from reticulist.db.migrate import SchemaNotCurrent, ensure_schema_current, head_revision, upgrade
+from reticulist.db.migrate import (
+    SchemaNotCurrent,
+    alembic_config,
+    ensure_schema_current,
+    head_revision,
+    upgrade,
+)
 from reticulist.settings import Settings
 from reticulist.web.app import create_app
 from tests.conftest import _PG_PROBLEM, POSTGRES_ADMIN_URL
 
+NOW = datetime(2026, 1, 2, tzinfo=UTC)
 
+
+# SQLite cannot reflect indexes on expressions (lower(email)): compared on PostgreSQL, checked by name below.
+@pytest.mark.filterwarnings("ignore:.*expression-based index:UserWarning")
+@pytest.mark.filterwarnings("ignore:.*expression-based index")
 def test_migrations_match_the_models(engine: Engine) -> None:
     """The migrated test database (SQLite and PostgreSQL) has every table, column and index the models
     declare: a model change without a migration fails here."""
@@ -127,3 +141,112 @@ def test_response_ids_are_renumbered_at_random_and_new_ones_need_no_sequence(emp
             {"id": random_id()},
         )
     engine.dispose()
+
+
+def _insert(connection: Connection, sql: str, **values: object) -> int:
+    return int(connection.execute(text(sql + " RETURNING id"), values).scalar_one())
+
+
+def test_uniqueness_upgrade_names_the_duplicates_to_fix_and_changes_nothing_until_they_are(
+    empty_database: str,
+) -> None:
+    """0009 makes the database keep the uniqueness rules. Records that break one stop the upgrade with a
+    message naming them; nothing is changed or deleted until they are fixed."""
+    upgrade(empty_database, "0008")
+    engine = create_engine(empty_database)
+    with engine.begin() as c:
+        pid = _insert(
+            c,
+            "INSERT INTO partnership (name, kind, area, created_at) VALUES ('Brempton', 'other', '', :t)",
+            t=NOW,
+        )
+        org_sql = (
+            "INSERT INTO organisation (partnership_id, name, kind, tier) "
+            "VALUES (:p, :name, 'police', 'statutory')"
+        )
+        police = _insert(c, org_sql, p=pid, name="Brempton Police")
+        _insert(c, org_sql, p=pid, name="BREMPTON police")
+        person_sql = (
+            "INSERT INTO person (partnership_id, full_name, email, organisation_id, hierarchy_tier, "
+            "late_entry, interprofessional_training) VALUES (:p, :name, :email, :o, 3, false, false)"
+        )
+        _insert(c, person_sql, p=pid, name="Dana Okafor", email="dana@police.example", o=police)
+        twin = _insert(c, person_sql, p=pid, name="Dana O.", email="Dana@Police.example", o=police)
+        for name in ("No Email", "Also None"):  # people without an email are many
+            _insert(c, person_sql, p=pid, name=name, email=None, o=police)
+        # A built-in instrument copied in twice by two rounds at once: identical, so merged.
+        instrument_sql = (
+            "INSERT INTO barometer_instrument (key, version, title, content, built_in, created_at) "
+            "VALUES ('k', '1.0', 'T', '{\"a\": 1}', true, :t)"
+        )
+        first, second = _insert(c, instrument_sql, t=NOW), _insert(c, instrument_sql, t=NOW)
+        round_id = _insert(
+            c,
+            "INSERT INTO barometer_round (partnership_id, instrument_id, title, opens_on, closes_on, "
+            "anonymity_threshold, created_at, network_section, had_open_link) "
+            "VALUES (:p, :i, 'R', '2026-01-01', '2026-02-01', 5, :t, 'none', false)",
+            p=pid,
+            i=second,
+            t=NOW,
+        )
+
+    result = CliRunner().invoke(cli_app, ["db", "upgrade", "--database", empty_database])
+    assert result.exit_code == 1
+    said = " ".join(result.output.split())
+    assert 'partnership "Brempton"' in said
+    assert "2 people have the email dana@police.example" in said
+    assert '"Brempton Police", "BREMPTON police"' in said
+    assert "Nothing was changed" in said and "reticulist db upgrade" in said
+    assert "Traceback" not in result.output
+    with engine.connect() as c:
+        assert c.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0008"
+        assert c.execute(text("SELECT count(*) FROM person")).scalar_one() == 4
+        assert c.execute(text("SELECT count(*) FROM barometer_instrument")).scalar_one() == 2
+
+    with engine.begin() as c:  # fixed as a manager would: another email, another name
+        c.execute(text("UPDATE person SET email = 'dana.o@police.example' WHERE id = :i"), {"i": twin})
+        c.execute(text("UPDATE organisation SET name = 'Brempton Police HQ' WHERE name = 'BREMPTON police'"))
+    upgrade(empty_database)
+    with engine.connect() as c:
+        assert c.execute(text("SELECT id FROM barometer_instrument")).scalars().all() == [first]
+        assert (
+            c.execute(
+                text("SELECT instrument_id FROM barometer_round WHERE id = :r"), {"r": round_id}
+            ).scalar_one()
+            == first
+        )
+    for sql, values in [
+        (person_sql, {"p": pid, "name": "Dup", "email": "DANA@police.example", "o": police}),
+        (org_sql, {"p": pid, "name": "brempton police"}),
+    ]:
+        with pytest.raises(IntegrityError), engine.begin() as c:
+            c.execute(text(sql), values)
+    with engine.begin() as c:
+        c.execute(text(person_sql), {"p": pid, "name": "Third none", "email": None, "o": police})
+
+    command.downgrade(alembic_config(empty_database), "0008")
+    with engine.begin() as c:  # the old rule (with case) is back, the new one gone
+        c.execute(text(org_sql), {"p": pid, "name": "brempton police"})
+        with pytest.raises(IntegrityError), c.begin_nested():
+            c.execute(text(org_sql), {"p": pid, "name": "brempton police"})
+        c.execute(text("DELETE FROM organisation WHERE name = 'brempton police'"))
+    upgrade(empty_database)
+    engine.dispose()
+
+
+def test_expression_indexes_exist_on_both_databases(engine: Engine) -> None:
+    """Autogenerate cannot compare indexes on expressions on SQLite, so their presence is checked here."""
+    wanted = {
+        "uq_person_partnership_email",
+        "uq_organisation_partnership_name",
+        "uq_profession_partnership_name",
+    }
+    if engine.dialect.name == "sqlite":
+        query = "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+    else:
+        query = "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+    with engine.connect() as connection:
+        found = {name: sql.lower() for name, sql in connection.execute(text(query)) if name in wanted}
+    assert set(found) == wanted
+    assert all("unique" in sql and "lower(" in sql for sql in found.values())
+    assert "where" in found["uq_person_partnership_email"]

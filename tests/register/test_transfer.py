@@ -16,6 +16,8 @@ from tests.conftest import World
 from reticulist.access.policy import NotAllowed, NotFound, cli_actor
 from reticulist.audit.models import AuditEvent
 from reticulist.errors import InputError
+from reticulist.register import schemas as s
+from reticulist.register import service as register
 from reticulist.register import transfer
 from reticulist.register.models import (
     Action,
@@ -159,19 +161,33 @@ def test_import_each_type_writes_records_through_the_services(
     adopt = actions["Adopt escalation policy"]
     assert (adopt.kind, adopt.status, adopt.closed_on) == ("decision", "done", date(2024, 1, 10))
     assert adopt.owner.full_name == "Sam Reid"
-    # Every created record is audited as done by the importing user, through the import.
-    events = list(db.scalars(select(AuditEvent).where(AuditEvent.via == "import")))
-    assert {e.record_type for e in events} >= {
+    # Each file is audited once, as imported by the importing user: what, from which file, how many, and
+    # which records (by number), not one entry per row.
+    events = {e.record_type: e for e in db.scalars(select(AuditEvent).where(AuditEvent.via == "import"))}
+    assert set(events) == {
         "organisation",
+        "profession",
         "person",
         "seat",
         "meeting",
         "attendance",
         "action",
     }
-    assert {e.actor_label for e in events} == {world.emails["manager"]}
-    assert sum(1 for e in events if e.record_type == "person" and e.event == "created") == 3
-    assert any(e.record_type == "organisation" and e.event == "ended" for e in events)
+    assert {(e.actor_label, e.event, e.record_id) for e in events.values()} == {
+        (world.emails["manager"], "imported", None)
+    }
+    people = events["person"]
+    assert people.summary == "3 people imported from people.csv (1 ended)"
+    ids = sorted(p.id for p in db.scalars(select(Person).where(Person.partnership_id == pid)))
+    assert people.after == {
+        "file": "people.csv",
+        "rows": 3,
+        "created": 3,
+        "ended": 1,
+        "ids": [[ids[0], ids[-1]]],
+    }
+    assert events["organisation"].after["ended"] == 1
+    assert events["meeting"].summary == "2 meetings imported from meetings.csv (1 cancelled)"
 
 
 def test_utf8_with_and_without_byte_order_mark_and_header_in_any_case(
@@ -197,6 +213,44 @@ def test_attendance_for_someone_already_recorded_replaces_their_status(
     db.expire_all()
     statuses = {a.person.full_name: a.status for a in db.scalars(select(Attendance))}
     assert statuses == {"Dana Okafor": "absent", "Sam Reid": "apologies"}
+    entry = db.scalars(select(AuditEvent).where(AuditEvent.after["file"].as_string() == "again.csv")).one()
+    assert entry.summary == "1 attendance records imported from again.csv (1 changed)"
+    dana = db.scalars(select(Attendance).join(Person).where(Person.full_name == "Dana Okafor")).one()
+    assert (entry.after["created"], entry.after["changed_ids"]) == (0, [[dana.id, dana.id]])
+
+
+def test_someone_adding_a_clashing_person_while_the_file_is_checked_is_named_by_row(
+    db: Session, world: World, session_factory: Any, tmp_path: Path
+) -> None:
+    """The checks read the register before the writing starts; a person added in between with an email
+    of the file makes the database refuse the rows, and the import names the row as if checked after."""
+    lines = ["full_name,email,organisation,hierarchy_tier"]
+    lines += [f"Person {n},p{n}@x.example,Brempton Police,{n % 5 + 1}" for n in range(5)]
+    path = write(tmp_path, "people.csv", "\n".join(lines) + "\n")
+
+    def meanwhile(done: int, total: int) -> None:
+        if done == total:  # every row checked, nothing written yet
+            with session_factory() as other:
+                register.create_person(
+                    other,
+                    actor=world.manager,
+                    partnership_id=world.partnership_id,
+                    data=s.PersonCreate(
+                        full_name="Quick",
+                        email="P3@x.example",
+                        organisation_id=world.organisation_id,
+                        hierarchy_tier=1,
+                    ),
+                )
+                other.commit()
+
+    with pytest.raises(InputError) as err:
+        run(db, world, "people", path, progress=meanwhile)
+    assert [str(p) for p in err.value.problems] == [
+        "people.csv row 5, column B \"email\": p3@x.example is already someone's email in this partnership's "
+        "register"
+    ]
+    assert counts(db)["person"] == 1
 
 
 # --- round trip --------------------------------------------------------------------------------------

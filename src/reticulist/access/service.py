@@ -24,6 +24,7 @@ from reticulist.access.secrets import (
 from reticulist.audit import service as audit
 from reticulist.db.base import utcnow
 from reticulist.db.engine import insert_unless_present
+from reticulist.db.unique import refusing_duplicates
 from reticulist.errors import InputError
 from reticulist.register.models import Partnership
 from reticulist.settings import Settings
@@ -64,16 +65,17 @@ def create_user(
         raise InputError(f"must be at least {MIN_PASSWORD_LENGTH} characters", field="password")
     if not display_name.strip():
         raise InputError("is required", field="display_name")
+    taken = f"an account for {email} already exists"
     if session.scalar(select(User).where(User.email == email)):
-        raise InputError(f"an account for {email} already exists", field="email")
+        raise InputError(taken, field="email")
     user = User(
         email=email,
         display_name=display_name.strip(),
         password_hash=hash_password(password),
         is_site_admin=is_site_admin,
     )
-    session.add(user)
-    session.flush()
+    with refusing_duplicates(session, {"uq_user_account_email": ("email", taken)}):
+        session.add(user)
     audit.record(
         session,
         actor=actor,
@@ -114,14 +116,18 @@ def _put_role(session: Session, *, actor: Actor, partnership_id: int, user: User
         raise InputError(
             "you cannot remove your own admin role; another admin or a site administrator can", field="role"
         )
-    if role is None:
-        if membership:
-            session.delete(membership)
-    elif membership:
-        membership.role = role.value
-    else:
-        session.add(Membership(user_id=user.id, partnership_id=partnership_id, role=role.value))
-    session.flush()
+    raced = (
+        f"{user.email} was given a role here by someone else at the same moment; "
+        "look at the roles again and choose"
+    )
+    with refusing_duplicates(session, {"uq_membership_user_id": ("role", raced)}):
+        if role is None:
+            if membership:
+                session.delete(membership)
+        elif membership:
+            membership.role = role.value
+        else:
+            session.add(Membership(user_id=user.id, partnership_id=partnership_id, role=role.value))
     audit.record(
         session,
         actor=actor,

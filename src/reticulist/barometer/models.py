@@ -19,10 +19,12 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -46,7 +48,19 @@ class BarometerInstrument(Base):
     never changes, so a round's questions are known forever."""
 
     __tablename__ = "barometer_instrument"
-    __table_args__ = (UniqueConstraint("partnership_id", "key", "version"),)
+    __table_args__ = (
+        UniqueConstraint("partnership_id", "key", "version"),
+        # The constraint above cannot hold the built-in copies (no partnership: NULLs never clash), so two
+        # rounds starting the same built-in at the same moment could store it twice without this one.
+        Index(
+            "uq_barometer_instrument_built_in",
+            "key",
+            "version",
+            unique=True,
+            sqlite_where=text("partnership_id IS NULL"),
+            postgresql_where=text("partnership_id IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     partnership_id: Mapped[int | None] = mapped_column(

@@ -21,7 +21,6 @@ from datetime import date
 
 import numpy as np
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from reticulist.access.policy import Action as Can
@@ -31,6 +30,7 @@ from reticulist.barometer import private, scoring
 from reticulist.barometer import service as barometer
 from reticulist.barometer.instrument import Construct, Instrument
 from reticulist.barometer.models import BarometerRelease, BarometerRound
+from reticulist.db.unique import add_unless_taken
 from reticulist.errors import InputError
 
 DIMENSION_LABELS = {
@@ -270,13 +270,9 @@ def release_results(session: Session, *, actor: Actor, round_id: int) -> Baromet
         respondents=published.respondents,
         results=scoring.results_to_json(published),
     )
-    try:
-        with session.begin_nested():
-            session.add(release)
-            session.flush()
-    except IntegrityError:
+    if not add_unless_taken(session, release, "ix_barometer_release_round_id"):
         # Another manager released it a moment ago: the unique round_id says so.
-        raise InputError(f"the results of {found.title} have just been released", field="round") from None
+        raise InputError(f"the results of {found.title} have just been released", field="round")
     cost = published.cost
     hidden = (
         f"; {cost.small_groups + cost.groups_hidden_to_protect} groups and "

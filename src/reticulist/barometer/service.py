@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BeforeValidator, ConfigDict
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from reticulist import tabular
@@ -39,7 +39,10 @@ from reticulist.barometer.models import (
     BarometerRelease,
     BarometerResponse,
     BarometerRound,
+    random_id,
 )
+from reticulist.db.bulk import BATCH_ROWS
+from reticulist.db.unique import add_unless_taken
 from reticulist.errors import FieldProblem, InputError
 from reticulist.network.models import NetworkTie
 from reticulist.register import schemas as s
@@ -160,8 +163,9 @@ def _instrument_for_round(session: Session, partnership_id: int, ref: str) -> Ba
         content=instrument_content(builtin),
         built_in=True,
     )
-    session.add(row)
-    session.flush()
+    if not add_unless_taken(session, row, "uq_barometer_instrument_built_in"):
+        # Another round started this instrument at the same moment: its copy serves both.
+        return _stored(session, partnership_id, key, version)  # type: ignore[return-value]
     return row
 
 
@@ -186,15 +190,19 @@ def load_instrument(
             "give your file its own key, or change the version",
             field="version",
         )
-    existing = _stored(session, partnership_id, instrument.key, instrument.version)
-    if existing is not None:
-        if existing.content == content:
-            return existing
-        raise InputError(
-            f"{instrument.key} version {instrument.version} is already loaded with different content; "
-            "change the version",
-            field="version",
-        )
+
+    def loaded_already() -> BarometerInstrument | None:
+        existing = _stored(session, partnership_id, instrument.key, instrument.version)
+        if existing is not None and existing.content != content:
+            raise InputError(
+                f"{instrument.key} version {instrument.version} is already loaded with different content; "
+                "change the version",
+                field="version",
+            )
+        return existing
+
+    if (existing := loaded_already()) is not None:
+        return existing
     row = BarometerInstrument(
         partnership_id=partnership_id,
         key=instrument.key,
@@ -203,8 +211,9 @@ def load_instrument(
         content=content,
         built_in=False,
     )
-    session.add(row)
-    session.flush()
+    if not add_unless_taken(session, row, "uq_barometer_instrument_partnership_id"):
+        # Loaded by someone else at the same moment: the same answer as loading it just after them.
+        return loaded_already()  # type: ignore[return-value]
     audit.record(
         session,
         actor=actor,
@@ -914,11 +923,26 @@ def check_answers(
     return clean
 
 
+def register_records(session: Session, partnership_id: int) -> dict[type, dict[int, Any]]:
+    """The partnership's organisations and professions by id, read once for ``check_profile`` when many
+    profiles are checked (an import), instead of a query per row."""
+    return {
+        model: {r.id: r for r in session.scalars(select(model).where(model.partnership_id == partnership_id))}
+        for model in (Organisation, Profession)
+    }
+
+
 def check_profile(
-    session: Session, partnership_id: int, profile: dict[str, Any], *, row: int | None = None
+    session: Session,
+    partnership_id: int,
+    profile: dict[str, Any],
+    *,
+    row: int | None = None,
+    records: dict[type, dict[int, Any]] | None = None,
 ) -> dict[str, Any]:
     """The optional "about you" answers against the partnership's register; blank = prefer not to say.
-    A named organisation brings its Working Together tier from the register."""
+    A named organisation brings its Working Together tier from the register. ``records``: the register
+    as ``register_records`` reads it, when checking many."""
     problems: list[FieldProblem] = []
     clean: dict[str, Any] = dict.fromkeys(PROFILE_FIELDS)
     for key in profile:
@@ -932,7 +956,13 @@ def check_profile(
         value = profile.get(key)
         if s._blank(value):
             continue
-        record = session.get(model, int(value)) if re.fullmatch(r"\d{1,12}", str(value).strip()) else None
+        number = int(value) if re.fullmatch(r"\d{1,12}", str(value).strip()) else None
+        if number is None:
+            record = None
+        elif records is not None:
+            record = records[model].get(number)
+        else:
+            record = session.get(model, number)
         if record is None or record.partnership_id != partnership_id:
             problems.append(FieldProblem(field=key, message=f"is not {what} of this partnership", row=row))
             continue
@@ -1104,13 +1134,14 @@ def record_imported_responses(
         raise ValueError("completed_on must give one day (or None) per row")
     first_day, last_day = round_period(found)
     instrument = instrument_of(found.instrument)
+    records = register_records(session, found.partnership_id)
     problems: list[FieldProblem] = []
     clean_rows: list[tuple[dict[str, Any], dict[str, int], date | None]] = []
     for index, (profile, answers) in enumerate(rows):
         row = row_numbers[index] if row_numbers is not None else first_row + index
         day = completed_on[index] if completed_on is not None else None
         try:
-            clean_profile = check_profile(session, found.partnership_id, profile, row=row)
+            clean_profile = check_profile(session, found.partnership_id, profile, row=row, records=records)
             clean_answers = check_answers(instrument, answers, row=row)
             if not clean_answers:
                 raise InputError(problems=[FieldProblem(field="answers", message="has no answers", row=row)])
@@ -1137,13 +1168,21 @@ def record_imported_responses(
         raise InputError("there are no responses to import", field="rows")
     # Not the import day: that would date every response by when the manager got round to the file.
     undated = min(last_day, today())
-    for profile, answers, day in clean_rows:
-        session.add(
-            BarometerResponse(
-                round_id=found.id, answers=answers, submitted_on=day or undated, source="import", **profile
-            )
-        )
-    session.flush()
+    # Written in bulk (a few multi-row statements), so SQLite's write lock is held briefly: thousands
+    # of responses in well under a second.
+    values = [
+        {
+            "id": random_id(),
+            "round_id": found.id,
+            "answers": answers,
+            "submitted_on": day or undated,
+            "source": "import",
+            **profile,
+        }
+        for profile, answers, day in clean_rows
+    ]
+    for start in range(0, len(values), BATCH_ROWS):
+        session.execute(insert(BarometerResponse.__table__), values[start : start + BATCH_ROWS])
     audit.record(
         session,
         actor=actor,

@@ -27,6 +27,7 @@ from reticulist.barometer.report_network import network_section
 from reticulist.barometer.report_pdf import report_pdf
 from reticulist.barometer.results import NotReleased, release_results, round_report
 from reticulist.cli.common import DATABASE_OPTION, console, database_session, err_console
+from reticulist.cli.failures import now, outcome
 from reticulist.errors import InputError
 from reticulist.register.models import Partnership
 from reticulist.register.schemas import record_id_or_none
@@ -129,6 +130,7 @@ def _report(result: importers.ImportedResponses, path: Path) -> None:
 
 
 @app.command("import")
+@outcome("during the import", "nothing was imported", "the import is all or nothing, so run it again")
 def import_command(
     round_ref: str = typer.Argument(
         ..., metavar="ROUND", help='The round\'s number, or "PARTNERSHIP/ROUND TITLE".'
@@ -170,6 +172,7 @@ def import_command(
 
 
 @app.command("release")
+@outcome("during the release", "nothing was released", "run it again")
 def release_command(
     round_ref: str = typer.Argument(
         ..., metavar="ROUND", help='The round\'s number, or "PARTNERSHIP/ROUND TITLE".'
@@ -185,13 +188,19 @@ def release_command(
         except InputError as exc:
             _fail(str(exc.problems[0].message if exc.problems else exc))
         session.commit()
+        now(
+            "while reading the released figures back",
+            "the results were released all the same (the round's page shows them)",
+        )
         report = round_report(session, actor=cli_actor("barometer release"), round_id=round_id)
     cost = report.cost
     hidden = (
         f" {cost.small_groups + cost.groups_hidden_to_protect} groups and "
         f"{cost.small_cells + cost.cells_hidden_to_protect} single figures are hidden for anonymity."
         if cost
-        else " No breakdowns are published (the round had an open link)." if report.open_link else ""
+        else " No breakdowns are published (the round had an open link)."
+        if report.open_link
+        else ""
     )
     console.print(
         f'Released the results of round {round_id} "{escape(report.round_title)}" on '
@@ -201,6 +210,7 @@ def release_command(
 
 
 @app.command("report")
+@outcome("while writing the report", "no report was written", "run it again")
 def report_command(
     round_ref: str = typer.Argument(
         ..., metavar="ROUND", help='The round\'s number, or "PARTNERSHIP/ROUND TITLE".'

@@ -6,11 +6,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reticulist.access.policy import NotAllowed, NotFound
+from reticulist.cli import failures
 from reticulist.db.engine import make_engine, make_session_factory
 from reticulist.db.migrate import SchemaNotCurrent, ensure_schema_current
 from reticulist.errors import InputError
@@ -29,11 +32,16 @@ DATABASE_OPTION = typer.Option(
 def settings_for(database: str | None) -> Settings:
     try:
         settings = Settings()
-    except Exception as exc:  # pydantic ValidationError: say what is wrong and stop
-        err_console.print(f"[red]Settings problem:[/red] {exc}")
+    except ValidationError as exc:  # say what is wrong, one line a setting, and stop
+        for error in exc.errors(include_url=False, include_input=False):
+            name = "_".join(str(part) for part in error["loc"]).upper()
+            where = f"RETICULIST_{name}: " if name else ""
+            message = str(error["msg"]).removeprefix("Value error, ")
+            err_console.print(f"[red]Settings problem:[/red] {where}{escape(message)}", soft_wrap=True)
         raise typer.Exit(2) from None
     if database:
         settings = settings.model_copy(update={"database_url": database})
+    failures.note_database(settings.database_url)
     return settings
 
 

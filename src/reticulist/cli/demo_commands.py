@@ -14,6 +14,7 @@ import reticulist.db.models  # noqa: F401  (every table in Base.metadata, for th
 from reticulist.access.models import User
 from reticulist.barometer import service as barometer
 from reticulist.cli.common import console, err_console, settings_for
+from reticulist.cli.failures import note_database, now, outcome
 from reticulist.db import migrate
 from reticulist.db.base import Base
 from reticulist.db.engine import is_sqlite, make_engine, make_session_factory
@@ -135,6 +136,7 @@ def barometer_rounds_line(url: str, partnership_id: int, address: str) -> str:
 
 def register(app: typer.Typer) -> None:
     @app.command("demo")
+    @outcome("while building the demo", "the demo was not built", "run reticulist demo again")
     def demo(
         database: str | None = typer.Option(
             None,
@@ -159,12 +161,15 @@ def register(app: typer.Typer) -> None:
             url = f"sqlite:///{path}"
         else:
             url = database
+            note_database(url)
             try:
                 clear_for_demo(url)
             except DemoRefused as exc:
                 err_console.print(f"[red]error:[/red] database: {exc}")
                 raise typer.Exit(1) from None
+        note_database(url)
         partnership_id = build_demo_database(url, seed=seed)
+        now("while showing the demo", "the demo is built all the same", "serve it with reticulist serve")
 
         address = f"http://{host}:{port}"
         console.print(
@@ -181,5 +186,6 @@ def register(app: typer.Typer) -> None:
         console.print(f"Overview: {address}/p/{partnership_id}")
         console.print(barometer_rounds_line(url, partnership_id, address), soft_wrap=True)
         if serve:
+            now("while serving the demo", "the server stopped; the demo is built all the same")
             console.print(f"Serving on {address} (Ctrl+C to stop).")
             serve_app(settings_for(url), host, port)

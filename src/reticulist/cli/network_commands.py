@@ -14,6 +14,7 @@ from rich.markup import escape
 
 from reticulist.access.policy import cli_actor
 from reticulist.cli.common import DATABASE_OPTION, console, database_session, err_console, partnership_id_for
+from reticulist.cli.failures import outcome
 from reticulist.errors import InputError
 from reticulist.network import importers
 
@@ -29,6 +30,7 @@ def _operator() -> str:
 
 
 @app.command("import")
+@outcome("during the import", "nothing was imported", "the import is all or nothing, so run it again")
 def import_command(
     file: Path = typer.Argument(..., metavar="FILE", help="The ties: a .csv (UTF-8) or .xlsx file."),
     partnership: str = typer.Option(..., "--partnership", help="Partnership name or number."),
@@ -50,6 +52,7 @@ def import_command(
 
 
 @app.command("export")
+@outcome("during the export", "the ties file was not written, or only in part", "run the export again")
 def export_command(
     partnership: str = typer.Option(..., "--partnership", help="Partnership name or number."),
     to: Path = typer.Option(..., "--to", metavar="FILE.csv", help="Where to write the ties (.csv or .xlsx)."),
@@ -73,6 +76,7 @@ def export_command(
 
 
 @app.command("figures")
+@outcome("while working out the figures", "the figures file was not written, or only in part", "run it again")
 def figures_command(
     partnership: str = typer.Option(..., "--partnership", help="Partnership name or number."),
     to: Path = typer.Option(

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from reticulist.access.policy import cli_actor
 from reticulist.cli.common import DATABASE_OPTION, console, database_session, err_console, partnership_id_for
+from reticulist.cli.failures import outcome
 from reticulist.errors import InputError
 from reticulist.register import transfer
 from reticulist.register.transfer import FileFormat, RecordType
@@ -28,22 +29,30 @@ def _import(kind: RecordType, path: Path, partnership: str, database: str | None
         try:
             table = transfer.read_table(path, kind)
             if len(table.rows) > PROGRESS_FROM_ROWS:
+                # Checking every row comes first (nothing is written); then the writing, in a few batches.
                 with Progress(
-                    TextColumn(f"Importing {escape(path.name)}"),
+                    TextColumn("{task.description}"),
                     BarColumn(),
                     MofNCompleteColumn(),
                     TimeRemainingColumn(),
                     console=err_console,
                     transient=True,
                 ) as bar:
-                    task = bar.add_task("import", total=len(table.rows))
+                    checking = bar.add_task(f"Checking {escape(path.name)}", total=len(table.rows))
+                    writing = bar.add_task(f"Writing {escape(path.name)}", total=len(table.rows), start=False)
+
+                    def written(done: int, total: int) -> None:
+                        bar.start_task(writing)
+                        bar.update(writing, completed=done, total=total)
+
                     result = transfer.import_table(
                         session,
                         actor=actor,
                         partnership_id=partnership_id,
                         kind=kind,
                         table=table,
-                        progress=lambda done, total: bar.update(task, completed=done, total=total),
+                        progress=lambda done, total: bar.update(checking, completed=done, total=total),
+                        write_progress=written,
                     )
             else:
                 result = transfer.import_table(
@@ -59,6 +68,7 @@ def _import(kind: RecordType, path: Path, partnership: str, database: str | None
 
 def register(app: typer.Typer) -> None:
     @app.command("import")
+    @outcome("during the import", "nothing was imported", "the import is all or nothing, so run it again")
     def import_command(
         kind: RecordType = typer.Argument(..., help="Which record type the file holds."),
         file: Path = typer.Argument(..., help="A .csv (UTF-8) or .xlsx file with the export's columns."),
@@ -69,6 +79,11 @@ def register(app: typer.Typer) -> None:
         _import(kind, file, partnership, database)
 
     @app.command("export")
+    @outcome(
+        "during the export",
+        "nothing in the register was changed, but the folder may hold only some of the files",
+        "run the export again",
+    )
     def export_command(
         partnership: str = typer.Option(..., "--partnership", help="Partnership name or number."),
         to: Path = typer.Option(..., "--to", help="Folder to write the files into (created if missing)."),

@@ -10,11 +10,13 @@ from reticulist.access.models import User
 from reticulist.access.policy import Role, cli_actor
 from reticulist.cli.common import DATABASE_OPTION, console, database_session, err_console, settings_for
 from reticulist.cli.common import partnership_id_for as _partnership_id
+from reticulist.cli.failures import outcome
 
 app = typer.Typer(no_args_is_help=True)
 
 
 @app.command("add")
+@outcome("while adding the account", "the account was not created", "run it again")
 def add(
     email: str = typer.Argument(..., help="Login email address."),
     name: str = typer.Option(..., "--name", help="Name shown in the app."),
@@ -56,6 +58,7 @@ def add(
 
 
 @app.command("role")
+@outcome("while changing the role", "the role was not changed", "run it again")
 def role(
     email: str = typer.Argument(...),
     partnership: str = typer.Argument(..., help="Partnership name or number."),
@@ -80,6 +83,7 @@ def role(
 
 
 @app.command("token")
+@outcome("while issuing the token", "no token was issued", "run it again")
 def token(
     email: str = typer.Argument(...),
     name: str = typer.Option("command line", "--name", help="What the token is for."),
@@ -100,6 +104,7 @@ def token(
 
 
 @app.command("unlock")
+@outcome("while clearing the throttles", "no throttle was cleared", "run it again")
 def unlock(
     email: str | None = typer.Argument(
         None, help="Account whose failed logins to forget (from every address)."

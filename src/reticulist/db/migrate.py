@@ -17,6 +17,11 @@ class SchemaNotCurrent(RuntimeError):
     """The database schema is behind the code; the message says what to run."""
 
 
+class UpgradeRefused(RuntimeError):
+    """A migration found data it cannot carry forward as it is (records that break a rule the new schema
+    keeps). Nothing was changed; the message names the records to fix before upgrading again."""
+
+
 def alembic_config(url: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))

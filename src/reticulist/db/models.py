@@ -1,9 +1,17 @@
 """Import every model module so Base.metadata is complete (Alembic and tests use this)."""
 
 from reticulist.access import models as access_models
+from reticulist.access import request_keys as request_key_models
 from reticulist.audit import models as audit_models
 from reticulist.barometer import models as barometer_models
 from reticulist.network import models as network_models
 from reticulist.register import models as register_models
 
-__all__ = ["access_models", "audit_models", "barometer_models", "network_models", "register_models"]
+__all__ = [
+    "access_models",
+    "audit_models",
+    "barometer_models",
+    "network_models",
+    "register_models",
+    "request_key_models",
+]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, Float, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, CheckConstraint, Date, Float, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from reticulist.barometer.models import random_id
@@ -47,6 +47,37 @@ class NetworkTie(Base):
         CheckConstraint("value_influence BETWEEN 1 AND 4", name="value_influence_range"),
         CheckConstraint("value_involvement BETWEEN 1 AND 4", name="value_involvement_range"),
         CheckConstraint("value_resources BETWEEN 1 AND 4", name="value_resources_range"),
+        # The services' uniqueness rules, kept by the database too (reticulist.db.unique): an imported tie
+        # is stored once per pair of people and day; a round's network step names each person or
+        # organisation once per respondent.
+        Index(
+            "uq_network_tie_imported",
+            "partnership_id",
+            "from_person_id",
+            "to_person_id",
+            "observed_on",
+            unique=True,
+            sqlite_where=text("source = 'imported'"),
+            postgresql_where=text("source = 'imported'"),
+        ),
+        Index(
+            "uq_network_tie_reported_person",
+            "round_id",
+            "from_person_id",
+            "to_person_id",
+            unique=True,
+            sqlite_where=text("source = 'reported'"),
+            postgresql_where=text("source = 'reported'"),
+        ),
+        Index(
+            "uq_network_tie_reported_organisation",
+            "round_id",
+            "from_person_id",
+            "to_organisation_id",
+            unique=True,
+            sqlite_where=text("source = 'reported'"),
+            postgresql_where=text("source = 'reported'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(

@@ -38,6 +38,7 @@ from reticulist.access.secrets import token_hash
 from reticulist.audit import service as audit
 from reticulist.barometer import service as barometer
 from reticulist.barometer.models import BarometerInvitation, BarometerRound
+from reticulist.db.unique import refusing_duplicates
 from reticulist.errors import FieldProblem, InputError
 from reticulist.network import ties as t
 from reticulist.network.models import NetworkTie
@@ -364,21 +365,24 @@ def record_reported_ties(
     on = today()
     midnight = datetime.combine(on, time(0), tzinfo=UTC)  # no stored time finer than the day
     target_column = "to_person_id" if step.mode == "people" else "to_organisation_id"
-    for values in rows:
-        session.add(
-            NetworkTie(
-                partnership_id=found.partnership_id,
-                source=t.REPORTED,
-                round_id=found.id,
-                from_person_id=me.id,
-                **{target_column: values["to"]},
-                **{name: values[name] for name in FIELDS},
-                weight=1.0,
-                observed_on=on,
-                created_at=midnight,
+    # Two sends at once cannot both be stored (the lock above, and the database's rule behind it).
+    raced = "these ties were sent twice at the same moment; look at the page again and send once"
+    rules = {f"uq_network_tie_reported_{what}": ("ties", raced)}
+    with refusing_duplicates(session, rules):
+        for values in rows:
+            session.add(
+                NetworkTie(
+                    partnership_id=found.partnership_id,
+                    source=t.REPORTED,
+                    round_id=found.id,
+                    from_person_id=me.id,
+                    **{target_column: values["to"]},
+                    **{name: values[name] for name in FIELDS},
+                    weight=1.0,
+                    observed_on=on,
+                    created_at=midnight,
+                )
             )
-        )
-    session.flush()
     # No name, no count, no account: a timed entry that says whose ties would time their network step.
     audit.record(
         session,

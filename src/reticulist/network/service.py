@@ -26,6 +26,7 @@ from reticulist.access.policy import Actor, allowed, ensure_allowed
 from reticulist.audit import service as audit
 from reticulist.barometer.models import BarometerRound
 from reticulist.db.engine import session_secret
+from reticulist.db.unique import refusing_duplicates
 from reticulist.errors import FieldProblem, InputError
 from reticulist.network import ties as t
 from reticulist.network.models import NetworkTie
@@ -543,10 +544,19 @@ def store_ties(
     )
     if problems:
         raise InputError(problems=problems)
-    for tie in ties:
-        values = {k: v for k, v in vars(tie).items() if k != "row"}
-        session.add(NetworkTie(partnership_id=partnership_id, source=source, round_id=round_id, **values))
-    session.flush()
+    raced = (
+        "some of these ties were stored by someone else at the same moment; nothing was stored from these, "
+        "so check the stored ties and try again"
+    )
+    rules = {
+        "uq_network_tie_imported": ("date", raced),
+        "uq_network_tie_reported_person": ("to", raced),
+        "uq_network_tie_reported_organisation": ("to", raced),
+    }
+    with refusing_duplicates(session, rules):
+        for tie in ties:
+            values = {k: v for k, v in vars(tie).items() if k != "row"}
+            session.add(NetworkTie(partnership_id=partnership_id, source=source, round_id=round_id, **values))
     origin = f" from {source_name}" if source_name else ""
     audit.record(
         session,

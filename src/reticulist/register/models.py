@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reticulist.db.base import Base, UTCDateTime, utcnow
@@ -23,8 +23,11 @@ class Partnership(Base):
 
 
 class Organisation(Base):
+    """Names are unique in a partnership ignoring case (see the index below): imports and other
+    partnerships' files name organisations in any case, so two names that differ only in case could not
+    be told apart."""
+
     __tablename__ = "organisation"
-    __table_args__ = (UniqueConstraint("partnership_id", "name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     partnership_id: Mapped[int] = mapped_column(ForeignKey("partnership.id"), index=True)
@@ -36,8 +39,9 @@ class Organisation(Base):
 
 
 class Profession(Base):
+    """Names are unique in a partnership ignoring case, as organisations' are."""
+
     __tablename__ = "profession"
-    __table_args__ = (UniqueConstraint("partnership_id", "name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     partnership_id: Mapped[int] = mapped_column(ForeignKey("partnership.id"), index=True)
@@ -65,6 +69,31 @@ class Person(Base):
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
     profession: Mapped[Profession | None] = relationship(lazy="joined")
+
+
+# The register's uniqueness rules, kept by the database too (reticulist.db.unique): names and emails are
+# compared ignoring case, as the services and imports compare them. The indexes also serve the lookups.
+Index(
+    "uq_organisation_partnership_name",
+    Organisation.partnership_id,
+    func.lower(Organisation.name),
+    unique=True,
+)
+Index(
+    "uq_profession_partnership_name",
+    Profession.partnership_id,
+    func.lower(Profession.name),
+    unique=True,
+)
+# A person's email, when they have one, is theirs alone in the partnership (people without one are many).
+Index(
+    "uq_person_partnership_email",
+    Person.partnership_id,
+    func.lower(Person.email),
+    unique=True,
+    sqlite_where=text("email IS NOT NULL"),
+    postgresql_where=text("email IS NOT NULL"),
+)
 
 
 class Seat(Base):

@@ -42,6 +42,9 @@ def check_date_range(day: date) -> date:
     return day
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def parse_date(value: Any) -> date | None:
     """A date as users type it (YYYY-MM-DD or DD/MM/YYYY), a date cell, or None when blank; ValueError
     with the words every form and import shows otherwise (also for a year before 1900 or after 2199)."""
@@ -52,6 +55,12 @@ def parse_date(value: Any) -> date | None:
     if isinstance(value, date):
         return check_date_range(value)
     text = str(value).strip()
+    if _ISO_DATE.fullmatch(text):  # the usual case, read without strptime (a large import has thousands)
+        try:
+            return check_date_range(date(int(text[:4]), int(text[5:7]), int(text[8:])))
+        except ValueError as exc:
+            if "between" in str(exc):
+                raise
     for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"):
         try:
             return check_date_range(datetime.strptime(text, fmt).date())

@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from reticulist.access.policy import Action as Can
 from reticulist.access.policy import Actor, NotFound, allowed, ensure_allowed
 from reticulist.audit import service as audit
 from reticulist.db.base import Base
+from reticulist.db.unique import Rules, refusing_duplicates
 from reticulist.errors import InputError
 from reticulist.register import schemas as s
 from reticulist.register.metrics import months_before
@@ -53,10 +54,12 @@ def _fetch(
     return record
 
 
-def _create(session: Session, actor: Actor, record: R, label: str) -> R:
+def _create(session: Session, actor: Actor, record: R, label: str, duplicates: Rules | None = None) -> R:
+    """Add ``record`` and audit it. ``duplicates``: the uniqueness rules it could break if another
+    request writes the same at this moment, with the words the service's own check uses."""
     ensure_allowed(actor, Can.EDIT_REGISTER, record.partnership_id)  # type: ignore[attr-defined]
-    session.add(record)
-    session.flush()
+    with refusing_duplicates(session, duplicates or {}):
+        session.add(record)
     audit.record(
         session,
         actor=actor,
@@ -71,12 +74,18 @@ def _create(session: Session, actor: Actor, record: R, label: str) -> R:
 
 
 def _change(
-    session: Session, actor: Actor, record: R, values: dict[str, Any], label: str, event: str = "changed"
+    session: Session,
+    actor: Actor,
+    record: R,
+    values: dict[str, Any],
+    label: str,
+    event: str = "changed",
+    duplicates: Rules | None = None,
 ) -> R:
     before = audit.snapshot(record)
-    for key, value in values.items():
-        setattr(record, key, value)
-    session.flush()
+    with refusing_duplicates(session, duplicates or {}):
+        for key, value in values.items():
+            setattr(record, key, value)
     after = audit.snapshot(record)
     if before != after:
         partnership_id = record.id if isinstance(record, Partnership) else record.partnership_id  # type: ignore[attr-defined]
@@ -118,14 +127,19 @@ def get_partnership(session: Session, *, actor: Actor, partnership_id: int) -> P
     return _fetch(session, actor, Partnership, partnership_id)
 
 
+def _partnership_taken(name: str) -> tuple[str, str]:
+    """(message, field) of the partnership name rule, for the check and for the constraint."""
+    return f'a partnership called "{name}" already exists', "name"
+
+
 def create_partnership(session: Session, *, actor: Actor, data: s.PartnershipCreate) -> Partnership:
     if not actor.is_site_admin:
         raise NotFound("Only site administrators create partnerships.")
     if session.scalar(select(Partnership).where(Partnership.name == data.name)):
-        raise InputError(f'a partnership called "{data.name}" already exists', field="name")
+        raise InputError(*_partnership_taken(data.name))
     partnership = Partnership(**data.model_dump())
-    session.add(partnership)
-    session.flush()
+    with refusing_duplicates(session, {"uq_partnership_name": _partnership_taken(data.name)[::-1]}):
+        session.add(partnership)
     audit.record(
         session,
         actor=actor,
@@ -147,8 +161,15 @@ def update_partnership(
         select(Partnership).where(Partnership.name == data.name, Partnership.id != partnership_id)
     )
     if clash:
-        raise InputError(f'a partnership called "{data.name}" already exists', field="name")
-    return _change(session, actor, partnership, data.model_dump(), partnership.name)
+        raise InputError(*_partnership_taken(data.name))
+    return _change(
+        session,
+        actor,
+        partnership,
+        data.model_dump(),
+        partnership.name,
+        duplicates={"uq_partnership_name": _partnership_taken(data.name)[::-1]},
+    )
 
 
 # --- organisations -----------------------------------------------------------------------------------
@@ -172,21 +193,27 @@ def _unique_name(
     partnership_id: int,
     name: str,
     exclude_id: int | None = None,
-) -> None:
-    query = select(model).where(model.partnership_id == partnership_id, model.name == name)
+) -> Rules:
+    """Refuse a name the partnership has already (ignoring case, as imports match names); returns the
+    rule for the write, should another request take the name at the same moment."""
+    query = select(model.id).where(
+        model.partnership_id == partnership_id, func.lower(model.name) == func.lower(name)
+    )
     if exclude_id is not None:
         query = query.where(model.id != exclude_id)
+    message = f'"{name}" is already in this partnership'
     if session.scalar(query) is not None:
-        raise InputError(f'"{name}" is already in this partnership', field="name")
+        raise InputError(message, field="name")
+    return {f"uq_{model.__tablename__}_partnership_name": ("name", message)}
 
 
 def create_organisation(
     session: Session, *, actor: Actor, partnership_id: int, data: s.OrganisationCreate
 ) -> Organisation:
     ensure_allowed(actor, Can.EDIT_REGISTER, partnership_id)
-    _unique_name(session, Organisation, partnership_id, data.name)
+    rules = _unique_name(session, Organisation, partnership_id, data.name)
     return _create(
-        session, actor, Organisation(partnership_id=partnership_id, **data.model_dump()), data.name
+        session, actor, Organisation(partnership_id=partnership_id, **data.model_dump()), data.name, rules
     )
 
 
@@ -194,8 +221,8 @@ def update_organisation(
     session: Session, *, actor: Actor, organisation_id: int, data: s.OrganisationUpdate
 ) -> Organisation:
     organisation = _fetch(session, actor, Organisation, organisation_id, Can.EDIT_REGISTER)
-    _unique_name(session, Organisation, organisation.partnership_id, data.name, organisation.id)
-    return _change(session, actor, organisation, data.model_dump(), data.name)
+    rules = _unique_name(session, Organisation, organisation.partnership_id, data.name, organisation.id)
+    return _change(session, actor, organisation, data.model_dump(), data.name, duplicates=rules)
 
 
 def end_organisation(session: Session, *, actor: Actor, organisation_id: int, ended_on: date) -> Organisation:
@@ -227,16 +254,17 @@ def create_profession(
     session: Session, *, actor: Actor, partnership_id: int, data: s.ProfessionCreate
 ) -> Profession:
     ensure_allowed(actor, Can.EDIT_REGISTER, partnership_id)
-    _unique_name(session, Profession, partnership_id, data.name)
-    return _create(session, actor, Profession(partnership_id=partnership_id, name=data.name), data.name)
+    rules = _unique_name(session, Profession, partnership_id, data.name)
+    profession = Profession(partnership_id=partnership_id, name=data.name)
+    return _create(session, actor, profession, data.name, rules)
 
 
 def update_profession(
     session: Session, *, actor: Actor, profession_id: int, data: s.ProfessionUpdate
 ) -> Profession:
     profession = _fetch(session, actor, Profession, profession_id, Can.EDIT_REGISTER)
-    _unique_name(session, Profession, profession.partnership_id, data.name, profession.id)
-    return _change(session, actor, profession, {"name": data.name}, data.name)
+    rules = _unique_name(session, Profession, profession.partnership_id, data.name, profession.id)
+    return _change(session, actor, profession, {"name": data.name}, data.name, duplicates=rules)
 
 
 def end_profession(session: Session, *, actor: Actor, profession_id: int, ended_on: date) -> Profession:
@@ -266,9 +294,18 @@ def get_person(session: Session, *, actor: Actor, person_id: int) -> Person:
     return _fetch(session, actor, Person, person_id)
 
 
+def email_taken(email: str) -> str:
+    """What a form or import says about an email that is someone else's in the partnership."""
+    return f"{email} is already someone else's email in this partnership"
+
+
+PERSON_EMAIL_RULE = "uq_person_partnership_email"
+
+
 def _check_person(
     session: Session, partnership_id: int, data: s.PersonCreate, exclude_id: int | None = None
-) -> None:
+) -> Rules:
+    """Refuse what would break the register's rules; returns the uniqueness rule for the write."""
     _same_partnership(
         session.get(Organisation, data.organisation_id), partnership_id, "organisation_id", "organisation"
     )
@@ -276,26 +313,32 @@ def _check_person(
         _same_partnership(
             session.get(Profession, data.profession_id), partnership_id, "profession_id", "profession"
         )
-    if data.email:
-        query = select(Person).where(Person.partnership_id == partnership_id, Person.email == data.email)
-        if exclude_id is not None:
-            query = query.where(Person.id != exclude_id)
-        if session.scalar(query) is not None:
-            raise InputError(
-                f"{data.email} is already someone else's email in this partnership", field="email"
-            )
+    if not data.email:
+        return {}
+    # Written as the unique index is (reticulist.register.models), so the lookup uses it.
+    query = select(Person.id).where(
+        Person.partnership_id == partnership_id,
+        Person.email.is_not(None),
+        func.lower(Person.email) == func.lower(data.email),
+    )
+    if exclude_id is not None:
+        query = query.where(Person.id != exclude_id)
+    if session.scalar(query) is not None:
+        raise InputError(email_taken(data.email), field="email")
+    return {PERSON_EMAIL_RULE: ("email", email_taken(data.email))}
 
 
 def create_person(session: Session, *, actor: Actor, partnership_id: int, data: s.PersonCreate) -> Person:
     ensure_allowed(actor, Can.EDIT_REGISTER, partnership_id)
-    _check_person(session, partnership_id, data)
-    return _create(session, actor, Person(partnership_id=partnership_id, **data.model_dump()), data.full_name)
+    rules = _check_person(session, partnership_id, data)
+    person = Person(partnership_id=partnership_id, **data.model_dump())
+    return _create(session, actor, person, data.full_name, rules)
 
 
 def update_person(session: Session, *, actor: Actor, person_id: int, data: s.PersonUpdate) -> Person:
     person = _fetch(session, actor, Person, person_id, Can.EDIT_REGISTER)
-    _check_person(session, person.partnership_id, data, exclude_id=person.id)
-    return _change(session, actor, person, data.model_dump(), data.full_name)
+    rules = _check_person(session, person.partnership_id, data, exclude_id=person.id)
+    return _change(session, actor, person, data.model_dump(), data.full_name, duplicates=rules)
 
 
 def end_person(session: Session, *, actor: Actor, person_id: int, ended_on: date) -> Person:
@@ -477,8 +520,15 @@ def set_attendance(
                 organisation_id=organisation_id,
                 status=entry.status,
             )
-            session.add(record)
-            session.flush()
+            # Someone else saving this meeting's attendance at the same moment may have recorded them.
+            raced = (
+                f"{person.full_name} was recorded at this meeting by someone else at the same moment; "  # type: ignore[union-attr]
+                "check the attendance and save again"
+            )
+            with refusing_duplicates(
+                session, {"uq_attendance_meeting_id": (f"entries.{index}.person_id", raced)}
+            ):
+                session.add(record)
             audit.record(
                 session,
                 actor=actor,
@@ -549,6 +599,12 @@ def _action_values(
         )
     if data.meeting_id is not None:
         _same_partnership(session.get(Meeting, data.meeting_id), partnership_id, "meeting_id", "meeting")
+    return action_values(data, previous)
+
+
+def action_values(data: s.ActionCreate, previous: Action | None = None) -> dict[str, Any]:
+    """An action's stored values from the form's (dates filled in, closed date kept or cleared), or
+    InputError; without looking at the database (references are checked by the caller)."""
     values = data.model_dump()
     values["opened_on"] = data.opened_on or (previous.opened_on if previous else today())
     _check_dates(values["opened_on"], data.due_on, start_field="opened_on", end_field="due_on")

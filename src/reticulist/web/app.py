@@ -24,6 +24,7 @@ from reticulist.db.migrate import ensure_schema_current
 from reticulist.errors import InputError
 from reticulist.register.schemas import _message as schema_message
 from reticulist.settings import Settings, get_settings
+from reticulist.web import idempotency
 from reticulist.web.admission import BUSY_PAGE, RETRY_AFTER_SECONDS, Admission
 from reticulist.web.body_limit import BodyLimit, RequestTooLarge, megabytes
 from reticulist.web.deps import CsrfFailed, LoginRequired, known_ids
@@ -105,7 +106,11 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
         title="Reticulist API",
         version="1",
         description="The partnership register and its figures. Authenticate with a browser session "
-        "(plus an X-CSRF-Token header on writes) or `Authorization: Bearer <personal API token>`.",
+        "(plus an X-CSRF-Token header on writes) or `Authorization: Bearer <personal API token>`.\n\n"
+        "Writes (POST, PUT, PATCH, DELETE) may carry an `Idempotency-Key` header (a new UUID for each "
+        "request): sent again with the same key, the request is not done again and gets the first answer "
+        "back, with `Idempotent-Replayed: true`; the same key with another request is refused with 422. "
+        "Keys are kept for 24 hours.",
         docs_url=None,  # FastAPI's page loads Swagger UI from a CDN; ours serves it from the package
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
@@ -156,7 +161,9 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.include_router(register_api, prefix="/api/v1")
     app.include_router(barometer_api, prefix="/api/v1")
 
-    # Added first, so it sits inside the middleware below: the body is limited where the routes read it.
+    # Innermost: keeps each write's answer for its retries once the request is over.
+    idempotency.install(app)
+    # Added early, so it sits inside the middleware below: the body is limited where the routes read it.
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
 
     @app.middleware("http")
@@ -287,3 +294,10 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
         return JSONResponse({"detail": [_problem(dict(e)) for e in exc.errors()]}, status_code=422)
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app built from the environment's settings, for uvicorn's ``factory=True``: what each worker of
+    ``reticulist serve --workers N`` runs (the command passes its --database as RETICULIST_DATABASE_URL).
+    Also ``uvicorn --factory reticulist.web.app:app_from_environment`` for another process manager."""
+    return create_app(Settings())

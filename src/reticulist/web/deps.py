@@ -16,6 +16,7 @@ from reticulist.access.policy import Action, Actor, NotFound, ensure_allowed
 from reticulist.errors import InputError
 from reticulist.register.schemas import is_record_id
 from reticulist.settings import Settings
+from reticulist.web.idempotency import claim_once
 
 SESSION_COOKIE = "reticulist_session"
 LOGIN_CSRF_COOKIE = "reticulist_login_csrf"
@@ -139,6 +140,7 @@ def page_viewer(request: Request, db: Session = Depends(get_db)) -> Viewer:
     if viewer is None:
         raise LoginRequired()
     request.state.viewer = viewer
+    claim_once(request, db, viewer.user.id)  # a form sent twice is done once (web/idempotency.py)
     return viewer
 
 
@@ -183,4 +185,5 @@ def api_viewer(request: Request, db: Session = Depends(get_db)) -> Viewer:
         if not same_token(sent, viewer.csrf_token):
             raise CsrfFailed()
     request.state.viewer = viewer
+    claim_once(request, db, viewer.user.id)  # Idempotency-Key: a write sent twice is done once
     return viewer

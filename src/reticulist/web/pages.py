@@ -13,6 +13,8 @@ from reticulist.access.policy import Action, NotFound, allowed
 from reticulist.register import service as register
 from reticulist.web.deps import Viewer
 
+CONTROLS = ("csrf_token", "form_key")  # what every form carries for the server, not for the route
+
 
 async def posted_form(request: Request) -> FormData:
     """Dependency: the submitted form, parsed. Reading a body is asynchronous, so it happens here, on the
@@ -22,9 +24,9 @@ async def posted_form(request: Request) -> FormData:
 
 
 def plain_values(form: FormData) -> dict[str, str]:
-    """The form's text fields as plain strings, without the CSRF token. A repeated key keeps its last
-    value (a ticked checkbox follows its hidden "no")."""
-    return {key: value for key, value in form.multi_items() if key != "csrf_token" and isinstance(value, str)}
+    """The form's text fields as plain strings, without the CSRF token and the form key. A repeated key
+    keeps its last value (a ticked checkbox follows its hidden "no")."""
+    return {key: value for key, value in form.multi_items() if key not in CONTROLS and isinstance(value, str)}
 
 
 async def form_values(request: Request) -> dict[str, str]:

@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 from reticulist.register import vocab
+from reticulist.web.idempotency import new_form_key
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE_DIRS = [
@@ -81,6 +82,7 @@ def make_templates() -> Jinja2Templates:
     templates.env.filters["ukdate"] = _date
     templates.env.globals["vocab"] = vocab
     templates.env.globals["done_messages"] = DONE_MESSAGES
+    templates.env.globals["new_form_key"] = new_form_key  # forms done once (web/idempotency.py)
     return templates
 
 
