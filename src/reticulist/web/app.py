@@ -300,4 +300,9 @@ def app_from_environment() -> FastAPI:
     """The app built from the environment's settings, for uvicorn's ``factory=True``: what each worker of
     ``reticulist serve --workers N`` runs (the command passes its --database as RETICULIST_DATABASE_URL).
     Also ``uvicorn --factory reticulist.web.app:app_from_environment`` for another process manager."""
-    return create_app(Settings())
+    from concurrent.futures import ThreadPoolExecutor
+
+    # uvicorn calls a factory on its event loop, where database work is refused (refuse_event_loop): the
+    # schema check runs on a thread of its own, once, before the server takes its first request.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reticulist-start") as starting:
+        return starting.submit(create_app, Settings()).result()
