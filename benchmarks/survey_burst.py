@@ -633,7 +633,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> Outcome:
     import_ok = importer.returncode == 0 and added == args.people
     p95 = percentile(survey_ms, 95)
 
-    print(f"{backend}: stored {stored}/{len(plan.tokens)} answers (invitations used: {used}); ")
+    print(f"{backend}: stored {stored}/{len(plan.tokens)} answers (invitations used: {used})")
     print(
         f"  survey: {len(survey)} requests by {len(plan.tokens)} respondents, {args.at_once} at once, "
         f"in {burst_took:.1f} s; {sum(finished)} reached the thanks page"
@@ -696,6 +696,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--postgres", default=POSTGRES_ADMIN_URL, help="PostgreSQL server (admin URL)")
     args = parser.parse_args(argv)
 
+    commit = subprocess.run(
+        ["git", "-C", str(Path(__file__).parent), "log", "-1", "--format=%h %s"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    print(f"code under test: {commit[:100] or 'not a git checkout'}", flush=True)
     outcomes = {
         backend: run_backend(backend, args)
         if args.only in (None, backend)
