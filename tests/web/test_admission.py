@@ -8,7 +8,9 @@ held past the wait (an import on SQLite, a locked table on PostgreSQL) answers 5
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
+import typing
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
@@ -19,6 +21,8 @@ from reticulist.register.models import Organisation
 from reticulist.settings import Settings
 from reticulist.web.admission import Admission
 from tests.conftest import APP_SECRET, Browser, World
+
+T = typing.TypeVar("T")
 
 
 class _SlowApp:
@@ -38,6 +42,13 @@ class _SlowApp:
             await send({"type": "http.response.body", "body": b"ok"})
         finally:
             self.inside -= 1
+
+
+def _run(scenario: typing.Coroutine[typing.Any, typing.Any, T]) -> T:
+    """asyncio.run on a thread of its own: the test thread may have a loop marked running already
+    (Playwright's sync API leaves one there between browser tests in the same worker)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as runner:
+        return runner.submit(asyncio.run, scenario).result()
 
 
 async def _request(app, path: str = "/s/x") -> tuple[int, dict[str, str]]:  # type: ignore[no-untyped-def]
@@ -67,7 +78,7 @@ def test_working_requests_are_capped_and_the_rest_wait_their_turn() -> None:
         assert slow.most_inside == 3
         return [status for status, _ in answers]
 
-    assert asyncio.run(scenario()) == [200] * 12  # everyone served, none turned away
+    assert _run(scenario()) == [200] * 12  # everyone served, none turned away
 
 
 def test_past_the_waiting_line_the_answer_is_503_at_once() -> None:
@@ -82,7 +93,7 @@ def test_past_the_waiting_line_the_answer_is_503_at_once() -> None:
         slow.release.set()
         assert [s for s, _ in await asyncio.gather(*held)] == [200, 200, 200]
 
-    asyncio.run(scenario())
+    _run(scenario())
 
 
 def test_a_turn_not_given_within_the_wait_is_503_with_retry_after() -> None:
@@ -97,7 +108,7 @@ def test_a_turn_not_given_within_the_wait_is_503_with_retry_after() -> None:
         slow.release.set()
         assert (await first)[0] == 200
 
-    asyncio.run(scenario())
+    _run(scenario())
 
 
 def test_static_files_skip_the_line() -> None:
@@ -111,7 +122,7 @@ def test_static_files_skip_the_line() -> None:
         slow.release.set()
         assert [(await first)[0], (await static)[0]] == [200, 200]
 
-    asyncio.run(scenario())
+    _run(scenario())
 
 
 def test_settings_make_pool_threads_and_admission_agree(database_url: str, world: World) -> None:

@@ -98,3 +98,17 @@ def test_a_query_on_the_event_loop_fails_loudly(app: FastAPI) -> None:
     with pytest.raises(BlockingOnEventLoop):
         client.get(path)
     assert client.get(path + "_thread").json() == {"one": 1}
+
+
+def test_a_loop_that_serves_nothing_is_not_watched(app: FastAPI) -> None:
+    """Playwright's sync API leaves its loop marked running on the test thread between calls; database
+    work there blocks no request, so only the loops the app is served on are watched."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    async def on_a_foreign_loop() -> int:
+        with app.state.session_factory() as session:
+            return int(session.execute(text("select 1")).scalar_one())
+
+    with ThreadPoolExecutor(max_workers=1) as elsewhere:  # this thread may hold Playwright's loop already
+        assert elsewhere.submit(asyncio.run, on_a_foreign_loop()).result() == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Container
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -56,21 +57,26 @@ class BlockingOnEventLoop(RuntimeError):
     """Database work was attempted on the thread that runs the event loop (see ``refuse_event_loop``)."""
 
 
-def refuse_event_loop(engine: Engine) -> None:
-    """Make database work on an event-loop thread fail loudly. A blocking query there stops every other
-    request of the process until it returns, and if the pool is empty it never returns: the server froze
-    that way under load. Routes and dependencies that use a session are plain ``def`` (FastAPI runs them in
-    worker threads); this check turns any slip into an error the test suite sees at once."""
+def refuse_event_loop(engine: Engine, serving_loops: Container[asyncio.AbstractEventLoop]) -> None:
+    """Make database work on a loop that serves requests fail loudly. A blocking query there stops every
+    other request of the process until it returns, and if the pool is empty it never returns: the server
+    froze that way under load. Routes and dependencies that use a session are plain ``def`` (FastAPI runs
+    them in worker threads); this check turns any slip into an error the test suite sees at once.
+
+    Only the app's own loops count (``serving_loops``, filled by the outermost middleware): other code may
+    leave a loop marked running on a thread that is not serving (Playwright's sync API does, between
+    calls), and database work there blocks no request."""
 
     @event.listens_for(engine, "before_cursor_execute")
     def _not_on_event_loop(*_args: Any) -> None:
         try:
-            asyncio.get_running_loop()
+            loop = asyncio.get_running_loop()
         except RuntimeError:
             return  # a worker thread or a plain program: where blocking work belongs
-        raise BlockingOnEventLoop(
-            "database work on the event loop: make the route or dependency a plain def, not async def"
-        )
+        if loop in serving_loops:
+            raise BlockingOnEventLoop(
+                "database work on the event loop: make the route or dependency a plain def, not async def"
+            )
 
 
 def make_session_factory(engine: Engine, *, secret_key: str | None = None) -> sessionmaker[Session]:

@@ -14,6 +14,8 @@ import asyncio
 import json
 import logging
 import math
+import weakref
+from collections.abc import MutableSet
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -34,8 +36,18 @@ sent was lost or saved twice: go back and send it again in a few seconds.</p></m
 class Admission:
     """Pure ASGI middleware (no BaseHTTPMiddleware: it must cost nothing per waiting request)."""
 
-    def __init__(self, app: ASGIApp, *, working: int, waiting: int, wait_seconds: float) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        working: int,
+        waiting: int,
+        wait_seconds: float,
+        serving_loops: MutableSet[asyncio.AbstractEventLoop] | None = None,
+    ) -> None:
         self.app = app
+        # The loops this app is served on, for db.engine.refuse_event_loop.
+        self.serving_loops = serving_loops if serving_loops is not None else weakref.WeakSet()
         self.working = working
         self.waiting_limit = waiting
         self.wait_seconds = wait_seconds
@@ -50,13 +62,14 @@ class Admission:
         if slots is None:
             self._slots = {k: v for k, v in self._slots.items() if not k.is_closed()}
             slots = self._slots[loop] = asyncio.Semaphore(self.working)
+            self.serving_loops.add(loop)
         return slots
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        slots = self._slots_here()  # every scope, lifespan too: it marks this loop as one that serves
         if scope["type"] != "http" or scope["path"].startswith("/static/"):
             await self.app(scope, receive, send)
             return
-        slots = self._slots_here()
         if slots.locked():
             if self.waiting >= self.waiting_limit:
                 await self._busy(scope, send, "the waiting line is full")

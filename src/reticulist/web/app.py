@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -88,7 +90,8 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     """Build the app. Refuses to start on a database whose schema is behind (see SchemaNotCurrent)."""
     settings = settings or get_settings()
     engine = make_engine(settings.database_url, connections=settings.working_requests)
-    refuse_event_loop(engine)
+    serving_loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+    refuse_event_loop(engine, serving_loops)
     if check_schema:
         ensure_schema_current(engine)
 
@@ -186,6 +189,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
         working=settings.working_requests,
         waiting=settings.waiting_requests,
         wait_seconds=settings.wait_seconds,
+        serving_loops=serving_loops,
     )
 
     @app.exception_handler(OperationalError)
@@ -300,9 +304,6 @@ def app_from_environment() -> FastAPI:
     """The app built from the environment's settings, for uvicorn's ``factory=True``: what each worker of
     ``reticulist serve --workers N`` runs (the command passes its --database as RETICULIST_DATABASE_URL).
     Also ``uvicorn --factory reticulist.web.app:app_from_environment`` for another process manager."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    # uvicorn calls a factory on its event loop, where database work is refused (refuse_event_loop): the
-    # schema check runs on a thread of its own, once, before the server takes its first request.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reticulist-start") as starting:
-        return starting.submit(create_app, Settings()).result()
+    # uvicorn calls this on its event loop, before the loop serves anything: the schema check's database
+    # work is allowed there (refuse_event_loop only watches loops that have begun to serve).
+    return create_app(Settings())
