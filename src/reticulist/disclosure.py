@@ -52,7 +52,6 @@ from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csc_matrix, csr_matrix, vstack
 
 
@@ -181,35 +180,63 @@ def _in_row_space_search(
     eq[small, np.arange(s)] = -1.0
     weight_row = np.zeros((1, s + p))
     weight_row[0, :s] = w[small]
-    constraints = [
-        LinearConstraint(eq, 0.0, 0.0),
-        LinearConstraint(weight_row, 1.0, threshold - 1.0),
-    ]
+    matrix = [eq, weight_row]
+    low = [np.zeros(L), [1.0]]
+    high = [np.zeros(L), [threshold - 1.0]]
     if exempt_total and small.size == live.size:
         # The whole round's count is public by design: ask for a proper subset.
         whole = np.zeros((1, s + p))
         whole[0, :s] = 1.0
-        constraints.append(LinearConstraint(whole, 1.0, s - 1.0))
-    integrality = np.concatenate([np.ones(s), np.zeros(p)])
-    bounds = Bounds(
-        np.concatenate([np.zeros(s), np.full(p, -np.inf)]), np.concatenate([np.ones(s), np.full(p, np.inf)])
-    )
-    result = milp(
-        np.zeros(s + p),
-        constraints=constraints,
-        integrality=integrality,
-        bounds=bounds,
-        options={"time_limit": MILP_SECONDS},
-    )
-    if result.x is None:
-        if result.status == 2:  # infeasible: proven that no such union exists
-            return [], []
+        matrix.append(whole)
+        low.append([1.0])
+        high.append([s - 1.0])
+    solved = _solve_binary_feasibility(np.vstack(matrix), np.concatenate(low), np.concatenate(high), binary=s)
+    if solved is None:  # infeasible: proven that no such union exists
+        return [], []
+    if isinstance(solved, str):
         # Not settled in time: no proof, so treat every small atom as exposed; hiding a cell over them
         # shrinks the row space and the next search is easier.
         return [int(j) for j in live[small]], []
-    chosen = small[np.flatnonzero(result.x[:s] > 0.5)]
-    used = np.flatnonzero(np.abs(result.x[s:]) > 1e-6)
+    chosen = small[np.flatnonzero(solved[:s] > 0.5)]
+    used = np.flatnonzero(np.abs(solved[s:]) > 1e-6)
     return [int(j) for j in live[chosen]], [int(r) for r in used]
+
+
+def _solve_binary_feasibility(
+    matrix: np.ndarray, low: np.ndarray, high: np.ndarray, *, binary: int
+) -> np.ndarray | str | None:
+    """A point with low <= matrix x <= high, its first ``binary`` variables 0 or 1 and the rest free: the
+    point, None when HiGHS proves there is none, or HiGHS's status in words when it could not settle it
+    within MILP_SECONDS.
+
+    highspy's own HiGHS, not scipy.optimize.milp: the HiGHS that SciPy 1.17 bundles never returned (time
+    limit or not) on a 9-row search that highspy 1.16 proves infeasible in 5 ms
+    (tests/test_disclosure.py keeps that search)."""
+    rows, columns = matrix.shape
+    free = columns - binary
+    model = highspy.HighsLp()
+    model.num_col_, model.num_row_ = columns, rows
+    model.col_cost_ = np.zeros(columns)
+    model.col_lower_ = np.concatenate([np.zeros(binary), np.full(free, -highspy.kHighsInf)])
+    model.col_upper_ = np.concatenate([np.ones(binary), np.full(free, highspy.kHighsInf)])
+    model.row_lower_, model.row_upper_ = np.asarray(low, float), np.asarray(high, float)
+    packed = csc_matrix(matrix)
+    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    model.a_matrix_.start_ = packed.indptr
+    model.a_matrix_.index_ = packed.indices
+    model.a_matrix_.value_ = packed.data.astype(float)
+    model.integrality_ = [highspy.HighsVarType.kInteger] * binary + [highspy.HighsVarType.kContinuous] * free
+    solver = highspy.Highs()
+    solver.setOptionValue("output_flag", False)
+    solver.setOptionValue("time_limit", MILP_SECONDS)
+    solver.passModel(model)
+    solver.run()
+    status = solver.getModelStatus()
+    if status == highspy.HighsModelStatus.kInfeasible:
+        return None
+    if status == highspy.HighsModelStatus.kOptimal:
+        return np.asarray(solver.getSolution().col_value, dtype=float)
+    return solver.modelStatusToString(status)
 
 
 class _Extent:

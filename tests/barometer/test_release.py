@@ -66,6 +66,12 @@ def _interfaces(world: World, round_id: int) -> list[str]:
     ]
 
 
+def _count_as_60(page: str) -> str:
+    """The page with its count read as 60 and the session's form tokens left out (a token can hold "61")."""
+    page = re.sub(r'(name="(?:csrf_token|form_key)" value=")[^"]*"', r"\1", page)
+    return re.sub(r"\b61\b", "60", page)
+
+
 def test_an_open_round_shows_its_count_and_nothing_else_before_and_after_one_response(
     db: Session, world: World, browsers: dict[str, Browser]
 ) -> None:
@@ -90,7 +96,7 @@ def test_an_open_round_shows_its_count_and_nothing_else_before_and_after_one_res
     for (persona, url), before in seen.items():
         after = browsers[persona].get(url)
         assert after.status_code == 409
-        assert after.text.replace("61", "60") == before, (persona, url)
+        assert _count_as_60(after.text) == _count_as_60(before), (persona, url)
     with pytest.raises(results.NotReleased, match="results are released once it has closed"):
         results.round_report(db, actor=world.manager, round_id=round_id)
     # A manager cannot release an open round either.
