@@ -69,7 +69,9 @@ class BarometerInstrument(Base):
     key: Mapped[str] = mapped_column(String(80))
     version: Mapped[str] = mapped_column(String(20))
     title: Mapped[str] = mapped_column(String(300))
-    content: Mapped[dict[str, Any]] = mapped_column(JSON)  # the validated instrument, as JSON
+    # The validated instrument, as JSON. Deferred: rounds load their instrument row with them, and the
+    # parsed instrument is kept per process (service.instrument_of), so the 45 KB are read only when new.
+    content: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
     built_in: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -11,9 +11,10 @@ The caller commits.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -69,8 +70,27 @@ def instrument_content(instrument: Instrument) -> dict[str, Any]:
     return instrument.model_dump(mode="json", by_alias=True)
 
 
+# A stored instrument never changes (see BarometerInstrument), so a process parses each one once: every
+# page of the survey needs it, and turning its JSON into the model was a large part of a page's work.
+# The key holds the row's creation time as well as its id, so another database's row of the same id (a
+# restored copy, a test's) is never mistaken for it. Frozen models: safe to share between threads.
+_PARSED_LIMIT = 64
+_parsed: dict[tuple[int, int | None, str, str, datetime], Instrument] = {}
+_parsed_lock = threading.Lock()
+
+
 def instrument_of(record: BarometerInstrument) -> Instrument:
-    return Instrument.model_validate(record.content)
+    if record.id is None or record.created_at is None:  # not stored yet: nothing to know it by
+        return Instrument.model_validate(record.content)
+    identity = (record.id, record.partnership_id, record.key, record.version, record.created_at)
+    parsed = _parsed.get(identity)
+    if parsed is None:
+        parsed = Instrument.model_validate(record.content)  # the content is loaded only here (deferred)
+        with _parsed_lock:
+            if len(_parsed) >= _PARSED_LIMIT:
+                _parsed.clear()
+            _parsed[identity] = parsed
+    return parsed
 
 
 @dataclass(frozen=True)
@@ -994,8 +1014,8 @@ def check_profile(
     return clean
 
 
-def _open_draft(session: Session, token: str, secret_key: str) -> Survey:
-    survey = find_survey(session, token=token, secret_key=secret_key)
+def _open_draft(session: Session, token: str, secret_key: str, found: Survey | None = None) -> Survey:
+    survey = found if found is not None else find_survey(session, token=token, secret_key=secret_key)
     if survey.received:
         raise AlreadyReceived()
     if survey.draft is None:
@@ -1013,10 +1033,12 @@ def save_page(
     page: str,
     answers: dict[str, Any] | None = None,
     profile: dict[str, Any] | None = None,
+    found: Survey | None = None,
 ) -> Survey:
     """Save one page of the form: the "about you" answers, or a section's answers (merged with what was
-    saved before). Bad values raise InputError naming the item and change nothing."""
-    survey = _open_draft(session, token, secret_key)
+    saved before). Bad values raise InputError naming the item and change nothing. ``found``: the survey
+    as ``find_survey`` just returned it for this token in this session, to save looking it up again."""
+    survey = _open_draft(session, token, secret_key, found)
     draft = survey.draft
     assert draft is not None
     if page not in survey.pages:
@@ -1034,13 +1056,19 @@ def save_page(
 
 
 def submit(
-    session: Session, *, token: str, secret_key: str, limit: OpenLinkLimit | None = None
+    session: Session,
+    *,
+    token: str,
+    secret_key: str,
+    limit: OpenLinkLimit | None = None,
+    found: Survey | None = None,
 ) -> BarometerResponse | None:
     """Send the draft's answers as one anonymous response. Idempotent: a second submit with the same link
     (double click, back button, retry) records nothing and raises AlreadyReceived. With ``limit`` (the
     web), answers begun through an open link are counted against the sending client's address and
-    refused with TooManyFromHere past the limit (the draft is kept, to send later)."""
-    survey = _open_draft(session, token, secret_key)
+    refused with TooManyFromHere past the limit (the draft is kept, to send later). ``found``: as for
+    ``save_page``."""
+    survey = _open_draft(session, token, secret_key, found)
     draft = survey.draft
     assert draft is not None
     answers = check_answers(survey.instrument, dict(draft.answers))

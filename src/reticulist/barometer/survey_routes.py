@@ -294,7 +294,9 @@ def survey_save(
             if action == "back":
                 return _go(f"/s/{token}/{survey.page_before(page)}")
             try:
-                barometer.submit(db, token=token, secret_key=secret, limit=_limit(request, settings))
+                barometer.submit(
+                    db, token=token, secret_key=secret, limit=_limit(request, settings), found=survey
+                )
             except barometer.TooManyFromHere as exc:
                 db.rollback()
                 return _too_many(request, exc, token)
@@ -308,9 +310,13 @@ def survey_save(
             return _go(f"/s/{token}/thanks")
         try:
             if page == barometer.ABOUT_PAGE:
-                barometer.save_page(db, token=token, secret_key=secret, page=page, profile=fields)
+                barometer.save_page(
+                    db, token=token, secret_key=secret, page=page, profile=fields, found=survey
+                )
             else:
-                barometer.save_page(db, token=token, secret_key=secret, page=page, answers=fields)
+                barometer.save_page(
+                    db, token=token, secret_key=secret, page=page, answers=fields, found=survey
+                )
         except InputError as err:
             db.rollback()
             survey = _survey_for_page(db, token, secret, page)

@@ -30,6 +30,7 @@ from reticulist.web import idempotency
 from reticulist.web.admission import BUSY_PAGE, RETRY_AFTER_SECONDS, Admission
 from reticulist.web.body_limit import BodyLimit, RequestTooLarge, megabytes
 from reticulist.web.deps import CsrfFailed, LoginRequired, known_ids
+from reticulist.web.security_headers import SecurityHeaders
 from reticulist.web.templating import make_templates, render
 
 log = logging.getLogger("reticulist.web")
@@ -169,19 +170,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     # Added early, so it sits inside the middleware below: the body is limited where the routes read it.
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
-        response: Response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        # Everything is served from this app; nothing may load from elsewhere (the API docs page too).
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "frame-ancestors 'none'; form-action 'self'",
-        )
-        return response
+    app.add_middleware(SecurityHeaders)
 
     # Added last, so it is the outermost: a request turned away costs nothing further.
     app.add_middleware(

@@ -30,7 +30,10 @@ class CsrfFailed(Exception):
     """A state-changing request without the form's or header's CSRF token."""
 
 
-def known_ids(request: Request) -> None:
+# known_ids and get_settings are async although they wait for nothing: FastAPI runs a plain def
+# dependency on a worker thread, and a hop there and back for every request of a room of people costs
+# more than these few lines. They must stay free of database work and other blocking calls.
+async def known_ids(request: Request) -> None:
     """Every route's first check: an id in the path that no record can have (0, negative, past what the
     database stores) finds nothing, as an id that does not exist would, instead of overflowing it; such an
     id in an API query (a filter) is refused naming the parameter (pages read their filters themselves)."""
@@ -56,7 +59,7 @@ def known_ids(request: Request) -> None:
             raise NotFound("No such record.")
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
