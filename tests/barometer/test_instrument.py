@@ -451,3 +451,36 @@ def test_docs_error_examples_are_what_the_validator_says() -> None:
     no_comma = _doc_example().replace('"Early help check",', '"Early help check"')
     # Prose wraps lines, so compare with whitespace folded.
     assert f"`{_error(no_comma, source='early-help.json')}`" in " ".join(doc.split())
+
+
+def test_a_stored_instrument_is_parsed_once_and_never_mistaken_for_another_databases() -> None:
+    from datetime import datetime
+
+    from reticulist.barometer.models import BarometerInstrument
+    from reticulist.barometer.service import instrument_content, instrument_of
+
+    built_in = default_instrument()
+    retitled = built_in.model_copy(update={"title": "Another database's instrument"})
+
+    def stored(instrument: Instrument, created_at: datetime) -> BarometerInstrument:
+        return BarometerInstrument(
+            id=7,
+            partnership_id=None,
+            key=instrument.key,
+            version=instrument.version,
+            title=instrument.title,
+            content=instrument_content(instrument),
+            created_at=created_at,
+        )
+
+    here = stored(built_in, datetime(2026, 11, 29, 9, 0, 0, 123456))
+    first = instrument_of(here)
+    assert first == built_in
+    assert instrument_of(stored(built_in, here.created_at)) is first  # the same row read again: no parse
+    # The same id, key and version in another database (a restored copy, another test's): told apart.
+    elsewhere = instrument_of(stored(retitled, datetime(2026, 11, 29, 9, 0, 0, 654321)))
+    assert elsewhere.title == "Another database's instrument"
+    unsaved = BarometerInstrument(
+        key=built_in.key, version=built_in.version, title="x", content=instrument_content(retitled)
+    )
+    assert instrument_of(unsaved).title == "Another database's instrument"  # no id yet: parsed, not kept
