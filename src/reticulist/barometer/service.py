@@ -834,21 +834,30 @@ def find_survey(session: Session, *, token: str, secret_key: str) -> Survey:
     if not _TOKEN.match(token):
         raise SurveyUnavailable("unknown")
     hashed = token_hash(secret_key, token)
-    draft = session.scalar(
-        select(BarometerDraft).where(BarometerDraft.token_hash == _draft_hash(secret_key, token))
-    )
-    invitation = session.scalar(select(BarometerInvitation).where(BarometerInvitation.token_hash == hashed))
+    # Each lookup brings its round along in the same query: every page of the survey comes here first.
+    drafted = session.execute(
+        select(BarometerDraft, BarometerRound)
+        .join(BarometerRound, BarometerRound.id == BarometerDraft.round_id)
+        .where(BarometerDraft.token_hash == _draft_hash(secret_key, token))
+    ).first()
+    draft = drafted[0] if drafted is not None else None
+    invited = session.execute(
+        select(BarometerInvitation, BarometerRound)
+        .join(BarometerRound, BarometerRound.id == BarometerInvitation.round_id)
+        .where(BarometerInvitation.token_hash == hashed)
+    ).first()
+    invitation = invited[0] if invited is not None else None
     kind: Literal["invitation", "open", "resume"]
-    if invitation is not None:
-        found, kind = session.get(BarometerRound, invitation.round_id), "invitation"
-        received = invitation.used
+    if invited is not None:
+        invitation, found = invited
+        kind, received = "invitation", invitation.used
     elif (
         found := session.scalar(select(BarometerRound).where(BarometerRound.open_link_hash == hashed))
     ) is not None:
         kind, received, draft = "open", False, None
-    elif draft is not None:
-        found, kind = session.get(BarometerRound, draft.round_id), "resume"
-        received = draft.submitted
+    elif drafted is not None:
+        draft, found = drafted
+        kind, received = "resume", draft.submitted
     else:
         raise SurveyUnavailable("unknown")
     assert found is not None
