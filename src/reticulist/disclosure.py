@@ -211,7 +211,7 @@ def _solve_binary_feasibility(
 
     highspy's own HiGHS, not scipy.optimize.milp: the HiGHS that SciPy 1.17 bundles never returned (time
     limit or not) on a 9-row search that highspy 1.16 proves infeasible in 5 ms
-    (tests/test_disclosure.py keeps that search)."""
+    (tests/barometer/test_union_search.py keeps that search)."""
     rows, columns = matrix.shape
     free = columns - binary
     model = highspy.HighsLp()
