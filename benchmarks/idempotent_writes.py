@@ -18,16 +18,11 @@ from __future__ import annotations
 import argparse
 import re
 import statistics
-import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable
 
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from scratch import scratch_database  # benchmarks/scratch.py
 
 from reticulist.access import service as accounts
 from reticulist.access.policy import Role, cli_actor
@@ -41,24 +36,6 @@ from reticulist.web.app import create_app
 SECRET = "benchmark-secret-" + "x" * 24
 EMAIL = "bench-manager@example.org"
 PASSWORD = "benchmark-manager-password"
-
-
-@contextmanager
-def scratch_database(kind: str, postgres: str) -> Iterator[str]:
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            yield f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
-        return
-    name = f"reticulist_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(postgres).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def median_ms(runs: int, send: Callable[[int], int], expected: int) -> float:
@@ -140,7 +117,7 @@ def main() -> None:
     for kind in ("sqlite", "postgresql"):
         if kind == "postgresql" and args.postgres == "none":
             continue
-        with scratch_database(kind, args.postgres) as url:
+        with scratch_database(None if kind == "sqlite" else args.postgres) as url:
             result = measure(url, args.runs)
         print(f"{kind}: {result}", flush=True)
         parts.append(f"{kind} {result}")

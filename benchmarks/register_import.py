@@ -33,15 +33,12 @@ import dataclasses
 import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from scratch import scratch_database  # benchmarks/scratch.py
 from sqlalchemy import Engine, create_engine, delete, func, insert, select, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from reticulist.access.models import Throttle
@@ -58,25 +55,6 @@ from reticulist.register.transfer import COLUMNS, FileFormat, RecordType
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 OLD_SECONDS = {190: 33.6, 20_190: 103.0}  # issue 9: the row-by-row import, SQLite, this machine
 TODAY = date(2026, 1, 15)
-
-
-@contextmanager
-def scratch_database(admin_url: str | None) -> Iterator[str]:
-    """A fresh database URL: a temporary SQLite file, or a new PostgreSQL database dropped afterwards."""
-    if admin_url is None:
-        with tempfile.TemporaryDirectory() as directory:
-            yield f"sqlite:///{Path(directory) / 'bench.sqlite3'}"
-        return
-    name = f"reticulist_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def reachable(url: str) -> bool:

@@ -24,17 +24,14 @@ import argparse
 import re
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, func, select, text
+from scratch import scratch_database  # benchmarks/scratch.py
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -58,25 +55,6 @@ MANAGER_PASSWORD = "benchmark-manager-password"
 SECRET = "benchmark-secret-" + "x" * 24
 OPEN = {s.value for s in ActionStatus if s.is_open}
 REPRESENTED = {AttendanceStatus.PRESENT.value, AttendanceStatus.DEPUTY_ATTENDED.value}
-
-
-@contextmanager
-def scratch_database(admin_url: str | None) -> Iterator[str]:
-    """A fresh database URL: a temporary SQLite file, or a new PostgreSQL database dropped afterwards."""
-    if admin_url is None or admin_url.startswith("sqlite"):
-        with tempfile.TemporaryDirectory() as directory:
-            yield f"sqlite:///{Path(directory) / 'bench.sqlite3'}"
-        return
-    name = f"reticulist_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def median_ms(run: Callable[[], Any], runs: int) -> tuple[float, Any]:

@@ -52,7 +52,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -61,6 +60,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import httpx2
+from scratch import scratch_database  # benchmarks/scratch.py
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
@@ -124,25 +124,6 @@ def postgres_problem(admin_url: str) -> str | None:
     except Exception as exc:  # any failure to connect: skip PostgreSQL and say why
         first = str(exc).splitlines()[0] if str(exc) else ""
         return f"PostgreSQL not reachable at {admin_url}: {type(exc).__name__}: {first}"
-
-
-@contextmanager
-def fresh_database(backend: str, admin_url: str) -> Iterator[str]:
-    """A new, empty database: a temporary SQLite file, or a PostgreSQL database dropped afterwards."""
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="survey-burst-") as directory:
-            yield f"sqlite:///{Path(directory) / 'burst.sqlite3'}"
-        return
-    name = f"reticulist_burst_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 # --- preparing the round and the import ------------------------------------------------------------------
@@ -495,7 +476,10 @@ def run_backend(backend: str, args: argparse.Namespace) -> Outcome:
         # Secure cookie over the proxy's https, an HTTP client here would not send it back.
         "RETICULIST_COOKIE_SECURE": "false",
     }
-    with fresh_database(backend, args.postgres) as url, tempfile.TemporaryDirectory(prefix="burst-") as tmp:
+    with (
+        scratch_database(None if backend == "sqlite" else args.postgres, name="burst") as url,
+        tempfile.TemporaryDirectory(prefix="burst-") as tmp,
+    ):
         workdir = Path(tmp)
         shown = make_url(url).render_as_string(hide_password=True)
         print(f"database: {shown}", flush=True)
