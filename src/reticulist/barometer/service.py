@@ -846,7 +846,7 @@ def find_survey(session: Session, *, token: str, secret_key: str) -> Survey:
         .join(BarometerRound, BarometerRound.id == BarometerInvitation.round_id)
         .where(BarometerInvitation.token_hash == hashed)
     ).first()
-    invitation = invited[0] if invited is not None else None
+    invitation: BarometerInvitation | None = None
     kind: Literal["invitation", "open", "resume"]
     if invited is not None:
         invitation, found = invited
