@@ -75,8 +75,11 @@ class Settings(BaseSettings):
         "survey in an hour.",
     )
 
+    # Few on purpose: the work is mostly Python, one core per process, so more requests at once only share
+    # the GIL, and a request holding SQLite's write lock waits its turn for it. Measured with
+    # benchmarks/survey_burst.py on 2 cores: 20 gave a survey p95 of 2.0-3.3 s, 4-10 gave 0.5-0.8 s.
     working_requests: int = Field(
-        default=20,
+        default=8,
         ge=1,
         le=1000,
         description="Requests one server process works on at once. It is also that process's number of "

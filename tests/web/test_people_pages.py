@@ -277,6 +277,53 @@ def test_people_filtered_by_organisation(browsers: dict[str, Browser], world: Wo
     assert unknown.status_code == 200 and "is not an organisation" in unknown.text
 
 
+def test_people_come_a_page_at_a_time_and_can_be_found_by_name(
+    browsers: dict[str, Browser], world: World, db: Session
+) -> None:
+    """A register of thousands (after an import) is listed 100 at a time, by name, with the filters kept
+    on every page link; a name or email finds people in any case, and LIKE's wildcards are plain text."""
+    health = add_organisation(db, world.partnership_id, "Brempton Health")
+    for n in range(230):
+        add_person(db, world, f"Person {n:03d}", email=f"p{n:03d}@police.example")
+    add_person(db, world, "Hana 100% Health", organisation_id=health, profession_id="")
+    member = browsers["member"]
+    base = f"/p/{world.partnership_id}/people"
+    first = member.get(base).text
+    assert "231 people, by name: 1 to 100 shown" in first and "Page 1 of 3" in first
+    assert "Hana 100% Health" in first and "Person 098" in first and "Person 099" not in first
+    assert 'href="?page=2" rel="next"' in first and 'rel="prev"' not in first
+    last = member.get(f"{base}?page=3").text
+    assert (
+        "201 to 231 shown" in last
+        and "Person 198" not in last
+        and "Person 199" in last
+        and "Person 229" in last
+    )
+    assert "Page 3 of 3" in last and 'rel="next"' not in last and 'href="?page=2" rel="prev"' in last
+    assert "Page 3 of 3" in member.get(f"{base}?page=999999").text  # past the end: the last page
+    found = member.get(f"{base}?name=  person 05&organisation={world.organisation_id}").text
+    assert "10 people in Brempton Police whose name or email contains “person 05”" in found
+    assert found.count("Person 05") == 10 and "Page 1 of" not in found
+    assert (
+        "1 person whose name or email contains “P123@POLICE”" in member.get(f"{base}?name=P123@POLICE").text
+    )
+    percent = member.get(f"{base}?name=100%25").text
+    assert "1 person whose" in percent and "Hana 100% Health" in percent
+    assert "No one whose name or email contains “_x_”" in member.get(f"{base}?name=_x_").text
+    paged = member.get(f"{base}?name=person&page=2").text
+    assert "230 people whose" in paged and 'href="?name=person&amp;page=3" rel="next"' in paged
+    for query, message in [
+        ("page=two", "&#34;two&#34; is not a page number"),
+        ("page=-1", "&#34;-1&#34; is not a page number"),
+        ("name=a%00b", "contains a control character (U+0000)"),
+        ("name=" + "x" * 201, "at most 200 characters"),
+    ]:
+        response = member.get(f"{base}?{query}")
+        assert response.status_code == 200 and message in response.text, query
+        assert "231 people, by name" in response.text  # the bad filter is dropped, everyone listed
+    assert browsers["outsider"].get(f"{base}?name=person").status_code == 404
+
+
 def test_person_page_shows_seats_attendance_and_actions(
     browsers: dict[str, Browser], world: World, db: Session
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -17,6 +18,7 @@ from reticulist.register import schemas as s
 from reticulist.register import service as register
 from reticulist.register.models import Person, Profession, Seat
 from reticulist.register.vocab import HIERARCHY_TIERS, SeatRole
+from reticulist.text import refused_character
 from reticulist.web.deps import Viewer, get_db, page_viewer, register_form
 from reticulist.web.pages import form_values, in_partnership, partnership_context, redirect
 from reticulist.web.templating import render
@@ -276,26 +278,45 @@ def people(
     request: Request,
     partnership_id: int,
     organisation: str = "",
+    name: str = "",
+    page: str = "",
     viewer: Viewer = Depends(page_viewer),
     db: Session = Depends(get_db),
 ) -> Response:
     ctx = partnership_context(db, viewer, partnership_id, "people")
     errors: dict[str, str] = {}
     organisation_id = _optional_id(organisation, "an organisation's number", errors, "organisation")
+    page_number = _optional_id(page, "a page number", errors, "page") or 1
+    name = name.strip()
+    if problem := refused_character(name):
+        errors["name"], name = problem, ""
+    elif len(name) > 200:
+        errors["name"], name = "at most 200 characters", ""
     organisations = register.list_organisations(db, actor=viewer.actor, partnership_id=partnership_id)
     chosen = next((o for o in organisations if o.id == organisation_id), None)
     if organisation_id is not None and chosen is None:
         errors["organisation"] = "no such organisation in this partnership"
+    found = register.people_page(
+        db,
+        actor=viewer.actor,
+        partnership_id=partnership_id,
+        organisation_id=chosen.id if chosen else None,
+        name=name,
+        page=page_number,
+    )
+    # Links to other pages keep the filters; a bad filter is dropped from them.
+    kept = {"organisation": str(chosen.id) if chosen else "", "name": name}
     ctx.update(
-        people=register.list_people(
-            db,
-            actor=viewer.actor,
-            partnership_id=partnership_id,
-            organisation_id=chosen.id if chosen else None,
-        ),
+        found=found,
+        people=found.people,
         organisations=[(o.id, o.name) for o in organisations],
         chosen=chosen,
-        filters={"organisation": organisation},
+        name=name,
+        filters={"organisation": organisation, "name": name},
+        page_query={
+            n: urlencode({**{k: v for k, v in kept.items() if v}, "page": n})
+            for n in (1, found.page - 1, found.page + 1, found.pages)
+        },
         errors=errors,
         tiers=HIERARCHY_TIERS,
     )

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
 
 from reticulist.access.policy import Action as Can
 from reticulist.access.policy import Actor, NotFound, allowed, ensure_allowed
@@ -288,6 +288,65 @@ def list_people(
     if not include_ended:
         query = query.where(Person.ended_on.is_(None))
     return list(session.scalars(query.order_by(Person.full_name)))
+
+
+@dataclass(frozen=True)
+class PeoplePage:
+    """One page of the register's people, by name, and how many match in all."""
+
+    people: list[Person]
+    total: int
+    page: int
+    pages: int
+    per_page: int
+
+    @property
+    def first(self) -> int:
+        """Position of the first person shown (1-based; 0 when none are)."""
+        return (self.page - 1) * self.per_page + 1 if self.people else 0
+
+    @property
+    def last(self) -> int:
+        return (self.page - 1) * self.per_page + len(self.people)
+
+
+PEOPLE_PER_PAGE = 100
+
+
+def people_page(
+    session: Session,
+    *,
+    actor: Actor,
+    partnership_id: int,
+    organisation_id: int | None = None,
+    name: str = "",
+    page: int = 1,
+    per_page: int = PEOPLE_PER_PAGE,
+) -> PeoplePage:
+    """People by name, a page at a time: a register can hold thousands after an import, and a page listing
+    them all takes seconds to build and is no use to read. ``name`` finds people whose name or email
+    contains it (any case); a page past the last shows the last."""
+    ensure_allowed(actor, Can.VIEW_REGISTER, partnership_id)
+    query = select(Person).where(Person.partnership_id == partnership_id)
+    if organisation_id is not None:
+        query = query.where(Person.organisation_id == organisation_id)
+    if needle := name.strip().lower():
+        query = query.where(
+            or_(
+                func.lower(Person.full_name).contains(needle, autoescape=True),
+                func.lower(Person.email).contains(needle, autoescape=True),
+            )
+        )
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    people = session.scalars(
+        query.options(selectinload(Person.organisation), selectinload(Person.profession))
+        .order_by(Person.full_name, Person.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return PeoplePage(list(people), total, page, pages, per_page)
 
 
 def get_person(session: Session, *, actor: Actor, person_id: int) -> Person:
