@@ -14,6 +14,11 @@ class Role(StrEnum):
     ADMIN = "admin"  # everything a manager can, plus who has which role in the partnership
     MANAGER = "manager"  # edits the register, reads the audit log, imports and exports
     MEMBER = "member"  # reads the register
+    # Casework roles. None of the three above sees a child's record: managing the register is not a reason
+    # to read case files (need-to-know).
+    PRACTITIONER = "practitioner"  # works with families; sees a record only while involved in it
+    COORDINATOR = "coordinator"  # the early help coordinator: sees every family's record, audited as such
+    DATA_PROTECTION = "data-protection"  # who has seen which record, and the casework figures; not records
 
 
 class Action(StrEnum):
@@ -28,6 +33,10 @@ class Action(StrEnum):
     VIEW_NETWORK = "view-network"  # network figures; people shown only by organisation and profession
     VIEW_NETWORK_NAMES = "view-network-names"  # who is tied to whom, by name
     EDIT_NETWORK = "edit-network"  # import and store ties
+    WORK_CASES = "work-cases"  # record families, open episodes, join teams (what is seen: involvement)
+    VIEW_ALL_CASES = "view-all-cases"  # every family's record in the partnership, without an involvement
+    VIEW_CASE_ACCESS = "view-case-access"  # who has seen a family's record, and why
+    VIEW_CASEWORK_FIGURES = "view-casework-figures"  # counts without names, under disclosure control
 
 
 GRANTS: dict[Role, frozenset[Action]] = {
@@ -47,7 +56,15 @@ GRANTS: dict[Role, frozenset[Action]] = {
         }
     ),
 }
+GRANTS[Role.MANAGER] |= {Action.VIEW_CASEWORK_FIGURES}
 GRANTS[Role.ADMIN] = GRANTS[Role.MANAGER] | {Action.MANAGE_ROLES}
+GRANTS[Role.PRACTITIONER] = frozenset({Action.VIEW_REGISTER, Action.WORK_CASES})
+GRANTS[Role.COORDINATOR] = frozenset(
+    {Action.VIEW_REGISTER, Action.WORK_CASES, Action.VIEW_ALL_CASES, Action.VIEW_CASEWORK_FIGURES}
+)
+GRANTS[Role.DATA_PROTECTION] = frozenset(
+    {Action.VIEW_REGISTER, Action.VIEW_AUDIT, Action.VIEW_CASE_ACCESS, Action.VIEW_CASEWORK_FIGURES}
+)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,9 @@ ROLE_CHOICES = [
     (Role.MEMBER.value, "Member — reads the register"),
     (Role.MANAGER.value, "Manager — edits the register, reads the audit log, imports and exports"),
     (Role.ADMIN.value, "Admin — everything a manager does, and decides who has which role"),
+    (Role.PRACTITIONER.value, "Practitioner — works with families; sees a family's record only in its team"),
+    (Role.COORDINATOR.value, "Early help coordinator — sees every family's record (each read is recorded)"),
+    (Role.DATA_PROTECTION.value, "Data protection — sees who has read each family's record; not the records"),
 ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String
+from sqlalchemy import JSON, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from reticulist.db.base import Base, UTCDateTime, utcnow
@@ -13,6 +13,8 @@ from reticulist.db.base import Base, UTCDateTime, utcnow
 
 class AuditEvent(Base):
     __tablename__ = "audit_event"
+    # "Who has seen this family's record, and when": one record's events in time order, from the index.
+    __table_args__ = (Index("ix_audit_event_record", "record_type", "record_id", "at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

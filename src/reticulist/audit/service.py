@@ -10,11 +10,18 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from reticulist.access.policy import Action, Actor, ensure_allowed
+from reticulist.access.policy import Action, Actor, allowed, ensure_allowed
 from reticulist.audit.models import AuditEvent
 from reticulist.db.base import Base
 from reticulist.register.schemas import is_record_id
 from reticulist.text import printable, refused_character
+
+# Record types of case data (casework). The partnership's audit log leaves them out for managers and
+# admins: which families exist and who works with them is need-to-know. The data protection role sees
+# them (Action.VIEW_CASE_ACCESS), as does casework's "who has seen this record".
+CASE_RECORD_TYPES = frozenset(
+    {"family", "family_member", "episode", "involvement", "caseload", "child_search"}
+)
 
 MAX_PAGE = 1_000_000  # past any real log; keeps the offset a number every database takes
 
@@ -92,6 +99,8 @@ def list_events(
     if bad_words or (record_id is not None and not is_record_id(record_id)):
         return AuditPage(events=[], total=0, page=page, per_page=per_page)  # no event holds such a value
     query = select(AuditEvent).where(AuditEvent.partnership_id == partnership_id)
+    if not allowed(actor, Action.VIEW_CASE_ACCESS, partnership_id):
+        query = query.where(AuditEvent.record_type.not_in(CASE_RECORD_TYPES))
     if record_type:
         query = query.where(AuditEvent.record_type == record_type)
     if record_id is not None:

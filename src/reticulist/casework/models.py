@@ -1,0 +1,160 @@
+"""Casework records: families and their people, addresses (history kept), early help episodes and the
+team around the family (involvements and the lead practitioner), and the link from a login to the
+practitioner's person in the register.
+
+Rules that two requests at once could break are constraints here, not only checks in the service: one
+open episode per family, one current lead practitioner per episode, one login per register person.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from reticulist.db.base import Base, UTCDateTime, utcnow
+
+
+class PractitionerLink(Base):
+    """A login that acts as a practitioner: the register person it is, in that person's partnership.
+    Casework finds what a practitioner may see through this person's involvements."""
+
+    __tablename__ = "practitioner_link"
+    __table_args__ = (
+        UniqueConstraint("user_id", "partnership_id", name="uq_practitioner_link_user_partnership"),
+        UniqueConstraint("person_id", name="uq_practitioner_link_person"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnership.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Family(Base):
+    """A household the partnership works with. ``reference`` is the partnership's own case reference."""
+
+    __tablename__ = "family"
+    __table_args__ = (UniqueConstraint("partnership_id", "reference", name="uq_family_reference"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnership.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    members: Mapped[list[FamilyMember]] = relationship(
+        back_populates="family", order_by="FamilyMember.id", lazy="selectin"
+    )
+
+
+class FamilyMember(Base):
+    """A child or an adult of the family. Identifiers are evidence, never proof: a valid NHS number or
+    UPN is stored as given (normalised) and never used alone to decide who someone is. ``shielded``: "do
+    not disclose location" (the person's addresses are hidden from all but the lead practitioner and
+    named roles, and left out of every export)."""
+
+    __tablename__ = "family_member"
+    __table_args__ = (Index("ix_family_member_search", "partnership_id", "surname_key", "date_of_birth"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    family_id: Mapped[int] = mapped_column(ForeignKey("family.id", ondelete="CASCADE"), index=True)
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnership.id"))
+    kind: Mapped[str] = mapped_column(String(10))  # child / adult
+    forenames: Mapped[str] = mapped_column(String(200))
+    surname: Mapped[str] = mapped_column(String(200))
+    surname_key: Mapped[str] = mapped_column(String(200))  # lower case, for "is this child known?"
+    known_as: Mapped[str] = mapped_column(String(200), default="")
+    date_of_birth: Mapped[date | None] = mapped_column(Date, nullable=True)
+    sex: Mapped[str] = mapped_column(String(20), default="not-known")
+    relationship_to_children: Mapped[str] = mapped_column(String(40), default="")
+    parental_responsibility: Mapped[bool] = mapped_column(Boolean, default=False)
+    nhs_number: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    upn: Mapped[str | None] = mapped_column(String(13), nullable=True)
+    upn_temporary: Mapped[bool] = mapped_column(Boolean, default=False)
+    shielded: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    family: Mapped[Family] = relationship(back_populates="members")
+
+
+class MemberAddress(Base):
+    """Where a family member lived from one date to another; the current one has no ``to_on``. Earlier
+    addresses are kept (history), never overwritten."""
+
+    __tablename__ = "member_address"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("family_member.id", ondelete="CASCADE"), index=True)
+    lines: Mapped[str] = mapped_column(Text)
+    postcode: Mapped[str] = mapped_column(String(8))
+    from_on: Mapped[date] = mapped_column(Date)
+    to_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    shielded: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Episode(Base):
+    """An early help episode: opened with the request for support and the family's agreement to take part
+    (kept apart from any consent to share information), closed with an outcome."""
+
+    __tablename__ = "episode"
+    __table_args__ = (
+        # At most one open episode per family, in the database as well as in the service.
+        Index(
+            "uq_episode_one_open_per_family",
+            "family_id",
+            unique=True,
+            sqlite_where=text("closed_on IS NULL"),
+            postgresql_where=text("closed_on IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    family_id: Mapped[int] = mapped_column(ForeignKey("family.id", ondelete="CASCADE"), index=True)
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnership.id"), index=True)
+    requested_by: Mapped[str] = mapped_column(String(200))
+    request_reason: Mapped[str] = mapped_column(Text)
+    requested_on: Mapped[date] = mapped_column(Date)
+    agreed_by_member_id: Mapped[int] = mapped_column(ForeignKey("family_member.id"))
+    agreed_on: Mapped[date] = mapped_column(Date)
+    opened_on: Mapped[date] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class Involvement(Base):
+    """A practitioner (a register person, with their organisation) in the team around the family."""
+
+    __tablename__ = "involvement"
+    __table_args__ = (Index("ix_involvement_person_episode", "person_id", "episode_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episode.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    role: Mapped[str] = mapped_column(String(200))
+    from_on: Mapped[date] = mapped_column(Date)
+    to_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+
+class LeadPractitioner(Base):
+    """Who leads the team, from when to when (history kept), and whether the family had a say in the
+    choice (Working Together 2023). Exactly one current lead per open episode."""
+
+    __tablename__ = "lead_practitioner"
+    __table_args__ = (
+        Index(
+            "uq_lead_practitioner_one_current",
+            "episode_id",
+            unique=True,
+            sqlite_where=text("to_on IS NULL"),
+            postgresql_where=text("to_on IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episode.id", ondelete="CASCADE"), index=True)
+    involvement_id: Mapped[int] = mapped_column(ForeignKey("involvement.id"))
+    from_on: Mapped[date] = mapped_column(Date)
+    to_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    family_had_say: Mapped[bool] = mapped_column(Boolean, default=False)

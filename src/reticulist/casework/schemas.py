@@ -1,0 +1,174 @@
+"""What casework accepts, for forms, the API and imports alike: a value is refused the same way, with the
+same words, wherever it comes from."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, model_validator
+
+from reticulist.casework.identifiers import (
+    nhs_number_problem,
+    normalise_nhs_number,
+    normalise_postcode,
+    postcode_problem,
+    upn_problem,
+)
+from reticulist.casework.vocab import EpisodeOutcome, MemberKind, Relationship, Sex
+from reticulist.register.schemas import (
+    Name,
+    OptionalDate,
+    RecordId,
+    RequiredDate,
+    YesNo,
+    _choice,
+    _Schema,
+    _text,
+)
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _nhs_number(value: Any) -> str | None:
+    if _blank(value):
+        return None
+    text = str(value).strip()
+    if problem := nhs_number_problem(text):
+        raise ValueError(f'"{text[:20]}" {problem}' if problem.startswith("is ") else problem)
+    return normalise_nhs_number(text)
+
+
+def _upn(value: Any) -> str | None:
+    if _blank(value):
+        return None
+    text = str(value).strip()
+    if problem := upn_problem(text):
+        raise ValueError(f'"{text[:20]}" {problem}' if problem.startswith("is ") else problem)
+    return text.upper().replace(" ", "")
+
+
+def _postcode(value: Any) -> str:
+    text = "" if value is None else str(value).strip()
+    if not text:
+        raise ValueError("is required")
+    if problem := postcode_problem(text):
+        raise ValueError(f'"{text[:20]}" {problem}')
+    return normalise_postcode(text)
+
+
+NhsNumber = Annotated[str | None, BeforeValidator(_nhs_number)]
+Upn = Annotated[str | None, BeforeValidator(_upn)]
+Postcode = Annotated[str, BeforeValidator(_postcode)]
+OptionalName = Annotated[str, _text(200, required=False)]
+Reference = Annotated[str, _text(40)]
+Role = Annotated[str, _text(200)]
+
+
+class AddressCreate(_Schema):
+    lines: Annotated[str, _text(500)]
+    postcode: Postcode
+    from_on: RequiredDate
+    shielded: YesNo = False
+
+
+class MemberCreate(_Schema):
+    kind: Annotated[str, _choice(MemberKind)]
+    forenames: Name
+    surname: Name
+    known_as: OptionalName = ""
+    date_of_birth: OptionalDate = None
+    sex: Annotated[str, _choice(Sex)] = Sex.NOT_KNOWN.value
+    relationship_to_children: Annotated[str, _choice(Relationship)] = Relationship.OTHER.value
+    parental_responsibility: YesNo = False
+    nhs_number: NhsNumber = None
+    upn: Upn = None
+    shielded: YesNo = False
+    address: AddressCreate | None = None
+
+    @model_validator(mode="after")
+    def _children_only(self) -> MemberCreate:
+        if self.kind == MemberKind.ADULT.value and self.upn:
+            raise ValueError("upn: only a child has a unique pupil number")
+        if self.kind == MemberKind.CHILD.value and self.parental_responsibility:
+            raise ValueError("parental_responsibility: a child of the family does not hold it here")
+        if self.date_of_birth and self.date_of_birth > date.today():
+            raise ValueError("date_of_birth: is in the future")
+        return self
+
+
+class EpisodeRequest(_Schema):
+    """The request for support, when the family agreed to take part, and who leads the team."""
+
+    requested_by: Name
+    request_reason: Annotated[str, _text(2000)]
+    requested_on: RequiredDate
+    agreed_on: RequiredDate
+    opened_on: RequiredDate
+    lead_person_id: RecordId
+    lead_role: Role
+    family_had_say: YesNo = False
+
+    @model_validator(mode="after")
+    def _in_order(self) -> EpisodeRequest:
+        if self.agreed_on < self.requested_on:
+            raise ValueError("agreed_on: is before the request for support")
+        if self.opened_on < self.requested_on:
+            raise ValueError("opened_on: is before the request for support")
+        return self
+
+
+class EpisodeOpen(EpisodeRequest):
+    """A new episode for a family already recorded: who agreed is one of its people."""
+
+    agreed_by_member_id: RecordId
+
+
+class FamilyCreate(_Schema):
+    """A new family record with its people and its first episode (a record nobody is involved in would
+    be seen by nobody but the coordinator). ``agreed_by`` is the position (1, 2, ...) in ``members`` of
+    the person who agreed to early help."""
+
+    reference: Reference
+    members: list[MemberCreate]
+    episode: EpisodeRequest
+    agreed_by: int
+
+    @model_validator(mode="after")
+    def _agreed_by_one_of_them(self) -> FamilyCreate:
+        if not self.members:
+            raise ValueError("members: a family record needs at least one person")
+        if len(self.members) > 50:
+            raise ValueError("members: at most 50 people in one family record")
+        if not any(m.kind == MemberKind.CHILD.value for m in self.members):
+            raise ValueError("members: early help is for a family with at least one child")
+        if not 1 <= self.agreed_by <= len(self.members):
+            raise ValueError(f"agreed_by: is not one of the family's {len(self.members)} people")
+        return self
+
+
+class InvolvementCreate(_Schema):
+    person_id: RecordId
+    role: Role
+    from_on: RequiredDate
+
+
+class LeadChange(_Schema):
+    involvement_id: RecordId
+    from_on: RequiredDate
+    family_had_say: YesNo = False
+
+
+class EpisodeClose(_Schema):
+    closed_on: RequiredDate
+    outcome: Annotated[str, _choice(EpisodeOutcome)]
+
+
+class ChildSearch(_Schema):
+    """ "Is this child known?": surname and date of birth, forenames optional."""
+
+    surname: Name
+    date_of_birth: RequiredDate
+    forenames: OptionalName = ""

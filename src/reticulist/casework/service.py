@@ -1,0 +1,784 @@
+"""Casework services: every read and write of a family's record goes through here, and here alone decides
+who may see it (need-to-know) and writes the audit entry that says who saw it and why.
+
+Who may see a family's record:
+- a practitioner (a login linked to a register person) while involved in one of the family's episodes,
+  as a team member or the lead practitioner (the involvement is named in the audit);
+- the partnership's early help coordinator (``Action.VIEW_ALL_CASES``; the role is named in the audit);
+- nobody else: partnership managers and admins of the register included. They get "not found", exactly
+  as for a family that does not exist, so ids cannot be probed.
+
+Shielded people ("do not disclose location"): their addresses, and shielded addresses, are shown only to
+the lead practitioner and the coordinator, and to nobody else who may see the record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from reticulist.access.models import User
+from reticulist.access.policy import Action as Can
+from reticulist.access.policy import Actor, NotAllowed, NotFound, allowed, ensure_allowed
+from reticulist.audit import service as audit
+from reticulist.audit.models import AuditEvent
+from reticulist.casework import schemas as cs
+from reticulist.casework.identifiers import read_upn
+from reticulist.casework.models import (
+    Episode,
+    Family,
+    FamilyMember,
+    Involvement,
+    LeadPractitioner,
+    MemberAddress,
+    PractitionerLink,
+)
+from reticulist.casework.vocab import MemberKind
+from reticulist.db.unique import refusing_duplicates
+from reticulist.errors import InputError
+from reticulist.register.models import Organisation, Person
+
+FAMILY_REFERENCE_RULE = "uq_family_reference"
+ONE_OPEN_EPISODE_RULE = "uq_episode_one_open_per_family"
+ONE_LEAD_RULE = "uq_lead_practitioner_one_current"
+LINK_RULES = {
+    "uq_practitioner_link_user_partnership": ("user", "that account is already linked to a person here"),
+    "uq_practitioner_link_person": ("person_id", "that person already has a login linked to them"),
+}
+
+
+# --- who the actor is, as a practitioner -----------------------------------------------------------
+def practitioner_person_id(session: Session, actor: Actor, partnership_id: int) -> int | None:
+    """The register person the actor's login is linked to in this partnership, if any."""
+    if actor.user_id is None:
+        return None
+    return session.scalar(
+        select(PractitionerLink.person_id).where(
+            PractitionerLink.user_id == actor.user_id, PractitionerLink.partnership_id == partnership_id
+        )
+    )
+
+
+def link_practitioner(
+    session: Session, *, actor: Actor, partnership_id: int, user_id: int, person_id: int
+) -> PractitionerLink:
+    """Link a login to the register person it is (admins: the same people who give roles)."""
+    ensure_allowed(actor, Can.MANAGE_ROLES, partnership_id)
+    user = session.get(User, user_id)
+    if user is None:
+        raise InputError("no such account", field="user")
+    person = session.get(Person, person_id)
+    if person is None or person.partnership_id != partnership_id:
+        raise InputError("no such person in this partnership", field="person_id")
+    if person.ended_on is not None:
+        raise InputError("that person has left the partnership", field="person_id")
+    link = PractitionerLink(user_id=user_id, partnership_id=partnership_id, person_id=person_id)
+    with refusing_duplicates(session, LINK_RULES):
+        session.add(link)
+    audit.record(
+        session,
+        actor=actor,
+        event="linked",
+        record_type="practitioner_link",
+        record_id=link.id,
+        partnership_id=partnership_id,
+        summary=f"Login {user.email} linked to register person {person.full_name}",
+    )
+    return link
+
+
+# --- need-to-know ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Access:
+    """How the actor may see a family's record: the route the audit names."""
+
+    family_id: int
+    partnership_id: int
+    route: str  # "lead practitioner", "team member", "early help coordinator", "command line"
+    involvement_id: int | None = None
+    sees_shielded: bool = False
+
+    @property
+    def words(self) -> str:
+        return self.route + (f" (involvement {self.involvement_id})" if self.involvement_id else "")
+
+
+def _current_involvements(session: Session, person_id: int, family_id: int, today: date) -> list[Any]:
+    """The person's current involvements in the family's open episodes, with whether each leads."""
+    return list(
+        session.execute(
+            select(Involvement.id, LeadPractitioner.id)
+            .join(Episode, Episode.id == Involvement.episode_id)
+            .outerjoin(
+                LeadPractitioner,
+                and_(LeadPractitioner.involvement_id == Involvement.id, LeadPractitioner.to_on.is_(None)),
+            )
+            .where(
+                Involvement.person_id == person_id,
+                Episode.family_id == family_id,
+                Episode.closed_on.is_(None),
+                Involvement.from_on <= today,
+                or_(Involvement.to_on.is_(None), Involvement.to_on >= today),
+            )
+            .order_by(LeadPractitioner.id.is_(None), Involvement.id)
+        ).all()
+    )
+
+
+def access_to_family(session: Session, actor: Actor, family_id: int) -> Access:
+    """How ``actor`` may see the family's record, or NotFound (as for a family that does not exist)."""
+    family = session.get(Family, family_id)
+    if family is None:
+        raise NotFound("No such family.")
+    pid = family.partnership_id
+    person_id = practitioner_person_id(session, actor, pid)
+    if person_id is not None and allowed(actor, Can.WORK_CASES, pid):
+        found = _current_involvements(session, person_id, family_id, date.today())
+        if found:
+            involvement_id, lead_id = found[0]
+            route = "lead practitioner" if lead_id is not None else "team member"
+            return Access(family_id, pid, route, involvement_id, sees_shielded=lead_id is not None)
+    if allowed(actor, Can.VIEW_ALL_CASES, pid):
+        route = "command line" if actor.is_site_admin else "early help coordinator"
+        return Access(family_id, pid, route, sees_shielded=True)
+    raise NotFound("No such family.")
+
+
+def _audit_read(session: Session, actor: Actor, access: Access, what: str) -> None:
+    audit.record(
+        session,
+        actor=actor,
+        event="viewed",
+        record_type="family",
+        record_id=access.family_id,
+        partnership_id=access.partnership_id,
+        summary=f"Viewed {what} as {access.words}",
+        after={"access": access.route, "involvement_id": access.involvement_id, "what": what},
+    )
+
+
+# --- recording a family ------------------------------------------------------------------------------
+def _check_practitioner(session: Session, partnership_id: int, person_id: int, field: str) -> Person:
+    person = session.get(Person, person_id)
+    if person is None or person.partnership_id != partnership_id:
+        raise InputError("no such person in this partnership's register", field=field)
+    if person.ended_on is not None:
+        raise InputError(f"{person.full_name} has left the partnership", field=field)
+    return person
+
+
+def _add_member(session: Session, family: Family, data: cs.MemberCreate) -> FamilyMember:
+    upn = read_upn(data.upn) if data.upn else None
+    member = FamilyMember(
+        family_id=family.id,
+        partnership_id=family.partnership_id,
+        kind=data.kind,
+        forenames=data.forenames,
+        surname=data.surname,
+        surname_key=data.surname.casefold(),
+        known_as=data.known_as,
+        date_of_birth=data.date_of_birth,
+        sex=data.sex,
+        relationship_to_children=data.relationship_to_children,
+        parental_responsibility=data.parental_responsibility,
+        nhs_number=data.nhs_number,
+        upn=upn.value if upn else None,
+        upn_temporary=bool(upn and upn.temporary),
+        shielded=data.shielded,
+    )
+    session.add(member)
+    session.flush()
+    if data.address is not None:
+        session.add(
+            MemberAddress(
+                member_id=member.id,
+                lines=data.address.lines,
+                postcode=data.address.postcode,
+                from_on=data.address.from_on,
+                shielded=data.address.shielded,
+            )
+        )
+    return member
+
+
+def _open(
+    session: Session,
+    actor: Actor,
+    family: Family,
+    data: cs.EpisodeRequest,
+    agreed_by: FamilyMember,
+) -> Episode:
+    if agreed_by.kind == MemberKind.ADULT.value and not agreed_by.parental_responsibility:
+        raise InputError(
+            f"{agreed_by.forenames} {agreed_by.surname} does not hold parental responsibility: the family's "
+            "agreement comes from a child of sufficient understanding or a person who does",
+            field="agreed_by",
+        )
+    lead = _check_practitioner(session, family.partnership_id, data.lead_person_id, "lead_person_id")
+    episode = Episode(
+        family_id=family.id,
+        partnership_id=family.partnership_id,
+        requested_by=data.requested_by,
+        request_reason=data.request_reason,
+        requested_on=data.requested_on,
+        agreed_by_member_id=agreed_by.id,
+        agreed_on=data.agreed_on,
+        opened_on=data.opened_on,
+    )
+    with refusing_duplicates(
+        session, {ONE_OPEN_EPISODE_RULE: ("episode", "this family already has an open episode")}
+    ):
+        session.add(episode)
+    involvement = Involvement(
+        episode_id=episode.id,
+        person_id=lead.id,
+        organisation_id=lead.organisation_id,
+        role=data.lead_role,
+        from_on=data.opened_on,
+    )
+    session.add(involvement)
+    session.flush()
+    session.add(
+        LeadPractitioner(
+            episode_id=episode.id,
+            involvement_id=involvement.id,
+            from_on=data.opened_on,
+            family_had_say=data.family_had_say,
+        )
+    )
+    # Whoever records the episode joins the team unless they lead it: otherwise the record they have just
+    # written would be hidden from them at once.
+    recorder = practitioner_person_id(session, actor, family.partnership_id)
+    if recorder is not None and recorder != lead.id:
+        me = _check_practitioner(session, family.partnership_id, recorder, "lead_person_id")
+        session.add(
+            Involvement(
+                episode_id=episode.id,
+                person_id=me.id,
+                organisation_id=me.organisation_id,
+                role="Recorded the request for support",
+                from_on=data.opened_on,
+            )
+        )
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        event="opened",
+        record_type="episode",
+        record_id=episode.id,
+        partnership_id=family.partnership_id,
+        summary=f"Early help episode opened for family {family.reference}",
+    )
+    return episode
+
+
+def record_family(session: Session, *, actor: Actor, partnership_id: int, data: cs.FamilyCreate) -> Family:
+    """A new family with its people and first episode, led by the named practitioner. Not committed."""
+    ensure_allowed(actor, Can.WORK_CASES, partnership_id)
+    if not (
+        allowed(actor, Can.VIEW_ALL_CASES, partnership_id)
+        or practitioner_person_id(session, actor, partnership_id)
+    ):
+        raise NotAllowed("Your login is not linked to a practitioner in the register: ask an admin.")
+    family = Family(partnership_id=partnership_id, reference=data.reference)
+    with refusing_duplicates(
+        session, {FAMILY_REFERENCE_RULE: ("reference", "another family already has this reference")}
+    ):
+        session.add(family)
+    members = [_add_member(session, family, m) for m in data.members]
+    _open(session, actor, family, data.episode, members[data.agreed_by - 1])
+    audit.record(
+        session,
+        actor=actor,
+        event="created",
+        record_type="family",
+        record_id=family.id,
+        partnership_id=partnership_id,
+        summary=f"Family {family.reference} recorded with {len(members)} people",
+    )
+    return family
+
+
+def open_episode(session: Session, *, actor: Actor, family_id: int, data: cs.EpisodeOpen) -> Episode:
+    """A new episode for a recorded family (none may be open). Needs sight of the record."""
+    access = access_to_family(session, actor, family_id)
+    ensure_allowed(actor, Can.WORK_CASES, access.partnership_id)
+    family = session.get(Family, family_id)
+    assert family is not None
+    if session.scalar(select(Episode.id).where(Episode.family_id == family_id, Episode.closed_on.is_(None))):
+        raise InputError("this family already has an open episode", field="episode")
+    agreed_by = session.get(FamilyMember, data.agreed_by_member_id)
+    if agreed_by is None or agreed_by.family_id != family_id:
+        raise InputError("is not one of this family's people", field="agreed_by_member_id")
+    return _open(session, actor, family, data, agreed_by)
+
+
+def _open_episode_of(session: Session, actor: Actor, episode_id: int) -> tuple[Episode, Access]:
+    episode = session.get(Episode, episode_id)
+    if episode is None:
+        raise NotFound("No such episode.")
+    access = access_to_family(session, actor, episode.family_id)
+    ensure_allowed(actor, Can.WORK_CASES, access.partnership_id)
+    if episode.closed_on is not None:
+        raise InputError("this episode is closed", field="episode")
+    return episode, access
+
+
+def _needs_lead_or_coordinator(access: Access, what: str) -> None:
+    if access.route not in ("lead practitioner", "early help coordinator", "command line"):
+        raise NotAllowed(f"Only the lead practitioner or the early help coordinator may {what}.")
+
+
+def add_to_team(
+    session: Session, *, actor: Actor, episode_id: int, data: cs.InvolvementCreate
+) -> Involvement:
+    """A practitioner joins the team around the family (the lead practitioner or coordinator adds them)."""
+    episode, access = _open_episode_of(session, actor, episode_id)
+    _needs_lead_or_coordinator(access, "change the team")
+    person = _check_practitioner(session, access.partnership_id, data.person_id, "person_id")
+    if data.from_on < episode.opened_on:
+        raise InputError("is before the episode opened", field="from_on")
+    involvement = Involvement(
+        episode_id=episode.id,
+        person_id=person.id,
+        organisation_id=person.organisation_id,
+        role=data.role,
+        from_on=data.from_on,
+    )
+    session.add(involvement)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        event="joined",
+        record_type="involvement",
+        record_id=involvement.id,
+        partnership_id=access.partnership_id,
+        summary=f"{person.full_name} joined the team of episode {episode.id} as {data.role}",
+    )
+    return involvement
+
+
+def change_lead(session: Session, *, actor: Actor, episode_id: int, data: cs.LeadChange) -> LeadPractitioner:
+    """Hand the lead to another team member; the previous lead's term ends the day before."""
+    episode, access = _open_episode_of(session, actor, episode_id)
+    _needs_lead_or_coordinator(access, "change the lead practitioner")
+    involvement = session.get(Involvement, data.involvement_id)
+    if involvement is None or involvement.episode_id != episode.id or involvement.to_on is not None:
+        raise InputError("is not a current member of this episode's team", field="involvement_id")
+    current = session.scalar(
+        select(LeadPractitioner).where(
+            LeadPractitioner.episode_id == episode.id, LeadPractitioner.to_on.is_(None)
+        )
+    )
+    if current is not None:
+        if current.involvement_id == involvement.id:
+            raise InputError("already leads this episode", field="involvement_id")
+        if data.from_on <= current.from_on:
+            raise InputError("must be after the current lead practitioner started", field="from_on")
+        current.to_on = date.fromordinal(data.from_on.toordinal() - 1)
+        session.flush()
+    lead = LeadPractitioner(
+        episode_id=episode.id,
+        involvement_id=involvement.id,
+        from_on=data.from_on,
+        family_had_say=data.family_had_say,
+    )
+    with refusing_duplicates(
+        session, {ONE_LEAD_RULE: ("involvement_id", "another lead practitioner was named at the same moment")}
+    ):
+        session.add(lead)
+    audit.record(
+        session,
+        actor=actor,
+        event="lead-changed",
+        record_type="episode",
+        record_id=episode.id,
+        partnership_id=access.partnership_id,
+        summary=f"Lead practitioner of episode {episode.id} changed (involvement {involvement.id})",
+    )
+    return lead
+
+
+def close_episode(session: Session, *, actor: Actor, episode_id: int, data: cs.EpisodeClose) -> Episode:
+    """Close with an outcome: the lead's term and every open involvement end on the same day."""
+    episode, access = _open_episode_of(session, actor, episode_id)
+    _needs_lead_or_coordinator(access, "close the episode")
+    if data.closed_on < episode.opened_on:
+        raise InputError("is before the episode opened", field="closed_on")
+    episode.closed_on = data.closed_on
+    episode.outcome = data.outcome
+    for lead in session.scalars(
+        select(LeadPractitioner).where(
+            LeadPractitioner.episode_id == episode.id, LeadPractitioner.to_on.is_(None)
+        )
+    ):
+        lead.to_on = data.closed_on
+    for involvement in session.scalars(
+        select(Involvement).where(Involvement.episode_id == episode.id, Involvement.to_on.is_(None))
+    ):
+        involvement.to_on = data.closed_on
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        event="closed",
+        record_type="episode",
+        record_id=episode.id,
+        partnership_id=access.partnership_id,
+        summary=f"Episode {episode.id} closed: {data.outcome}",
+    )
+    return episode
+
+
+# --- reading -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AddressView:
+    lines: str
+    postcode: str
+    from_on: date
+    to_on: date | None
+
+
+@dataclass(frozen=True)
+class MemberView:
+    id: int
+    kind: str
+    forenames: str
+    surname: str
+    known_as: str
+    date_of_birth: date | None
+    sex: str
+    relationship_to_children: str
+    parental_responsibility: bool
+    nhs_number: str | None
+    upn: str | None
+    upn_temporary: bool
+    shielded: bool
+    addresses: list[AddressView]
+    addresses_withheld: int  # shielded addresses not shown to this reader
+
+    @property
+    def name(self) -> str:
+        return f"{self.forenames} {self.surname}"
+
+
+@dataclass(frozen=True)
+class TeamMemberView:
+    involvement_id: int
+    person_id: int
+    name: str
+    organisation: str
+    role: str
+    from_on: date
+    to_on: date | None
+    leads: bool
+
+
+@dataclass(frozen=True)
+class EpisodeView:
+    id: int
+    requested_by: str
+    request_reason: str
+    requested_on: date
+    agreed_by: str
+    agreed_on: date
+    opened_on: date
+    closed_on: date | None
+    outcome: str | None
+    team: list[TeamMemberView]
+    leads: list[tuple[str, date, date | None, bool]]  # name, from, to, family had a say
+
+
+@dataclass(frozen=True)
+class FamilyRecord:
+    id: int
+    partnership_id: int
+    reference: str
+    access: Access
+    members: list[MemberView]
+    episodes: list[EpisodeView] = field(default_factory=list)
+
+    @property
+    def open_episode(self) -> EpisodeView | None:
+        return next((e for e in self.episodes if e.closed_on is None), None)
+
+
+def family_record(session: Session, *, actor: Actor, family_id: int) -> FamilyRecord:
+    """The family's record as the actor may see it; the read is audited with the access route."""
+    access = access_to_family(session, actor, family_id)
+    family = session.get(Family, family_id)
+    assert family is not None
+    members = list(family.members)
+    addresses: dict[int, list[MemberAddress]] = {}
+    for address in session.scalars(
+        select(MemberAddress)
+        .where(MemberAddress.member_id.in_([m.id for m in members]))
+        .order_by(MemberAddress.from_on.desc(), MemberAddress.id.desc())
+    ):
+        addresses.setdefault(address.member_id, []).append(address)
+    member_views = []
+    for m in members:
+        shown, withheld = [], 0
+        for a in addresses.get(m.id, []):
+            if (m.shielded or a.shielded) and not access.sees_shielded:
+                withheld += 1
+                continue
+            shown.append(AddressView(a.lines, a.postcode, a.from_on, a.to_on))
+        member_views.append(
+            MemberView(
+                m.id,
+                m.kind,
+                m.forenames,
+                m.surname,
+                m.known_as,
+                m.date_of_birth,
+                m.sex,
+                m.relationship_to_children,
+                m.parental_responsibility,
+                m.nhs_number,
+                m.upn,
+                m.upn_temporary,
+                m.shielded,
+                shown,
+                withheld,
+            )
+        )
+    names = {m.id: f"{m.forenames} {m.surname}" for m in members}
+    episodes = list(
+        session.scalars(
+            select(Episode).where(Episode.family_id == family_id).order_by(Episode.opened_on.desc())
+        )
+    )
+    team_rows = session.execute(
+        select(Involvement, Person.full_name, Organisation.name)
+        .join(Person, Person.id == Involvement.person_id)
+        .join(Organisation, Organisation.id == Involvement.organisation_id)
+        .where(Involvement.episode_id.in_([e.id for e in episodes]))
+        .order_by(Involvement.from_on, Involvement.id)
+    ).all()
+    leads = list(
+        session.scalars(
+            select(LeadPractitioner)
+            .where(LeadPractitioner.episode_id.in_([e.id for e in episodes]))
+            .order_by(LeadPractitioner.from_on)
+        )
+    )
+    current_lead = {lp.involvement_id for lp in leads if lp.to_on is None}
+    person_of = {inv.id: name for inv, name, _org in team_rows}
+    episode_views = [
+        EpisodeView(
+            e.id,
+            e.requested_by,
+            e.request_reason,
+            e.requested_on,
+            names.get(e.agreed_by_member_id, "?"),
+            e.agreed_on,
+            e.opened_on,
+            e.closed_on,
+            e.outcome,
+            [
+                TeamMemberView(
+                    inv.id, inv.person_id, name, org, inv.role, inv.from_on, inv.to_on, inv.id in current_lead
+                )
+                for inv, name, org in team_rows
+                if inv.episode_id == e.id
+            ],
+            [
+                (person_of.get(lp.involvement_id, "?"), lp.from_on, lp.to_on, lp.family_had_say)
+                for lp in leads
+                if lp.episode_id == e.id
+            ],
+        )
+        for e in episodes
+    ]
+    _audit_read(session, actor, access, "the family's record")
+    return FamilyRecord(
+        family.id, family.partnership_id, family.reference, access, member_views, episode_views
+    )
+
+
+@dataclass(frozen=True)
+class CaseloadLine:
+    family_id: int
+    reference: str
+    children: str  # the children's names, for the practitioner to recognise the family
+    my_role: str
+    leads: bool
+    opened_on: date
+
+
+def my_caseload(session: Session, *, actor: Actor, partnership_id: int) -> list[CaseloadLine]:
+    """The families the actor is currently involved with, lead first. The list shows children's names, so
+    it is a read of case data and is audited (one entry naming the families listed)."""
+    ensure_allowed(actor, Can.WORK_CASES, partnership_id)
+    person_id = practitioner_person_id(session, actor, partnership_id)
+    if person_id is None:
+        return []
+    today = date.today()
+    rows = session.execute(
+        select(Family.id, Family.reference, Involvement.role, LeadPractitioner.id, Episode.opened_on)
+        .join(Episode, Episode.family_id == Family.id)
+        .join(Involvement, Involvement.episode_id == Episode.id)
+        .outerjoin(
+            LeadPractitioner,
+            and_(LeadPractitioner.involvement_id == Involvement.id, LeadPractitioner.to_on.is_(None)),
+        )
+        .where(
+            Family.partnership_id == partnership_id,
+            Involvement.person_id == person_id,
+            Episode.closed_on.is_(None),
+            Involvement.from_on <= today,
+            or_(Involvement.to_on.is_(None), Involvement.to_on >= today),
+        )
+        .order_by(LeadPractitioner.id.is_(None), Episode.opened_on.desc(), Family.id)
+    ).all()
+    seen: dict[int, CaseloadLine] = {}
+    children: dict[int, list[str]] = {}
+    family_ids = list(dict.fromkeys(r[0] for r in rows))
+    for member in session.scalars(
+        select(FamilyMember)
+        .where(FamilyMember.family_id.in_(family_ids), FamilyMember.kind == MemberKind.CHILD.value)
+        .order_by(FamilyMember.date_of_birth)
+    ):
+        children.setdefault(member.family_id, []).append(member.known_as or member.forenames)
+    for family_id, reference, role, lead_id, opened_on in rows:
+        if family_id not in seen:
+            seen[family_id] = CaseloadLine(
+                family_id,
+                reference,
+                ", ".join(children.get(family_id, [])),
+                role,
+                lead_id is not None,
+                opened_on,
+            )
+    lines = list(seen.values())
+    if lines:
+        audit.record(
+            session,
+            actor=actor,
+            event="viewed",
+            record_type="caseload",
+            record_id=person_id,
+            partnership_id=partnership_id,
+            summary=f"Viewed own caseload of {len(lines)} families",
+            after={"family_ids": [line.family_id for line in lines]},
+        )
+    return lines
+
+
+# --- "is this child known?" ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class KnownChild:
+    """A match: only that the child is known, and whom to contact. The record itself only if involved."""
+
+    family_id: int | None  # None unless the searcher may open the record
+    lead_name: str | None
+    lead_organisation: str | None
+    lead_email: str | None
+    open_episode: bool
+
+
+def search_child(
+    session: Session, *, actor: Actor, partnership_id: int, data: cs.ChildSearch
+) -> list[KnownChild]:
+    """Children recorded in the partnership with this surname (any case) and date of birth, and the
+    forenames when given. The search is audited with its parameters and the number of matches."""
+    ensure_allowed(actor, Can.WORK_CASES, partnership_id)
+    query = select(FamilyMember).where(
+        FamilyMember.partnership_id == partnership_id,
+        FamilyMember.surname_key == data.surname.casefold(),
+        FamilyMember.date_of_birth == data.date_of_birth,
+        FamilyMember.kind == MemberKind.CHILD.value,
+    )
+    if data.forenames:
+        needle = data.forenames.casefold()
+        query = query.where(
+            or_(
+                func.lower(FamilyMember.forenames).contains(needle, autoescape=True),
+                func.lower(FamilyMember.known_as).contains(needle, autoescape=True),
+            )
+        )
+    matches = list(session.scalars(query.order_by(FamilyMember.id).limit(20)))
+    found: list[KnownChild] = []
+    for child in matches:
+        lead = session.execute(
+            select(Person.full_name, Organisation.name, Person.email, Episode.id)
+            .select_from(Episode)
+            .join(
+                LeadPractitioner,
+                and_(LeadPractitioner.episode_id == Episode.id, LeadPractitioner.to_on.is_(None)),
+            )
+            .join(Involvement, Involvement.id == LeadPractitioner.involvement_id)
+            .join(Person, Person.id == Involvement.person_id)
+            .join(Organisation, Organisation.id == Involvement.organisation_id)
+            .where(Episode.family_id == child.family_id, Episode.closed_on.is_(None))
+        ).first()
+        try:
+            access_to_family(session, actor, child.family_id)
+            family_id: int | None = child.family_id
+        except NotFound:
+            family_id = None
+        found.append(
+            KnownChild(
+                family_id,
+                lead[0] if lead else None,
+                lead[1] if lead else None,
+                lead[2] if lead else None,
+                lead is not None,
+            )
+        )
+    audit.record(
+        session,
+        actor=actor,
+        event="searched",
+        record_type="child_search",
+        record_id=None,
+        partnership_id=partnership_id,
+        summary=f"Searched for a child: {len(found)} found",
+        after={
+            "surname": data.surname,
+            "forenames": data.forenames,
+            "date_of_birth": data.date_of_birth.isoformat(),
+            "results": len(found),
+        },
+    )
+    return found
+
+
+# --- who has seen a record -------------------------------------------------------------------------------
+def who_has_seen(session: Session, *, actor: Actor, family_id: int) -> Sequence[AuditEvent]:
+    """Every audited read and write of the family's record, newest first: for the lead practitioner and
+    the partnership's data protection role (and nobody else). Reading this list is itself audited."""
+    family = session.get(Family, family_id)
+    if family is None:
+        raise NotFound("No such family.")
+    if allowed(actor, Can.VIEW_CASE_ACCESS, family.partnership_id):
+        route = "data protection"
+    else:
+        access = access_to_family(session, actor, family_id)  # NotFound for those who may not know of it
+        if access.route != "lead practitioner":
+            raise NotAllowed("Only the lead practitioner and the data protection role see who has read this.")
+        route = access.route
+    events = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.record_type == "family", AuditEvent.record_id == family_id)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    ).all()
+    audit.record(
+        session,
+        actor=actor,
+        event="viewed-access",
+        record_type="family",
+        record_id=family_id,
+        partnership_id=family.partnership_id,
+        summary=f"Viewed who has seen the family's record, as {route}",
+        after={"access": route, "what": "who has seen the record"},
+    )
+    return events
