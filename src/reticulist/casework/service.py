@@ -130,10 +130,13 @@ def _current_involvements(session: Session, person_id: int, family_id: int, toda
     )
 
 
-def access_to_family(session: Session, actor: Actor, family_id: int) -> Access:
-    """How ``actor`` may see the family's record, or NotFound (as for a family that does not exist)."""
+def access_to_family(
+    session: Session, actor: Actor, family_id: int, partnership_id: int | None = None
+) -> Access:
+    """How ``actor`` may see the family's record, or NotFound (as for a family that does not exist).
+    ``partnership_id``: the partnership the request came through; a family of another is not found."""
     family = session.get(Family, family_id)
-    if family is None:
+    if family is None or (partnership_id is not None and family.partnership_id != partnership_id):
         raise NotFound("No such family.")
     pid = family.partnership_id
     person_id = practitioner_person_id(session, actor, pid)
@@ -510,9 +513,12 @@ class FamilyRecord:
         return next((e for e in self.episodes if e.closed_on is None), None)
 
 
-def family_record(session: Session, *, actor: Actor, family_id: int) -> FamilyRecord:
-    """The family's record as the actor may see it; the read is audited with the access route."""
-    access = access_to_family(session, actor, family_id)
+def family_record(
+    session: Session, *, actor: Actor, family_id: int, partnership_id: int | None = None
+) -> FamilyRecord:
+    """The family's record as the actor may see it; the read is audited with the access route (the caller
+    commits, so that the audit entry is kept)."""
+    access = access_to_family(session, actor, family_id, partnership_id)
     family = session.get(Family, family_id)
     assert family is not None
     members = list(family.members)
@@ -753,16 +759,18 @@ def search_child(
 
 
 # --- who has seen a record -------------------------------------------------------------------------------
-def who_has_seen(session: Session, *, actor: Actor, family_id: int) -> Sequence[AuditEvent]:
+def who_has_seen(
+    session: Session, *, actor: Actor, family_id: int, partnership_id: int | None = None
+) -> Sequence[AuditEvent]:
     """Every audited read and write of the family's record, newest first: for the lead practitioner and
     the partnership's data protection role (and nobody else). Reading this list is itself audited."""
     family = session.get(Family, family_id)
-    if family is None:
+    if family is None or (partnership_id is not None and family.partnership_id != partnership_id):
         raise NotFound("No such family.")
     if allowed(actor, Can.VIEW_CASE_ACCESS, family.partnership_id):
         route = "data protection"
     else:
-        access = access_to_family(session, actor, family_id)  # NotFound for those who may not know of it
+        access = access_to_family(session, actor, family_id, partnership_id)  # NotFound: may not know of it
         if access.route != "lead practitioner":
             raise NotAllowed("Only the lead practitioner and the data protection role see who has read this.")
         route = access.route
@@ -782,3 +790,29 @@ def who_has_seen(session: Session, *, actor: Actor, family_id: int) -> Sequence[
         after={"access": route, "what": "who has seen the record"},
     )
     return events
+
+
+def family_id_by_reference(session: Session, *, actor: Actor, partnership_id: int, reference: str) -> int:
+    """The data protection role finds a family by its case reference to see who has read its record (it
+    cannot open records, so it has no caseload to find them in)."""
+    ensure_allowed(actor, Can.VIEW_CASE_ACCESS, partnership_id)
+    wanted = reference.strip()
+    found = session.scalar(
+        select(Family.id).where(Family.partnership_id == partnership_id, Family.reference == wanted)
+    )
+    if found is None:
+        raise InputError("no family has this reference", field="reference")
+    return found
+
+
+def practitioners(session: Session, *, actor: Actor, partnership_id: int) -> list[tuple[int, str]]:
+    """Register people who log in as practitioners, as choices for a team or a lead: "Name (Organisation)"."""
+    ensure_allowed(actor, Can.WORK_CASES, partnership_id)
+    rows = session.execute(
+        select(Person.id, Person.full_name, Organisation.name)
+        .join(PractitionerLink, PractitionerLink.person_id == Person.id)
+        .join(Organisation, Organisation.id == Person.organisation_id)
+        .where(PractitionerLink.partnership_id == partnership_id, Person.ended_on.is_(None))
+        .order_by(Person.full_name, Person.id)
+    ).all()
+    return [(pid, f"{name} ({organisation})") for pid, name, organisation in rows]

@@ -138,6 +138,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     from reticulist.barometer.results_routes import router as results_pages
     from reticulist.barometer.routes import router as barometer_pages
     from reticulist.barometer.survey_routes import router as survey_pages
+    from reticulist.casework.routes import router as casework_pages
     from reticulist.network.map_routes import router as network_map_pages
     from reticulist.network.routes import router as network_pages
     from reticulist.network.step_routes import router as network_step_pages
@@ -162,6 +163,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.include_router(network_map_pages)
     app.include_router(network_pages)
     app.include_router(network_step_pages)
+    app.include_router(casework_pages)
     app.include_router(register_api, prefix="/api/v1")
     app.include_router(barometer_api, prefix="/api/v1")
 

@@ -44,6 +44,8 @@ def partnership_context(db: Session, viewer: Viewer, partnership_id: int, sectio
         "can_audit": allowed(viewer.actor, Action.VIEW_AUDIT, partnership_id),
         "can_manage_roles": allowed(viewer.actor, Action.MANAGE_ROLES, partnership_id),
         "can_export": allowed(viewer.actor, Action.EXPORT_REGISTER, partnership_id),
+        "can_casework": allowed(viewer.actor, Action.WORK_CASES, partnership_id),
+        "can_case_access": allowed(viewer.actor, Action.VIEW_CASE_ACCESS, partnership_id),
     }
 
 

@@ -17,7 +17,7 @@ from reticulist.web.idempotency import new_form_key
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE_DIRS = [
     PACKAGE_DIR / name / "templates"
-    for name in ("web", "register", "audit", "access", "barometer", "network")
+    for name in ("web", "register", "audit", "access", "barometer", "network", "casework")
 ]
 
 # Messages shown after a redirect, by code, so a URL cannot put arbitrary words on the page.
@@ -47,6 +47,10 @@ DONE_MESSAGES = {
     "link-removed": "Done: the open link was removed and no longer works.",
     "instrument-loaded": "Loaded: the instrument can now be chosen when opening a round.",
     "actions-adopted": "Done: the ticked suggestions are now actions in the register.",
+    "family-recorded": "Saved: the family is recorded and its early help episode is open.",
+    "team-joined": "Saved: the practitioner is now in the team around the family.",
+    "lead-changed": "Saved: the lead practitioner was changed; the previous lead is kept in the history.",
+    "episode-closed": "Done: the episode is closed; the team no longer sees the record.",
 }
 
 

@@ -1,0 +1,439 @@
+"""Casework pages: my caseload, "is this child known?", recording a family, the family's record, its
+team, and who has seen it. Thin: parse, call one service function, render. Who may see what is decided
+in casework.service, which also writes the audit entry of every read; pages that read commit it."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from reticulist.access.policy import Action as Can
+from reticulist.access.policy import allowed, ensure_allowed
+from reticulist.casework import schemas as cs
+from reticulist.casework import service as casework
+from reticulist.casework.vocab import EpisodeOutcome, Relationship, Sex
+from reticulist.errors import InputError
+from reticulist.register import schemas as s
+from reticulist.text import refused_character
+from reticulist.web.deps import Viewer, form_for, get_db, page_viewer
+from reticulist.web.pages import form_values, partnership_context, redirect
+from reticulist.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+cases_form = form_for(Can.WORK_CASES)
+
+
+def _context(db: Session, viewer: Viewer, partnership_id: int) -> dict[str, Any]:
+    ctx = partnership_context(db, viewer, partnership_id, "cases")
+    ctx.update(
+        can_record=allowed(viewer.actor, Can.WORK_CASES, partnership_id),
+        can_see_access=allowed(viewer.actor, Can.VIEW_CASE_ACCESS, partnership_id),
+    )
+    return ctx
+
+
+@router.get("/p/{partnership_id}/cases")
+def caseload(
+    request: Request,
+    partnership_id: int,
+    viewer: Viewer = Depends(page_viewer),
+    db: Session = Depends(get_db),
+) -> Response:
+    ctx = _context(db, viewer, partnership_id)
+    if not (ctx["can_record"] or ctx["can_see_access"]):
+        ensure_allowed(viewer.actor, Can.WORK_CASES, partnership_id)  # 403 for members, 404 for outsiders
+    lines = (
+        casework.my_caseload(db, actor=viewer.actor, partnership_id=partnership_id)
+        if ctx["can_record"]
+        else []
+    )
+    db.commit()  # the caseload's audit entry
+    ctx.update(
+        lines=lines,
+        linked=casework.practitioner_person_id(db, viewer.actor, partnership_id) is not None,
+        search={},
+        errors={},
+    )
+    return render(request, "casework/caseload.html", ctx)
+
+
+@router.get("/p/{partnership_id}/cases/search")
+def search(
+    request: Request,
+    partnership_id: int,
+    surname: str = "",
+    forenames: str = "",
+    date_of_birth: str = "",
+    viewer: Viewer = Depends(page_viewer),
+    db: Session = Depends(get_db),
+) -> Response:
+    ctx = _context(db, viewer, partnership_id)
+    ensure_allowed(viewer.actor, Can.WORK_CASES, partnership_id)
+    values = {"surname": surname, "forenames": forenames, "date_of_birth": date_of_birth}
+    found = None
+    errors: dict[str, str] = {}
+    try:
+        query = s.parse(cs.ChildSearch, values)
+        found = casework.search_child(db, actor=viewer.actor, partnership_id=partnership_id, data=query)
+        db.commit()  # the search's audit entry
+    except InputError as err:
+        errors = err.by_field()
+    ctx.update(search=values, errors=errors, found=found)
+    return render(request, "casework/search.html", ctx, status_code=422 if errors else 200)
+
+
+# --- recording a family --------------------------------------------------------------------------------
+def _family_form(
+    request: Request,
+    db: Session,
+    viewer: Viewer,
+    partnership_id: int,
+    *,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    ctx = _context(db, viewer, partnership_id)
+    ctx.update(
+        values=values,
+        errors=errors,
+        practitioners=casework.practitioners(db, actor=viewer.actor, partnership_id=partnership_id),
+        sexes=Sex.choices(),
+        relationships=[(r.value, r.label) for r in Relationship if r != Relationship.CHILD],
+    )
+    return render(request, "casework/family_form.html", ctx, status_code=status_code)
+
+
+@router.get("/p/{partnership_id}/cases/new")
+def family_new(
+    request: Request,
+    partnership_id: int,
+    viewer: Viewer = Depends(page_viewer),
+    db: Session = Depends(get_db),
+) -> Response:
+    ensure_allowed(viewer.actor, Can.WORK_CASES, partnership_id)
+    today = date.today().isoformat()
+    me = casework.practitioner_person_id(db, viewer.actor, partnership_id)
+    values = {
+        "requested_on": today,
+        "agreed_on": today,
+        "opened_on": today,
+        "lead_person_id": str(me or ""),
+        "adult_relationship": Relationship.MOTHER.value,
+        "agreed_by": "adult",
+    }
+    return _family_form(request, db, viewer, partnership_id, values=values, errors={})
+
+
+# Form fields -> the schema's fields: the form holds one child and one adult; more people come later.
+_FORM_FIELDS = {
+    "members.0.forenames": "child_forenames",
+    "members.0.surname": "child_surname",
+    "members.0.known_as": "child_known_as",
+    "members.0.date_of_birth": "child_date_of_birth",
+    "members.0.sex": "child_sex",
+    "members.0.nhs_number": "child_nhs_number",
+    "members.0.upn": "child_upn",
+    "members.0.address.lines": "address_lines",
+    "members.0.address.postcode": "address_postcode",
+    "members.0.address.from_on": "address_from_on",
+    "members.1.forenames": "adult_forenames",
+    "members.1.surname": "adult_surname",
+    "members.1.relationship_to_children": "adult_relationship",
+    "episode.requested_by": "requested_by",
+    "episode.request_reason": "request_reason",
+    "episode.requested_on": "requested_on",
+    "episode.agreed_on": "agreed_on",
+    "episode.opened_on": "opened_on",
+    "episode.lead_person_id": "lead_person_id",
+    "episode.lead_role": "lead_role",
+    "lead_person_id": "lead_person_id",
+    "reference": "reference",
+    "agreed_by": "agreed_by",
+}
+
+
+def _family_data(values: dict[str, str]) -> dict[str, Any]:
+    child: dict[str, Any] = {
+        "kind": "child",
+        "relationship_to_children": "child",
+        **{k: values.get(f"child_{k}", "") for k in ("forenames", "surname", "known_as", "date_of_birth")},
+        "sex": values.get("child_sex") or "not_known",
+        "nhs_number": values.get("child_nhs_number", ""),
+        "upn": values.get("child_upn", ""),
+        "shielded": values.get("child_shielded", ""),
+    }
+    if any(values.get(k, "").strip() for k in ("address_lines", "address_postcode")):
+        child["address"] = {
+            "lines": values.get("address_lines", ""),
+            "postcode": values.get("address_postcode", ""),
+            "from_on": values.get("address_from_on") or values.get("opened_on", ""),
+            "shielded": values.get("address_shielded", ""),
+        }
+    members = [child]
+    if values.get("adult_forenames", "").strip() or values.get("adult_surname", "").strip():
+        members.append(
+            {
+                "kind": "adult",
+                "forenames": values.get("adult_forenames", ""),
+                "surname": values.get("adult_surname", ""),
+                "relationship_to_children": values.get("adult_relationship") or "other",
+                "parental_responsibility": values.get("adult_parental_responsibility", ""),
+                "shielded": values.get("adult_shielded", ""),
+            }
+        )
+    agreed_by = values.get("agreed_by", "adult")
+    return {
+        "reference": values.get("reference", ""),
+        "members": members,
+        "agreed_by": 2 if agreed_by == "adult" and len(members) == 2 else 1,
+        "episode": {
+            k: values.get(k, "")
+            for k in ("requested_by", "request_reason", "requested_on", "agreed_on", "opened_on", "lead_role")
+        }
+        | {
+            "lead_person_id": values.get("lead_person_id", ""),
+            "family_had_say": values.get("family_had_say", ""),
+        },
+    }
+
+
+def _form_errors(err: InputError) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for problem in err.problems:
+        message = problem.message
+        field = problem.field
+        if field == "record" and ":" in message:  # a whole-record rule naming its field first
+            field, message = (part.strip() for part in message.split(":", 1))
+        errors.setdefault(_FORM_FIELDS.get(field, field if field != "record" else "reference"), message)
+    return errors
+
+
+@router.post("/p/{partnership_id}/cases/new")
+def family_create(
+    request: Request,
+    partnership_id: int,
+    viewer: Viewer = Depends(cases_form),
+    values: dict[str, str] = Depends(form_values),
+    db: Session = Depends(get_db),
+) -> Response:
+    try:
+        data = s.parse(cs.FamilyCreate, _family_data(values))
+        family = casework.record_family(db, actor=viewer.actor, partnership_id=partnership_id, data=data)
+        db.commit()
+    except InputError as err:
+        db.rollback()
+        return _family_form(
+            request, db, viewer, partnership_id, values=values, errors=_form_errors(err), status_code=422
+        )
+    return redirect(f"/p/{partnership_id}/cases/{family.id}", "family-recorded")
+
+
+# --- the record -------------------------------------------------------------------------------------------
+def _record_page(
+    request: Request,
+    db: Session,
+    viewer: Viewer,
+    partnership_id: int,
+    family_id: int,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    ctx = _context(db, viewer, partnership_id)
+    record = casework.family_record(
+        db, actor=viewer.actor, family_id=family_id, partnership_id=partnership_id
+    )
+    db.commit()  # the read's audit entry
+    can_change_team = record.access.route in ("lead practitioner", "early help coordinator")
+    ctx.update(
+        record=record,
+        episode=record.open_episode,
+        can_change_team=can_change_team and record.open_episode is not None,
+        can_see_seen=record.access.route == "lead practitioner" or ctx["can_see_access"],
+        practitioners=casework.practitioners(db, actor=viewer.actor, partnership_id=partnership_id)
+        if can_change_team
+        else [],
+        lead_choices=[
+            (t.involvement_id, t.name) for t in record.open_episode.team if not t.leads and t.to_on is None
+        ]
+        if record.open_episode
+        else [],
+        outcomes=EpisodeOutcome.choices(),
+        values=values or {"from_on": date.today().isoformat(), "closed_on": date.today().isoformat()},
+        errors=errors or {},
+        sexes=dict(Sex.choices()),
+        relationships=dict(Relationship.choices()),
+        ages={m.id: _age(m.date_of_birth) for m in record.members},
+    )
+    return render(request, "casework/family.html", ctx, status_code=status_code)
+
+
+def _age(born: date | None) -> int | None:
+    if born is None:
+        return None
+    today = date.today()
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+@router.get("/p/{partnership_id}/cases/{family_id}")
+def family_page(
+    request: Request,
+    partnership_id: int,
+    family_id: int,
+    viewer: Viewer = Depends(page_viewer),
+    db: Session = Depends(get_db),
+) -> Response:
+    return _record_page(request, db, viewer, partnership_id, family_id)
+
+
+def _episode_id(db: Session, viewer: Viewer, partnership_id: int, family_id: int) -> int:
+    access = casework.access_to_family(db, viewer.actor, family_id, partnership_id)
+    from sqlalchemy import select
+
+    from reticulist.casework.models import Episode
+
+    episode_id = db.scalar(
+        select(Episode.id).where(Episode.family_id == access.family_id, Episode.closed_on.is_(None))
+    )
+    if episode_id is None:
+        raise InputError("this family has no open episode", field="episode")
+    return episode_id
+
+
+@router.post("/p/{partnership_id}/cases/{family_id}/team")
+def team_add(
+    request: Request,
+    partnership_id: int,
+    family_id: int,
+    viewer: Viewer = Depends(cases_form),
+    values: dict[str, str] = Depends(form_values),
+    db: Session = Depends(get_db),
+) -> Response:
+    try:
+        episode_id = _episode_id(db, viewer, partnership_id, family_id)
+        data = s.parse(cs.InvolvementCreate, {k: values.get(k, "") for k in ("person_id", "role", "from_on")})
+        casework.add_to_team(db, actor=viewer.actor, episode_id=episode_id, data=data)
+        db.commit()
+    except InputError as err:
+        db.rollback()
+        return _record_page(
+            request,
+            db,
+            viewer,
+            partnership_id,
+            family_id,
+            values=values,
+            errors=err.by_field(),
+            status_code=422,
+        )
+    return redirect(f"/p/{partnership_id}/cases/{family_id}", "team-joined")
+
+
+@router.post("/p/{partnership_id}/cases/{family_id}/lead")
+def lead_change(
+    request: Request,
+    partnership_id: int,
+    family_id: int,
+    viewer: Viewer = Depends(cases_form),
+    values: dict[str, str] = Depends(form_values),
+    db: Session = Depends(get_db),
+) -> Response:
+    try:
+        episode_id = _episode_id(db, viewer, partnership_id, family_id)
+        data = s.parse(
+            cs.LeadChange,
+            {
+                "involvement_id": values.get("involvement_id", ""),
+                "from_on": values.get("lead_from_on", ""),
+                "family_had_say": values.get("family_had_say", ""),
+            },
+        )
+        casework.change_lead(db, actor=viewer.actor, episode_id=episode_id, data=data)
+        db.commit()
+    except InputError as err:
+        db.rollback()
+        errors = {("lead_" + k if k == "from_on" else k): v for k, v in err.by_field().items()}
+        return _record_page(
+            request, db, viewer, partnership_id, family_id, values=values, errors=errors, status_code=422
+        )
+    return redirect(f"/p/{partnership_id}/cases/{family_id}", "lead-changed")
+
+
+@router.post("/p/{partnership_id}/cases/{family_id}/close")
+def episode_close(
+    request: Request,
+    partnership_id: int,
+    family_id: int,
+    viewer: Viewer = Depends(cases_form),
+    values: dict[str, str] = Depends(form_values),
+    db: Session = Depends(get_db),
+) -> Response:
+    try:
+        episode_id = _episode_id(db, viewer, partnership_id, family_id)
+        data = s.parse(cs.EpisodeClose, {k: values.get(k, "") for k in ("closed_on", "outcome")})
+        casework.close_episode(db, actor=viewer.actor, episode_id=episode_id, data=data)
+        db.commit()
+    except InputError as err:
+        db.rollback()
+        return _record_page(
+            request,
+            db,
+            viewer,
+            partnership_id,
+            family_id,
+            values=values,
+            errors=err.by_field(),
+            status_code=422,
+        )
+    # The lead's sight of the record ended with the episode (unless they coordinate): back to the caseload.
+    return redirect(f"/p/{partnership_id}/cases", "episode-closed")
+
+
+# --- who has seen the record ----------------------------------------------------------------------------
+@router.get("/p/{partnership_id}/cases/{family_id}/seen")
+def seen(
+    request: Request,
+    partnership_id: int,
+    family_id: int,
+    viewer: Viewer = Depends(page_viewer),
+    db: Session = Depends(get_db),
+) -> Response:
+    ctx = _context(db, viewer, partnership_id)
+    events = casework.who_has_seen(db, actor=viewer.actor, family_id=family_id, partnership_id=partnership_id)
+    db.commit()
+    ctx.update(events=events, family_id=family_id)
+    return render(request, "casework/seen.html", ctx)
+
+
+@router.get("/p/{partnership_id}/case-access")
+def case_access(
+    request: Request,
+    partnership_id: int,
+    reference: str = "",
+    viewer: Viewer = Depends(page_viewer),
+    db: Session = Depends(get_db),
+) -> Response:
+    """The data protection role finds a family by reference and goes to who has seen its record."""
+    ctx = _context(db, viewer, partnership_id)
+    ensure_allowed(viewer.actor, Can.VIEW_CASE_ACCESS, partnership_id)
+    errors: dict[str, str] = {}
+    reference = reference.strip()
+    if reference:
+        if problem := refused_character(reference):
+            errors["reference"] = problem
+        else:
+            try:
+                found = casework.family_id_by_reference(
+                    db, actor=viewer.actor, partnership_id=partnership_id, reference=reference[:40]
+                )
+                return RedirectResponse(f"/p/{partnership_id}/cases/{found}/seen", status_code=303)
+            except InputError as err:
+                errors = err.by_field()
+    ctx.update(values={"reference": reference}, errors=errors)
+    return render(request, "casework/case_access.html", ctx, status_code=422 if errors else 200)
