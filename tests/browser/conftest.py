@@ -71,3 +71,7 @@ def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# The casework personas (a family, its lead practitioner and team, the coordinator...) for browser tests.
+from tests.casework.conftest import case_world  # noqa: E402, F401

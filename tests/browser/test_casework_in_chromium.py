@@ -1,0 +1,76 @@
+"""In real Chromium on a phone-sized screen: a practitioner asks "is this child known?", opens the family's
+record, and the lead adds a colleague to the team; the keyboard reaches the search."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.browser.conftest import screenshot
+from tests.casework.conftest import TODAY, CaseWorld
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def phone(chromium):  # type: ignore[no-untyped-def]
+    context = chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+def _log_in(page, live_url: str, email: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{live_url}/login")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/p/**")
+
+
+def test_a_practitioner_finds_a_child_and_opens_the_record_on_a_phone(  # type: ignore[no-untyped-def]
+    phone, live_url: str, case_world: CaseWorld
+) -> None:
+    page = phone
+    _log_in(page, live_url, case_world.emails["team"])
+    page.goto(f"{live_url}/p/{case_world.world.partnership_id}/cases")
+    assert page.get_by_role("heading", name="My caseload", level=1).is_visible()
+    assert page.get_by_role("link", name="EH-0001").is_visible()
+    page.get_by_label("Surname").fill("marsh")
+    page.get_by_label("Date of birth").fill((TODAY - timedelta(days=9 * 365)).isoformat())
+    page.get_by_label("Date of birth").press("Enter")  # the keyboard sends the search
+    page.wait_for_url("**/cases/search**")
+    assert page.get_by_text("Known to early help.").is_visible()
+    assert page.get_by_text("Lead Practitioner").first.is_visible()
+    screenshot(page, "casework-search-phone")
+    page.get_by_role("link", name="Open the family's record").click()
+    page.wait_for_url(f"**/cases/{case_world.family_id}")
+    assert page.get_by_role("heading", name="Family EH-0001", level=1).is_visible()
+    assert page.get_by_text("Ellie Marsh").is_visible()
+    assert page.get_by_text("Not shown: do not disclose location.").is_visible()
+    assert "Refuge" not in page.content()
+    # Nothing on the page is wider than the phone's screen (tables stack into cards).
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 1, f"the page is {overflow}px wider than the screen"
+    screenshot(page, "casework-family-phone")
+
+
+def test_the_lead_adds_a_colleague_to_the_team_on_a_phone(  # type: ignore[no-untyped-def]
+    phone, live_url: str, case_world: CaseWorld
+) -> None:
+    page = phone
+    _log_in(page, live_url, case_world.emails["lead"])
+    page.goto(f"{live_url}/p/{case_world.world.partnership_id}/cases/{case_world.family_id}")
+    assert page.get_by_text("Refuge, somewhere").is_visible()  # the lead sees the shielded address
+    form = page.get_by_role("form", name="Add to the team")
+    form.get_by_label("Practitioner").select_option(label="Colleague Practitioner (Brempton Police)")
+    form.get_by_label("Role in the team").fill("Youth worker")
+    form.get_by_role("button", name="Add to the team").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("status").is_visible()
+    assert page.get_by_role("cell", name="Youth worker").is_visible()
+    screenshot(page, "casework-team-phone")
