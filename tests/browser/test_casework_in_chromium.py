@@ -1,5 +1,6 @@
 """In real Chromium on a phone-sized screen: a practitioner asks "is this child known?", opens the family's
-record, and the lead adds a colleague to the team; the keyboard reaches the search."""
+record, adds a case note and a plan action; the lead adds a colleague to the team; the keyboard reaches
+the search."""
 
 from __future__ import annotations
 
@@ -57,6 +58,28 @@ def test_a_practitioner_finds_a_child_and_opens_the_record_on_a_phone(  # type: 
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 1, f"the page is {overflow}px wider than the screen"
     screenshot(page, "casework-family-phone")
+
+    note = page.get_by_role("form", name="Add a case note")
+    note.get_by_label("Kind").select_option(label="The child's voice")
+    note.get_by_label("Note").fill("Ellie said school is better since the walking bus.")
+    note.get_by_role("button", name="Add the note").click()
+    page.wait_for_url("**#chronology")
+    assert page.get_by_text("Ellie said school is better since the walking bus.").is_visible()
+
+    page.get_by_role("form", name="Add an outcome").get_by_label("What the family and the team want").fill(
+        "Ellie is at school every day"
+    )
+    page.get_by_role("button", name="Add the outcome").click()
+    page.wait_for_url("**#plan")
+    action = page.get_by_role("form", name="Add an action")
+    action.get_by_label("Towards").select_option(label="Ellie is at school every day")
+    action.get_by_label("Action", exact=True).fill("Join the walking bus")
+    action.get_by_label("Owner").select_option(label="Team Practitioner")
+    action.get_by_label("Due by").fill((TODAY + timedelta(days=14)).isoformat())
+    action.get_by_role("button", name="Add the action").click()
+    page.wait_for_url("**#plan")
+    assert page.get_by_role("cell", name="Join the walking bus").is_visible()
+    screenshot(page, "casework-plan-phone")
 
 
 def test_the_lead_adds_a_colleague_to_the_team_on_a_phone(  # type: ignore[no-untyped-def]

@@ -156,9 +156,9 @@ def _member(**extra: Any) -> dict[str, Any]:
             "members.0.address.postcode",
             "is not a UK postcode",
         ),
-        ({"members": []}, "record", "at least one person"),
-        ({"members": [{**_member(), "kind": "adult"}]}, "record", "at least one child"),
-        ({"agreed_by": 7}, "record", "is not one of the family's 2 people"),
+        ({"members": []}, "members", "at least one person"),
+        ({"members": [{**_member(), "kind": "adult"}]}, "members", "at least one child"),
+        ({"agreed_by": 7}, "agreed_by", "is not one of the family's 2 people"),
         ({"reference": ""}, "reference", "is required"),
         ({"members": [_member(forenames="Sa\u202em")]}, "members.0.forenames", "text-direction control"),
     ],
@@ -175,7 +175,7 @@ def test_bad_family_records_are_refused_naming_the_field_and_nothing_is_written(
             db,
             actor=case_world.actors["lead"],
             partnership_id=case_world.world.partnership_id,
-            data=s.parse(cs.FamilyCreate, data),
+            data=cs.parse(cs.FamilyCreate, data),
         )
     problems = refused.value.by_field()
     assert field in problems and words in problems[field], problems
@@ -210,7 +210,7 @@ def test_service_rules_refuse_with_words_and_write_nothing(db: Session, case_wor
         data = {**family_data(None, case_world.person_ids["lead"]), **change}
         if change.get("agreed_by") == 2 and "members" not in change:
             data["members"] = [_member(), {"kind": "adult", "forenames": "Al", "surname": "Lee"}]
-        parsed = s.parse(cs.FamilyCreate, data)
+        parsed = cs.parse(cs.FamilyCreate, data)
         if words is None:  # a child agreeing is accepted: check the rule does not over-reach
             family = casework.record_family(db, actor=a["lead"], partnership_id=pid, data=parsed)
             assert family.id
@@ -227,7 +227,7 @@ def test_service_rules_refuse_with_words_and_write_nothing(db: Session, case_wor
                 db,
                 actor=a[persona],
                 partnership_id=pid,
-                data=s.parse(cs.FamilyCreate, family_data(None, 1, reference="EH-9")),
+                data=cs.parse(cs.FamilyCreate, family_data(None, 1, reference="EH-9")),
             )
     assert _counts(db) == before
 
@@ -242,7 +242,7 @@ def test_a_second_open_episode_is_refused_by_the_service_and_the_database(
         "agreed_by_member_id": record.members[1].id,
     }
     with pytest.raises(InputError) as refused:
-        casework.open_episode(db, actor=a["lead"], family_id=fid, data=s.parse(cs.EpisodeOpen, episode))
+        casework.open_episode(db, actor=a["lead"], family_id=fid, data=cs.parse(cs.EpisodeOpen, episode))
     assert refused.value.by_field() == {"episode": "this family already has an open episode"}
     db.rollback()
     # Two requests that both passed the check: the database refuses the second, in the same words.

@@ -158,3 +158,85 @@ class LeadPractitioner(Base):
     from_on: Mapped[date] = mapped_column(Date)
     to_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     family_had_say: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CaseNote(Base):
+    """An entry in the family's chronology, by a member of the team. Notes are not edited: a correction is
+    a new note. ``sensitive``: seen only by its author, the lead practitioner and the coordinator."""
+
+    __tablename__ = "case_note"
+    __table_args__ = (Index("ix_case_note_family_happened", "family_id", "happened_on"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    family_id: Mapped[int] = mapped_column(ForeignKey("family.id", ondelete="CASCADE"))
+    episode_id: Mapped[int | None] = mapped_column(ForeignKey("episode.id"), nullable=True)
+    author_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
+    author_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), nullable=True)
+    author_label: Mapped[str] = mapped_column(String(320))
+    happened_on: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PlanOutcome(Base):
+    """What the family plan is for: an outcome the family and the team agreed, with actions under it."""
+
+    __tablename__ = "plan_outcome"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episode.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_on: Mapped[date] = mapped_column(Date)
+
+
+class PlanAction(Base):
+    """An action towards an outcome: who in the team owns it, by when, and how it stands."""
+
+    __tablename__ = "plan_action"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outcome_id: Mapped[int] = mapped_column(ForeignKey("plan_outcome.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    owner_involvement_id: Mapped[int] = mapped_column(ForeignKey("involvement.id"))
+    due_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    changed_on: Mapped[date] = mapped_column(Date)
+
+
+class Review(Base):
+    """A team around the family review: when, who came, progress on each action, and the next review."""
+
+    __tablename__ = "case_review"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episode.id", ondelete="CASCADE"), index=True)
+    held_on: Mapped[date] = mapped_column(Date)
+    next_review_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    attended: Mapped[str] = mapped_column(Text, default="")  # the family and others, as written
+
+
+class ReviewAttendee(Base):
+    """A member of the team who came to a review."""
+
+    __tablename__ = "review_attendee"
+    __table_args__ = (UniqueConstraint("review_id", "involvement_id", name="uq_review_attendee"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("case_review.id", ondelete="CASCADE"), index=True)
+    involvement_id: Mapped[int] = mapped_column(ForeignKey("involvement.id"))
+
+
+class ReviewProgress(Base):
+    """Progress on one plan action as reported at a review (the action's status changes with it)."""
+
+    __tablename__ = "review_progress"
+    __table_args__ = (UniqueConstraint("review_id", "action_id", name="uq_review_progress_action"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("case_review.id", ondelete="CASCADE"), index=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("plan_action.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")

@@ -15,9 +15,8 @@ from reticulist.access.policy import Action as Can
 from reticulist.access.policy import allowed, ensure_allowed
 from reticulist.casework import schemas as cs
 from reticulist.casework import service as casework
-from reticulist.casework.vocab import EpisodeOutcome, Relationship, Sex
+from reticulist.casework.vocab import EpisodeOutcome, NoteKind, PlanActionStatus, Relationship, Sex
 from reticulist.errors import InputError
-from reticulist.register import schemas as s
 from reticulist.text import refused_character
 from reticulist.web.deps import Viewer, form_for, get_db, page_viewer
 from reticulist.web.pages import form_values, partnership_context, redirect
@@ -77,7 +76,7 @@ def search(
     found = None
     errors: dict[str, str] = {}
     try:
-        query = s.parse(cs.ChildSearch, values)
+        query = cs.parse(cs.ChildSearch, values)
         found = casework.search_child(db, actor=viewer.actor, partnership_id=partnership_id, data=query)
         db.commit()  # the search's audit entry
     except InputError as err:
@@ -154,6 +153,8 @@ _FORM_FIELDS = {
     "lead_person_id": "lead_person_id",
     "reference": "reference",
     "agreed_by": "agreed_by",
+    "members": "child_forenames",
+    "members.1.parental_responsibility": "adult_parental_responsibility",
 }
 
 
@@ -205,11 +206,7 @@ def _family_data(values: dict[str, str]) -> dict[str, Any]:
 def _form_errors(err: InputError) -> dict[str, str]:
     errors: dict[str, str] = {}
     for problem in err.problems:
-        message = problem.message
-        field = problem.field
-        if field == "record" and ":" in message:  # a whole-record rule naming its field first
-            field, message = (part.strip() for part in message.split(":", 1))
-        errors.setdefault(_FORM_FIELDS.get(field, field if field != "record" else "reference"), message)
+        errors.setdefault(_FORM_FIELDS.get(problem.field, problem.field), problem.message)
     return errors
 
 
@@ -222,7 +219,7 @@ def family_create(
     db: Session = Depends(get_db),
 ) -> Response:
     try:
-        data = s.parse(cs.FamilyCreate, _family_data(values))
+        data = cs.parse(cs.FamilyCreate, _family_data(values))
         family = casework.record_family(db, actor=viewer.actor, partnership_id=partnership_id, data=data)
         db.commit()
     except InputError as err:
@@ -265,7 +262,15 @@ def _record_page(
         if record.open_episode
         else [],
         outcomes=EpisodeOutcome.choices(),
-        values=values or {"from_on": date.today().isoformat(), "closed_on": date.today().isoformat()},
+        note_kinds=NoteKind.choices(),
+        action_statuses=PlanActionStatus.choices(),
+        team_choices=[(t.involvement_id, t.name) for t in record.open_episode.team if t.to_on is None]
+        if record.open_episode
+        else [],
+        can_write=record.open_episode is not None,
+        outcome_choices=[(o.id, o.text) for o in record.plan],
+        values=values
+        or {k: date.today().isoformat() for k in ("from_on", "closed_on", "happened_on", "held_on")},
         errors=errors or {},
         sexes=dict(Sex.choices()),
         relationships=dict(Relationship.choices()),
@@ -317,7 +322,8 @@ def team_add(
 ) -> Response:
     try:
         episode_id = _episode_id(db, viewer, partnership_id, family_id)
-        data = s.parse(cs.InvolvementCreate, {k: values.get(k, "") for k in ("person_id", "role", "from_on")})
+        fields = ("person_id", "role", "from_on")
+        data = cs.parse(cs.InvolvementCreate, {k: values.get(k, "") for k in fields})
         casework.add_to_team(db, actor=viewer.actor, episode_id=episode_id, data=data)
         db.commit()
     except InputError as err:
@@ -346,7 +352,7 @@ def lead_change(
 ) -> Response:
     try:
         episode_id = _episode_id(db, viewer, partnership_id, family_id)
-        data = s.parse(
+        data = cs.parse(
             cs.LeadChange,
             {
                 "involvement_id": values.get("involvement_id", ""),
@@ -376,7 +382,7 @@ def episode_close(
 ) -> Response:
     try:
         episode_id = _episode_id(db, viewer, partnership_id, family_id)
-        data = s.parse(cs.EpisodeClose, {k: values.get(k, "") for k in ("closed_on", "outcome")})
+        data = cs.parse(cs.EpisodeClose, {k: values.get(k, "") for k in ("closed_on", "outcome")})
         casework.close_episode(db, actor=viewer.actor, episode_id=episode_id, data=data)
         db.commit()
     except InputError as err:
@@ -393,6 +399,144 @@ def episode_close(
         )
     # The lead's sight of the record ended with the episode (unless they coordinate): back to the caseload.
     return redirect(f"/p/{partnership_id}/cases", "episode-closed")
+
+
+# --- chronology, plan and reviews --------------------------------------------------------------------------
+def _write(
+    request: Request,
+    db: Session,
+    viewer: Viewer,
+    partnership_id: int,
+    family_id: int,
+    values: dict[str, str],
+    work: Any,
+    done: str,
+    anchor: str,
+    renames: dict[str, str] | None = None,
+) -> Response:
+    """Run one write against the family's open episode; on bad input show the record again with the
+    problems at their fields (``renames``: the schema's field -> the form's) and nothing written."""
+    try:
+        work()
+        db.commit()
+    except InputError as err:
+        db.rollback()
+        return _record_page(
+            request,
+            db,
+            viewer,
+            partnership_id,
+            family_id,
+            values=values,
+            errors={(renames or {}).get(k, k): v for k, v in err.by_field().items()},
+            status_code=422,
+        )
+    return RedirectResponse(f"/p/{partnership_id}/cases/{family_id}?done={done}#{anchor}", status_code=303)
+
+
+@router.post("/p/{partnership_id}/cases/{family_id}/notes")
+def note_add(
+    request: Request,
+    partnership_id: int,
+    family_id: int,
+    viewer: Viewer = Depends(cases_form),
+    values: dict[str, str] = Depends(form_values),
+    db: Session = Depends(get_db),
+) -> Response:
+    def work() -> None:
+        fields = ("happened_on", "kind", "text", "sensitive")
+        data = cs.parse(cs.NoteCreate, {k: values.get(k, "") for k in fields})
+        casework.add_note(
+            db, actor=viewer.actor, family_id=family_id, data=data, partnership_id=partnership_id
+        )
+
+    return _write(request, db, viewer, partnership_id, family_id, values, work, "note-added", "chronology")
+
+
+@router.post("/p/{partnership_id}/cases/{family_id}/outcomes")
+def outcome_add(
+    request: Request,
+    partnership_id: int,
+    family_id: int,
+    viewer: Viewer = Depends(cases_form),
+    values: dict[str, str] = Depends(form_values),
+    db: Session = Depends(get_db),
+) -> Response:
+    def work() -> None:
+        episode_id = _episode_id(db, viewer, partnership_id, family_id)
+        data = cs.parse(cs.OutcomeCreate, {"text": values.get("outcome_text", "")})
+        casework.add_outcome(db, actor=viewer.actor, episode_id=episode_id, data=data)
+
+    renames = {"text": "outcome_text"}
+    return _write(
+        request, db, viewer, partnership_id, family_id, values, work, "plan-changed", "plan", renames
+    )
+
+
+@router.post("/p/{partnership_id}/cases/{family_id}/actions")
+def plan_action_add(
+    request: Request,
+    partnership_id: int,
+    family_id: int,
+    viewer: Viewer = Depends(cases_form),
+    values: dict[str, str] = Depends(form_values),
+    db: Session = Depends(get_db),
+) -> Response:
+    def work() -> None:
+        episode_id = _episode_id(db, viewer, partnership_id, family_id)
+        raw = {
+            "outcome_id": values.get("outcome_id", ""),
+            "text": values.get("action_text", ""),
+            "owner_involvement_id": values.get("owner_involvement_id", ""),
+            "due_on": values.get("due_on", ""),
+        }
+        casework.add_plan_action(
+            db, actor=viewer.actor, episode_id=episode_id, data=cs.parse(cs.PlanActionCreate, raw)
+        )
+
+    renames = {"text": "action_text"}
+    return _write(
+        request, db, viewer, partnership_id, family_id, values, work, "plan-changed", "plan", renames
+    )
+
+
+@router.post("/p/{partnership_id}/cases/{family_id}/reviews")
+def review_add(
+    request: Request,
+    partnership_id: int,
+    family_id: int,
+    viewer: Viewer = Depends(cases_form),
+    values: dict[str, str] = Depends(form_values),
+    db: Session = Depends(get_db),
+) -> Response:
+    def work() -> None:
+        episode_id = _episode_id(db, viewer, partnership_id, family_id)
+        # Checkboxes "attendee_<involvement>" and per action "status_<action>" / "note_<action>".
+        attendees = [
+            k.removeprefix("attendee_") for k, v in values.items() if k.startswith("attendee_") and v == "yes"
+        ]
+        progress = [
+            {
+                "action_id": k.removeprefix("status_"),
+                "status": v,
+                "note": values.get("note_" + k.removeprefix("status_"), ""),
+            }
+            for k, v in values.items()
+            if k.startswith("status_") and v
+        ]
+        raw = {
+            "held_on": values.get("held_on", ""),
+            "next_review_on": values.get("next_review_on", ""),
+            "summary": values.get("summary", ""),
+            "attended": values.get("attended", ""),
+            "attendee_involvement_ids": attendees,
+            "progress": progress,
+        }
+        casework.record_review(
+            db, actor=viewer.actor, episode_id=episode_id, data=cs.parse(cs.ReviewCreate, raw)
+        )
+
+    return _write(request, db, viewer, partnership_id, family_id, values, work, "reviewed", "reviews")
 
 
 # --- who has seen the record ----------------------------------------------------------------------------

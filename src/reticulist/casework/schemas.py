@@ -3,10 +3,11 @@ same words, wherever it comes from."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BeforeValidator, model_validator
+from pydantic import BaseModel, BeforeValidator, model_validator
 
 from reticulist.casework.identifiers import (
     nhs_number_problem,
@@ -15,7 +16,16 @@ from reticulist.casework.identifiers import (
     postcode_problem,
     upn_problem,
 )
-from reticulist.casework.vocab import EpisodeOutcome, MemberKind, Relationship, Sex
+from reticulist.casework.vocab import (
+    EpisodeOutcome,
+    MemberKind,
+    NoteKind,
+    PlanActionStatus,
+    Relationship,
+    Sex,
+)
+from reticulist.errors import FieldProblem, InputError
+from reticulist.register import schemas as register_schemas
 from reticulist.register.schemas import (
     Name,
     OptionalDate,
@@ -26,6 +36,24 @@ from reticulist.register.schemas import (
     _Schema,
     _text,
 )
+
+_NAMED = re.compile(r"^([a-z_][a-z_0-9.]*): (.+)$", re.S)
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(schema: type[M], data: dict[str, Any], *, row: int | None = None, source: str | None = None) -> M:
+    """``register.schemas.parse``, with a rule over several fields ("agreed_on: is before ...") put on the
+    field it names, so forms and imports show it at that field."""
+    try:
+        return register_schemas.parse(schema, data, row=row, source=source)
+    except InputError as err:
+        problems = []
+        for problem in err.problems:
+            if found := _NAMED.match(problem.message):
+                name = found.group(1) if problem.field == "record" else f"{problem.field}.{found.group(1)}"
+                problem = FieldProblem(name, found.group(2), problem.row, problem.source)
+            problems.append(problem)
+        raise InputError(problems=problems) from None
 
 
 def _blank(value: Any) -> bool:
@@ -172,3 +200,73 @@ class ChildSearch(_Schema):
     surname: Name
     date_of_birth: RequiredDate
     forenames: OptionalName = ""
+
+
+def _writing(max_length: int) -> BeforeValidator:
+    """Free text that keeps its lines (a case note, a review's summary): each line trimmed, runs of blank
+    lines kept to one, at most ``max_length`` characters."""
+
+    def parse(value: Any) -> str:
+        lines = [" ".join(line.split()) for line in ("" if value is None else str(value)).splitlines()]
+        text = "\n".join(lines).strip()
+        while "\n\n\n" in text:
+            text = text.replace("\n\n\n", "\n\n")
+        if len(text) > max_length:
+            raise ValueError(f"is longer than {max_length} characters")
+        return text
+
+    return BeforeValidator(parse)
+
+
+Writing = Annotated[str, _writing(10_000)]
+
+
+class NoteCreate(_Schema):
+    happened_on: RequiredDate
+    kind: Annotated[str, _choice(NoteKind)]
+    text: Writing
+    sensitive: YesNo = False
+
+    @model_validator(mode="after")
+    def _said_something(self) -> NoteCreate:
+        if not self.text:
+            raise ValueError("text: is required")
+        if self.happened_on > date.today():
+            raise ValueError("happened_on: is in the future")
+        return self
+
+
+class OutcomeCreate(_Schema):
+    text: Annotated[str, _text(1000)]
+
+
+class PlanActionCreate(_Schema):
+    outcome_id: RecordId
+    text: Annotated[str, _text(1000)]
+    owner_involvement_id: RecordId
+    due_on: RequiredDate
+
+
+class ActionProgress(_Schema):
+    action_id: RecordId
+    status: Annotated[str, _choice(PlanActionStatus)]
+    note: Annotated[str, _text(2000, required=False)] = ""
+
+
+class ReviewCreate(_Schema):
+    held_on: RequiredDate
+    next_review_on: OptionalDate = None
+    summary: Writing = ""
+    attended: Annotated[str, _text(1000, required=False)] = ""
+    attendee_involvement_ids: list[RecordId] = []
+    progress: list[ActionProgress] = []
+
+    @model_validator(mode="after")
+    def _dates(self) -> ReviewCreate:
+        if self.held_on > date.today():
+            raise ValueError("held_on: is in the future: record a review once it has been held")
+        if self.next_review_on is not None and self.next_review_on <= self.held_on:
+            raise ValueError("next_review_on: must be after the review")
+        if len(self.progress) > 200 or len(self.attendee_involvement_ids) > 200:
+            raise ValueError("progress: too many entries for one review")
+        return self

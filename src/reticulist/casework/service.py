@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -30,15 +30,21 @@ from reticulist.audit.models import AuditEvent
 from reticulist.casework import schemas as cs
 from reticulist.casework.identifiers import read_upn
 from reticulist.casework.models import (
+    CaseNote,
     Episode,
     Family,
     FamilyMember,
     Involvement,
     LeadPractitioner,
     MemberAddress,
+    PlanAction,
+    PlanOutcome,
     PractitionerLink,
+    Review,
+    ReviewAttendee,
+    ReviewProgress,
 )
-from reticulist.casework.vocab import MemberKind
+from reticulist.casework.vocab import OPEN_ACTION_STATUSES, MemberKind
 from reticulist.db.unique import refusing_duplicates
 from reticulist.errors import InputError
 from reticulist.register.models import Organisation, Person
@@ -500,6 +506,46 @@ class EpisodeView:
 
 
 @dataclass(frozen=True)
+class NoteView:
+    id: int
+    happened_on: date
+    kind: str
+    text: str
+    author: str
+    sensitive: bool
+    written_at: datetime
+
+
+@dataclass(frozen=True)
+class ActionView:
+    id: int
+    text: str
+    owner: str
+    owner_involvement_id: int
+    due_on: date
+    status: str
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class OutcomeView:
+    id: int
+    text: str
+    actions: list[ActionView]
+
+
+@dataclass(frozen=True)
+class ReviewView:
+    id: int
+    held_on: date
+    next_review_on: date | None
+    summary: str
+    attended: str
+    team_present: list[str]
+    progress: list[tuple[str, str, str]]  # action, status, note
+
+
+@dataclass(frozen=True)
 class FamilyRecord:
     id: int
     partnership_id: int
@@ -507,6 +553,15 @@ class FamilyRecord:
     access: Access
     members: list[MemberView]
     episodes: list[EpisodeView] = field(default_factory=list)
+    notes: list[NoteView] = field(default_factory=list)
+    sensitive_notes_withheld: int = 0
+    plan: list[OutcomeView] = field(default_factory=list)  # the open episode's
+    reviews: list[ReviewView] = field(default_factory=list)  # the open episode's, latest first
+    review_overdue: bool = False
+
+    @property
+    def overdue_actions(self) -> int:
+        return sum(a.overdue for o in self.plan for a in o.actions)
 
     @property
     def open_episode(self) -> EpisodeView | None:
@@ -604,9 +659,23 @@ def family_record(
         )
         for e in episodes
     ]
+    open_episode = next((e for e in episodes if e.closed_on is None), None)
+    notes, withheld = _notes(session, actor, access, family_id)
+    plan, reviews = _plan_and_reviews(session, open_episode.id) if open_episode else ([], [])
+    due = reviews[0].next_review_on if reviews else None
     _audit_read(session, actor, access, "the family's record")
     return FamilyRecord(
-        family.id, family.partnership_id, family.reference, access, member_views, episode_views
+        family.id,
+        family.partnership_id,
+        family.reference,
+        access,
+        member_views,
+        episode_views,
+        notes,
+        withheld,
+        plan,
+        reviews,
+        review_overdue=due is not None and due < date.today(),
     )
 
 
@@ -618,6 +687,8 @@ class CaseloadLine:
     my_role: str
     leads: bool
     opened_on: date
+    overdue_actions: int = 0
+    review_overdue: bool = False
 
 
 def my_caseload(session: Session, *, actor: Actor, partnership_id: int) -> list[CaseloadLine]:
@@ -654,8 +725,31 @@ def my_caseload(session: Session, *, actor: Actor, partnership_id: int) -> list[
         .order_by(FamilyMember.date_of_birth)
     ):
         children.setdefault(member.family_id, []).append(member.known_as or member.forenames)
+    overdue = dict(
+        session.execute(
+            select(Episode.family_id, func.count(PlanAction.id))
+            .join(PlanOutcome, PlanOutcome.episode_id == Episode.id)
+            .join(PlanAction, PlanAction.outcome_id == PlanOutcome.id)
+            .where(
+                Episode.family_id.in_(family_ids),
+                Episode.closed_on.is_(None),
+                PlanAction.status.in_(OPEN_ACTION_STATUSES),
+                PlanAction.due_on < today,
+            )
+            .group_by(Episode.family_id)
+        ).all()
+    )
+    next_review: dict[int, date | None] = {}
+    for family_id, next_on in session.execute(
+        select(Episode.family_id, Review.next_review_on)
+        .join(Review, Review.episode_id == Episode.id)
+        .where(Episode.family_id.in_(family_ids), Episode.closed_on.is_(None))
+        .order_by(Review.held_on.desc(), Review.id.desc())
+    ):
+        next_review.setdefault(family_id, next_on)
     for family_id, reference, role, lead_id, opened_on in rows:
         if family_id not in seen:
+            due = next_review.get(family_id)
             seen[family_id] = CaseloadLine(
                 family_id,
                 reference,
@@ -663,6 +757,8 @@ def my_caseload(session: Session, *, actor: Actor, partnership_id: int) -> list[
                 role,
                 lead_id is not None,
                 opened_on,
+                int(overdue.get(family_id, 0)),
+                due is not None and due < today,
             )
     lines = list(seen.values())
     if lines:
@@ -816,3 +912,255 @@ def practitioners(session: Session, *, actor: Actor, partnership_id: int) -> lis
         .order_by(Person.full_name, Person.id)
     ).all()
     return [(pid, f"{name} ({organisation})") for pid, name, organisation in rows]
+
+
+# --- the chronology ----------------------------------------------------------------------------------------
+def _notes(session: Session, actor: Actor, access: Access, family_id: int) -> tuple[list[NoteView], int]:
+    """The family's notes, newest first, without the sensitive ones this reader may not see (and how many
+    those are): a sensitive note is for its author, the lead practitioner and the coordinator."""
+    sees_all = access.route in ("lead practitioner", "early help coordinator", "command line")
+    shown, withheld = [], 0
+    for note in session.scalars(
+        select(CaseNote)
+        .where(CaseNote.family_id == family_id)
+        .order_by(CaseNote.happened_on.desc(), CaseNote.id.desc())
+    ):
+        if note.sensitive and not sees_all and note.author_user_id != actor.user_id:
+            withheld += 1
+            continue
+        shown.append(
+            NoteView(
+                note.id,
+                note.happened_on,
+                note.kind,
+                note.text,
+                note.author_label,
+                note.sensitive,
+                note.written_at,
+            )
+        )
+    return shown, withheld
+
+
+def add_note(
+    session: Session, *, actor: Actor, family_id: int, data: cs.NoteCreate, partnership_id: int | None = None
+) -> CaseNote:
+    """A dated entry in the family's chronology by someone who may see the record."""
+    access = access_to_family(session, actor, family_id, partnership_id)
+    ensure_allowed(actor, Can.WORK_CASES, access.partnership_id)
+    episode_id = session.scalar(
+        select(Episode.id).where(Episode.family_id == family_id, Episode.closed_on.is_(None))
+    )
+    person_id = practitioner_person_id(session, actor, access.partnership_id)
+    author = session.get(Person, person_id) if person_id else None
+    note = CaseNote(
+        family_id=family_id,
+        episode_id=episode_id,
+        author_user_id=actor.user_id,
+        author_person_id=person_id,
+        author_label=author.full_name if author else actor.label,
+        happened_on=data.happened_on,
+        kind=data.kind,
+        text=data.text,
+        sensitive=data.sensitive,
+    )
+    session.add(note)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        event="note-added",
+        record_type="family",
+        record_id=family_id,
+        partnership_id=access.partnership_id,
+        summary=f"Added a {'sensitive ' if data.sensitive else ''}case note as {access.words}",
+        after={"access": access.route, "note_id": note.id},
+    )
+    return note
+
+
+# --- the family plan and reviews ---------------------------------------------------------------------------
+def _plan_and_reviews(session: Session, episode_id: int) -> tuple[list[OutcomeView], list[ReviewView]]:
+    today = date.today()
+    names = dict(
+        session.execute(
+            select(Involvement.id, Person.full_name)
+            .join(Person, Person.id == Involvement.person_id)
+            .where(Involvement.episode_id == episode_id)
+        ).all()
+    )
+    outcomes = list(
+        session.scalars(
+            select(PlanOutcome).where(PlanOutcome.episode_id == episode_id).order_by(PlanOutcome.id)
+        )
+    )
+    actions = list(
+        session.scalars(
+            select(PlanAction)
+            .where(PlanAction.outcome_id.in_([o.id for o in outcomes]))
+            .order_by(PlanAction.due_on, PlanAction.id)
+        )
+    )
+    plan = [
+        OutcomeView(
+            o.id,
+            o.text,
+            [
+                ActionView(
+                    a.id,
+                    a.text,
+                    names.get(a.owner_involvement_id, "?"),
+                    a.owner_involvement_id,
+                    a.due_on,
+                    a.status,
+                    a.status in OPEN_ACTION_STATUSES and a.due_on < today,
+                )
+                for a in actions
+                if a.outcome_id == o.id
+            ],
+        )
+        for o in outcomes
+    ]
+    action_text = {a.id: a.text for a in actions}
+    reviews = list(
+        session.scalars(
+            select(Review)
+            .where(Review.episode_id == episode_id)
+            .order_by(Review.held_on.desc(), Review.id.desc())
+        )
+    )
+    review_ids = [r.id for r in reviews]
+    present: dict[int, list[str]] = {}
+    for review_id, involvement_id in session.execute(
+        select(ReviewAttendee.review_id, ReviewAttendee.involvement_id).where(
+            ReviewAttendee.review_id.in_(review_ids)
+        )
+    ):
+        present.setdefault(review_id, []).append(names.get(involvement_id, "?"))
+    progress: dict[int, list[tuple[str, str, str]]] = {}
+    for entry in session.scalars(
+        select(ReviewProgress).where(ReviewProgress.review_id.in_(review_ids)).order_by(ReviewProgress.id)
+    ):
+        progress.setdefault(entry.review_id, []).append(
+            (action_text.get(entry.action_id, "?"), entry.status, entry.note)
+        )
+    return plan, [
+        ReviewView(
+            r.id,
+            r.held_on,
+            r.next_review_on,
+            r.summary,
+            r.attended,
+            present.get(r.id, []),
+            progress.get(r.id, []),
+        )
+        for r in reviews
+    ]
+
+
+def _audit_change(
+    session: Session, actor: Actor, access: Access, event: str, summary: str, **after: Any
+) -> None:
+    audit.record(
+        session,
+        actor=actor,
+        event=event,
+        record_type="family",
+        record_id=access.family_id,
+        partnership_id=access.partnership_id,
+        summary=f"{summary}, as {access.words}",
+        after={"access": access.route, **after},
+    )
+
+
+def add_outcome(session: Session, *, actor: Actor, episode_id: int, data: cs.OutcomeCreate) -> PlanOutcome:
+    """An outcome in the family plan; anyone in the team may write the plan the team agreed."""
+    episode, access = _open_episode_of(session, actor, episode_id)
+    outcome = PlanOutcome(episode_id=episode.id, text=data.text, created_on=date.today())
+    session.add(outcome)
+    session.flush()
+    _audit_change(
+        session, actor, access, "plan-changed", "Added an outcome to the family plan", outcome_id=outcome.id
+    )
+    return outcome
+
+
+def add_plan_action(
+    session: Session, *, actor: Actor, episode_id: int, data: cs.PlanActionCreate
+) -> PlanAction:
+    """An action towards one of the plan's outcomes, owned by a current member of the team."""
+    episode, access = _open_episode_of(session, actor, episode_id)
+    outcome = session.get(PlanOutcome, data.outcome_id)
+    if outcome is None or outcome.episode_id != episode.id:
+        raise InputError("is not an outcome of this family's plan", field="outcome_id")
+    owner = session.get(Involvement, data.owner_involvement_id)
+    if owner is None or owner.episode_id != episode.id or owner.to_on is not None:
+        raise InputError(
+            "is not a current member of the team around the family", field="owner_involvement_id"
+        )
+    if data.due_on < episode.opened_on:
+        raise InputError("is before the episode opened", field="due_on")
+    action = PlanAction(
+        outcome_id=outcome.id,
+        text=data.text,
+        owner_involvement_id=owner.id,
+        due_on=data.due_on,
+        status="open",
+        changed_on=date.today(),
+    )
+    session.add(action)
+    session.flush()
+    _audit_change(
+        session, actor, access, "plan-changed", "Added an action to the family plan", action_id=action.id
+    )
+    return action
+
+
+def record_review(session: Session, *, actor: Actor, episode_id: int, data: cs.ReviewCreate) -> Review:
+    """A team around the family review: who came, progress on each action (which sets its status), and
+    when the next one is due."""
+    episode, access = _open_episode_of(session, actor, episode_id)
+    if data.held_on < episode.opened_on:
+        raise InputError("is before the episode opened", field="held_on")
+    team = {i.id for i in session.scalars(select(Involvement).where(Involvement.episode_id == episode.id))}
+    for n, involvement_id in enumerate(data.attendee_involvement_ids):
+        if involvement_id not in team:
+            raise InputError("is not a member of this family's team", field=f"attendee_involvement_ids.{n}")
+    actions = {
+        a.id: a
+        for a in session.scalars(
+            select(PlanAction).join(PlanOutcome).where(PlanOutcome.episode_id == episode.id)
+        )
+    }
+    seen: set[int] = set()
+    for n, entry in enumerate(data.progress):
+        if entry.action_id not in actions:
+            raise InputError("is not an action of this family's plan", field=f"progress.{n}.action_id")
+        if entry.action_id in seen:
+            raise InputError("is reported twice in this review", field=f"progress.{n}.action_id")
+        seen.add(entry.action_id)
+    review = Review(
+        episode_id=episode.id,
+        held_on=data.held_on,
+        next_review_on=data.next_review_on,
+        summary=data.summary,
+        attended=data.attended,
+    )
+    session.add(review)
+    session.flush()
+    for involvement_id in dict.fromkeys(data.attendee_involvement_ids):
+        session.add(ReviewAttendee(review_id=review.id, involvement_id=involvement_id))
+    for entry in data.progress:
+        session.add(
+            ReviewProgress(
+                review_id=review.id, action_id=entry.action_id, status=entry.status, note=entry.note
+            )
+        )
+        action = actions[entry.action_id]
+        action.status = entry.status
+        action.changed_on = data.held_on
+    session.flush()
+    _audit_change(
+        session, actor, access, "reviewed", "Recorded a team around the family review", review_id=review.id
+    )
+    return review

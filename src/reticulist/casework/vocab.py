@@ -55,3 +55,24 @@ LABELS: dict[str, str] = {
     "needs_met": "Needs met",
     "family_withdrew": "Family withdrew",
 }
+
+
+class NoteKind(_Words):
+    HOME_VISIT = "home_visit"
+    MEETING = "meeting"
+    PHONE_CALL = "phone_call"
+    MESSAGE = "message"
+    OBSERVATION = "observation"
+    CHILDS_VOICE = "childs_voice"  # what the child said, in their words
+    OTHER = "other"
+
+
+class PlanActionStatus(_Words):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    DROPPED = "dropped"
+
+
+OPEN_ACTION_STATUSES = (PlanActionStatus.OPEN.value, PlanActionStatus.IN_PROGRESS.value)
+LABELS.update({"childs_voice": "The child's voice", "phone_call": "Phone call", "home_visit": "Home visit"})

@@ -51,6 +51,9 @@ DONE_MESSAGES = {
     "team-joined": "Saved: the practitioner is now in the team around the family.",
     "lead-changed": "Saved: the lead practitioner was changed; the previous lead is kept in the history.",
     "episode-closed": "Done: the episode is closed; the team no longer sees the record.",
+    "note-added": "Saved: the note is in the family's chronology.",
+    "plan-changed": "Saved: the family plan was changed.",
+    "reviewed": "Saved: the review is recorded and the actions' progress updated.",
 }
 
 
