@@ -215,9 +215,11 @@ def test_a_round_that_had_an_open_link_publishes_no_breakdowns(
     assert "Brempton Police" not in page and "no breakdowns" in page
     csv_text = browsers["member"].get(f"{base}/results.csv").content.decode("utf-8-sig")
     assert "Breakdown by" not in csv_text and "Brempton Police" not in csv_text
-    api = browsers["member"].get(
-        f"/api/v1/partnerships/{world.partnership_id}/barometer/rounds/{round_id}/results"
-    ).json()
+    api = (
+        browsers["member"]
+        .get(f"/api/v1/partnerships/{world.partnership_id}/barometer/rounds/{round_id}/results")
+        .json()
+    )
     assert api["breakdowns"] == {}
     report_page = browsers["member"].get(f"{base}/report").text
     assert "Brempton Police" not in report_page

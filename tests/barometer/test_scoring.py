@@ -273,9 +273,7 @@ def check_anonymity(results: RoundResults) -> None:
                 assert g.reason is None
             for cell in g.cells:
                 if cell.suppressed:
-                    assert (
-                        cell.n is None and cell.mean is None and cell.reason == PROTECTED
-                    )
+                    assert cell.n is None and cell.mean is None and cell.reason == PROTECTED
                 else:
                     assert cell.reason is None and cell.n is not None
         # (a) every visible cell describes at least k respondents.

@@ -134,9 +134,9 @@ def test_imports_name_the_row_and_column_of_a_control_character(
             )
         messages.extend(str(p) for p in caught.value.problems)
     assert messages == [
-        "organisations.csv row 3, column A \"name\": contains an invisible text-direction control "
+        'organisations.csv row 3, column A "name": contains an invisible text-direction control '
         "(U+202E RIGHT-TO-LEFT OVERRIDE) at character 10; remove it",
-        "organisations.xlsx row 2, column A \"name\": contains an invisible character "
+        'organisations.xlsx row 2, column A "name": contains an invisible character '
         "(U+200F RIGHT-TO-LEFT MARK) at character 9; remove it",
     ]
     assert _organisations(db) == before
