@@ -12,6 +12,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reticulist.access import service as accounts
@@ -25,13 +26,14 @@ from tests.conftest import Browser, World
 
 INSTRUMENT = "partnership-barometer@1.0"
 EDIT_FORMS = re.compile(r"/(new|edit|hand-over|attendance)$")
-CASEWORK = re.compile(r"/(cases|case-access)(/|$)")
+CASEWORK = re.compile(r"/(cases|case-access|referrals)(/|$)")
 
 
 def _casework_for_register_roles(method: str, path: str) -> int:
     """Members and managers of the register have no casework: case pages are forbidden to them, and a
     family's record is not found (they may not know it exists). tests/casework has the full matrix."""
-    return 404 if method == "GET" and "{family_id}" in path else 403
+    one_record = "{family_id}" in path or "{referral_id}" in path
+    return 404 if method == "GET" and one_record else 403
 
 
 def _routes(app) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
@@ -120,12 +122,12 @@ def ids(db: Session, world: World) -> dict[str, object]:
         "user_id": world.member.user_id or 0,
         "round_id": barometer_round.id,
         "instrument_ref": INSTRUMENT,
-        "family_id": _family(db, world),
+        **_family(db, world),
     }
 
 
-def _family(db: Session, world: World) -> int:
-    """A family recorded by a practitioner of the partnership (a login linked to a register person)."""
+def _family(db: Session, world: World) -> dict[str, int]:
+    """A family recorded for a practitioner of the partnership, and a referral of its child."""
     from reticulist.casework import schemas as cs
     from reticulist.casework import service as casework
     from tests.casework.conftest import family_data
@@ -143,8 +145,26 @@ def _family(db: Session, world: World) -> int:
         partnership_id=world.partnership_id,
         data=s.parse(cs.FamilyCreate, family_data(None, lead.id)),
     )
+    from reticulist.casework.models import Episode, FamilyMember, Involvement, Referral
+
+    episode = db.scalar(select(Episode).where(Episode.family_id == family.id))
+    involvement = db.scalar(select(Involvement).where(Involvement.episode_id == episode.id))  # type: ignore[union-attr]
+    child = db.scalar(
+        select(FamilyMember).where(FamilyMember.family_id == family.id, FamilyMember.kind == "child")
+    )
+    referral = Referral(
+        family_id=family.id,
+        episode_id=episode.id,  # type: ignore[union-attr]
+        partnership_id=world.partnership_id,
+        from_involvement_id=involvement.id,  # type: ignore[union-attr]
+        to_organisation_id=world.organisation_id,
+        child_member_id=child.id,  # type: ignore[union-attr]
+        reason="x",
+        sent_on=date.today(),
+    )
+    db.add(referral)
     db.commit()
-    return family.id
+    return {"family_id": family.id, "referral_id": referral.id}
 
 
 def _url(path: str, ids: dict[str, object]) -> str:

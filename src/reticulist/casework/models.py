@@ -240,3 +240,27 @@ class ReviewProgress(Base):
     action_id: Mapped[int] = mapped_column(ForeignKey("plan_action.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(20))
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Referral(Base):
+    """A referral from a member of the team to another organisation (stepping up to children's social
+    care, for example): sent, then accepted, declined (with a reason) or withdrawn. Until it accepts, the
+    receiving organisation sees only the referral itself, not the family's record."""
+
+    __tablename__ = "referral"
+    __table_args__ = (Index("ix_referral_to_status", "to_organisation_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    family_id: Mapped[int] = mapped_column(ForeignKey("family.id", ondelete="CASCADE"), index=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episode.id", ondelete="CASCADE"))
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnership.id"))
+    from_involvement_id: Mapped[int] = mapped_column(ForeignKey("involvement.id"))
+    to_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    child_member_id: Mapped[int] = mapped_column(ForeignKey("family_member.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    sent_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="sent")
+    decided_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    decided_by_label: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    decline_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    accepted_involvement_id: Mapped[int | None] = mapped_column(ForeignKey("involvement.id"), nullable=True)

@@ -15,8 +15,17 @@ from reticulist.access.policy import Action as Can
 from reticulist.access.policy import allowed, ensure_allowed
 from reticulist.casework import schemas as cs
 from reticulist.casework import service as casework
-from reticulist.casework.vocab import EpisodeOutcome, NoteKind, PlanActionStatus, Relationship, Sex
+from reticulist.casework.vocab import (
+    EpisodeOutcome,
+    NoteKind,
+    PlanActionStatus,
+    ReferralChoice,
+    ReferralStatus,
+    Relationship,
+    Sex,
+)
 from reticulist.errors import InputError
+from reticulist.register import service as register
 from reticulist.text import refused_character
 from reticulist.web.deps import Viewer, form_for, get_db, page_viewer
 from reticulist.web.pages import form_values, partnership_context, redirect
@@ -269,6 +278,14 @@ def _record_page(
         else [],
         can_write=record.open_episode is not None,
         outcome_choices=[(o.id, o.text) for o in record.plan],
+        children=[(m.id, m.name) for m in record.members if m.kind == "child"],
+        organisations=[
+            (o.id, o.name)
+            for o in register.list_organisations(
+                db, actor=viewer.actor, partnership_id=partnership_id, include_ended=False
+            )
+        ],
+        referral_statuses=dict(ReferralStatus.choices()),
         values=values
         or {k: date.today().isoformat() for k in ("from_on", "closed_on", "happened_on", "held_on")},
         errors=errors or {},
@@ -537,6 +554,134 @@ def review_add(
         )
 
     return _write(request, db, viewer, partnership_id, family_id, values, work, "reviewed", "reviews")
+
+
+# --- referrals -------------------------------------------------------------------------------------------
+@router.post("/p/{partnership_id}/cases/{family_id}/referrals")
+def referral_send(
+    request: Request,
+    partnership_id: int,
+    family_id: int,
+    viewer: Viewer = Depends(cases_form),
+    values: dict[str, str] = Depends(form_values),
+    db: Session = Depends(get_db),
+) -> Response:
+    def work() -> None:
+        fields = ("to_organisation_id", "child_member_id", "sent_on")
+        raw = {k: values.get(k, "") for k in fields} | {"reason": values.get("referral_reason", "")}
+        data = cs.parse(cs.ReferralCreate, raw)
+        casework.send_referral(
+            db, actor=viewer.actor, family_id=family_id, data=data, partnership_id=partnership_id
+        )
+
+    renames = {"reason": "referral_reason"}
+    return _write(
+        request, db, viewer, partnership_id, family_id, values, work, "referred", "referrals", renames
+    )
+
+
+@router.post("/p/{partnership_id}/cases/{family_id}/referrals/{referral_id}/withdraw")
+def referral_withdraw(
+    request: Request,
+    partnership_id: int,
+    family_id: int,
+    referral_id: int,
+    viewer: Viewer = Depends(cases_form),
+    values: dict[str, str] = Depends(form_values),
+    db: Session = Depends(get_db),
+) -> Response:
+    def work() -> None:
+        casework.withdraw_referral(
+            db, actor=viewer.actor, referral_id=referral_id, partnership_id=partnership_id
+        )
+
+    return _write(request, db, viewer, partnership_id, family_id, values, work, "withdrawn", "referrals")
+
+
+@router.get("/p/{partnership_id}/referrals")
+def referral_inbox(
+    request: Request,
+    partnership_id: int,
+    viewer: Viewer = Depends(page_viewer),
+    db: Session = Depends(get_db),
+) -> Response:
+    ctx = _context(db, viewer, partnership_id)
+    ensure_allowed(viewer.actor, Can.WORK_CASES, partnership_id)
+    waiting = casework.referrals_to_my_organisation(db, actor=viewer.actor, partnership_id=partnership_id)
+    db.commit()  # the listing's audit entry
+    ctx.update(waiting=waiting)
+    return render(request, "casework/referrals.html", ctx)
+
+
+def _referral_page(
+    request: Request,
+    db: Session,
+    viewer: Viewer,
+    partnership_id: int,
+    referral_id: int,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    ctx = _context(db, viewer, partnership_id)
+    view = casework.referral_for_recipient(
+        db, actor=viewer.actor, referral_id=referral_id, partnership_id=partnership_id
+    )
+    db.commit()  # the read's audit entry
+    ctx.update(
+        referral=view,
+        values=values or {"decided_on": date.today().isoformat()},
+        errors=errors or {},
+        choices=ReferralChoice.choices(),
+    )
+    return render(request, "casework/referral.html", ctx, status_code=status_code)
+
+
+@router.get("/p/{partnership_id}/referrals/{referral_id}")
+def referral_page(
+    request: Request,
+    partnership_id: int,
+    referral_id: int,
+    viewer: Viewer = Depends(page_viewer),
+    db: Session = Depends(get_db),
+) -> Response:
+    return _referral_page(request, db, viewer, partnership_id, referral_id)
+
+
+@router.post("/p/{partnership_id}/referrals/{referral_id}")
+def referral_decide(
+    request: Request,
+    partnership_id: int,
+    referral_id: int,
+    viewer: Viewer = Depends(cases_form),
+    values: dict[str, str] = Depends(form_values),
+    db: Session = Depends(get_db),
+) -> Response:
+    try:
+        fields = ("decision", "decided_on", "reason", "role")
+        data = cs.parse(cs.ReferralDecision, {k: values.get(k, "") for k in fields})
+        referral = casework.decide_referral(
+            db, actor=viewer.actor, referral_id=referral_id, data=data, partnership_id=partnership_id
+        )
+        db.commit()
+    except InputError as err:
+        db.rollback()
+        return _referral_page(
+            request,
+            db,
+            viewer,
+            partnership_id,
+            referral_id,
+            values=values,
+            errors=err.by_field(),
+            status_code=422,
+        )
+    if referral.status == "accepted":  # now in the team: on to the family's record
+        return RedirectResponse(
+            f"/p/{partnership_id}/cases/{referral.family_id}?done=accepted", status_code=303
+        )
+    return RedirectResponse(f"/p/{partnership_id}/referrals?done=declined-referral", status_code=303)
 
 
 # --- who has seen the record ----------------------------------------------------------------------------

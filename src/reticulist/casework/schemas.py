@@ -21,6 +21,7 @@ from reticulist.casework.vocab import (
     MemberKind,
     NoteKind,
     PlanActionStatus,
+    ReferralChoice,
     Relationship,
     Sex,
 )
@@ -269,4 +270,34 @@ class ReviewCreate(_Schema):
             raise ValueError("next_review_on: must be after the review")
         if len(self.progress) > 200 or len(self.attendee_involvement_ids) > 200:
             raise ValueError("progress: too many entries for one review")
+        return self
+
+
+class ReferralCreate(_Schema):
+    to_organisation_id: RecordId
+    child_member_id: RecordId
+    reason: Writing
+    sent_on: RequiredDate
+
+    @model_validator(mode="after")
+    def _check(self) -> ReferralCreate:
+        if not self.reason:
+            raise ValueError("reason: is required")
+        if self.sent_on > date.today():
+            raise ValueError("sent_on: is in the future")
+        return self
+
+
+class ReferralDecision(_Schema):
+    decision: Annotated[str, _choice(ReferralChoice)]
+    decided_on: RequiredDate
+    reason: Writing = ""
+    role: Annotated[str, _text(200, required=False)] = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> ReferralDecision:
+        if self.decision == ReferralChoice.DECLINE.value and not self.reason:
+            raise ValueError("reason: say why the referral is declined")
+        if self.decided_on > date.today():
+            raise ValueError("decided_on: is in the future")
         return self

@@ -76,3 +76,21 @@ class PlanActionStatus(_Words):
 
 OPEN_ACTION_STATUSES = (PlanActionStatus.OPEN.value, PlanActionStatus.IN_PROGRESS.value)
 LABELS.update({"childs_voice": "The child's voice", "phone_call": "Phone call", "home_visit": "Home visit"})
+
+
+class ReferralStatus(_Words):
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+
+# Working Together 2023: children's social care decides on a referral within one working day.
+CHILDRENS_SOCIAL_CARE_DECISION_DAYS = 1
+
+
+class ReferralChoice(_Words):
+    """What the receiving organisation decides."""
+
+    ACCEPT = "accept"
+    DECLINE = "decline"

@@ -54,6 +54,10 @@ DONE_MESSAGES = {
     "note-added": "Saved: the note is in the family's chronology.",
     "plan-changed": "Saved: the family plan was changed.",
     "reviewed": "Saved: the review is recorded and the actions' progress updated.",
+    "referred": "Sent: the referral is waiting for the receiving organisation's decision.",
+    "withdrawn": "Done: the referral was withdrawn.",
+    "accepted": "Accepted: you are now in the team around the family and can see its record.",
+    "declined-referral": "Done: the referral was declined; the sender sees your reason.",
 }
 
 
