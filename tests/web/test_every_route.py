@@ -145,7 +145,7 @@ def _family(db: Session, world: World) -> dict[str, int]:
         partnership_id=world.partnership_id,
         data=s.parse(cs.FamilyCreate, family_data(None, lead.id)),
     )
-    from reticulist.casework.models import Episode, FamilyMember, Involvement, Referral
+    from reticulist.casework.models import Assessment, Episode, FamilyMember, Involvement, Referral
 
     episode = db.scalar(select(Episode).where(Episode.family_id == family.id))
     involvement = db.scalar(select(Involvement).where(Involvement.episode_id == episode.id))  # type: ignore[union-attr]
@@ -163,8 +163,10 @@ def _family(db: Session, world: World) -> dict[str, int]:
         sent_on=date.today(),
     )
     db.add(referral)
+    assessment = Assessment(episode_id=episode.id, version=1, status="draft", drafted_by_label="x")  # type: ignore[union-attr]
+    db.add(assessment)
     db.commit()
-    return {"family_id": family.id, "referral_id": referral.id}
+    return {"family_id": family.id, "referral_id": referral.id, "assessment_id": assessment.id}
 
 
 def _url(path: str, ids: dict[str, object]) -> str:

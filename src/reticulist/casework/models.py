@@ -264,3 +264,38 @@ class Referral(Base):
     decided_by_label: Mapped[str | None] = mapped_column(String(320), nullable=True)
     decline_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     accepted_involvement_id: Mapped[int | None] = mapped_column(ForeignKey("involvement.id"), nullable=True)
+
+
+class Assessment(Base):
+    """An early help assessment in the three Working Together domains, with the child's own words and the
+    family's view. Drafted, then completed: a completed version is locked (who, when); a later change is
+    a new version, and the old ones are kept."""
+
+    __tablename__ = "assessment"
+    __table_args__ = (
+        UniqueConstraint("episode_id", "version", name="uq_assessment_version"),
+        Index(
+            "uq_assessment_one_draft",
+            "episode_id",
+            unique=True,
+            sqlite_where=text("status = 'draft'"),
+            postgresql_where=text("status = 'draft'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episode.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    development_strengths: Mapped[str] = mapped_column(Text, default="")
+    development_needs: Mapped[str] = mapped_column(Text, default="")
+    parenting_strengths: Mapped[str] = mapped_column(Text, default="")
+    parenting_needs: Mapped[str] = mapped_column(Text, default="")
+    family_strengths: Mapped[str] = mapped_column(Text, default="")
+    family_needs: Mapped[str] = mapped_column(Text, default="")
+    childs_words: Mapped[str] = mapped_column(Text, default="")
+    family_view: Mapped[str] = mapped_column(Text, default="")
+    drafted_by_label: Mapped[str] = mapped_column(String(320))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    completed_by_label: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from reticulist.access.policy import Action as Can
-from reticulist.access.policy import allowed, ensure_allowed
+from reticulist.access.policy import NotFound, allowed, ensure_allowed
 from reticulist.casework import schemas as cs
 from reticulist.casework import service as casework
 from reticulist.casework.vocab import (
@@ -286,6 +286,8 @@ def _record_page(
             )
         ],
         referral_statuses=dict(ReferralStatus.choices()),
+        draft=next((x for x in record.assessments if x.status == "draft"), None),
+        completed=next((x for x in record.assessments if x.status == "completed"), None),
         values=values
         or {k: date.today().isoformat() for k in ("from_on", "closed_on", "happened_on", "held_on")},
         errors=errors or {},
@@ -554,6 +556,53 @@ def review_add(
         )
 
     return _write(request, db, viewer, partnership_id, family_id, values, work, "reviewed", "reviews")
+
+
+# --- the assessment ----------------------------------------------------------------------------------------
+@router.post("/p/{partnership_id}/cases/{family_id}/assessment")
+def assessment_start(
+    request: Request,
+    partnership_id: int,
+    family_id: int,
+    viewer: Viewer = Depends(cases_form),
+    values: dict[str, str] = Depends(form_values),
+    db: Session = Depends(get_db),
+) -> Response:
+    def work() -> None:
+        episode_id = _episode_id(db, viewer, partnership_id, family_id)
+        casework.start_assessment(db, actor=viewer.actor, episode_id=episode_id)
+
+    return _write(
+        request, db, viewer, partnership_id, family_id, values, work, "assessment-started", "assessment"
+    )
+
+
+@router.post("/p/{partnership_id}/cases/{family_id}/assessment/{assessment_id}")
+def assessment_save(
+    request: Request,
+    partnership_id: int,
+    family_id: int,
+    assessment_id: int,
+    viewer: Viewer = Depends(cases_form),
+    values: dict[str, str] = Depends(form_values),
+    db: Session = Depends(get_db),
+) -> Response:
+    """Save the draft, and with action=complete lock it as completed (all or nothing)."""
+    complete = values.get("action") == "complete"
+
+    def work() -> None:
+        # The assessment must be of this URL's family (and its open episode), or it is not found here.
+        if casework.assessment_episode(db, assessment_id) != _episode_id(
+            db, viewer, partnership_id, family_id
+        ):
+            raise NotFound("No such assessment.")
+        data = cs.parse(cs.AssessmentDraft, {k: values.get(k, "") for k in cs.ASSESSMENT_FIELDS})
+        casework.save_assessment(db, actor=viewer.actor, assessment_id=assessment_id, data=data)
+        if complete:
+            casework.complete_assessment(db, actor=viewer.actor, assessment_id=assessment_id)
+
+    done = "assessment-completed" if complete else "assessment-saved"
+    return _write(request, db, viewer, partnership_id, family_id, values, work, done, "assessment")
 
 
 # --- referrals -------------------------------------------------------------------------------------------

@@ -301,3 +301,28 @@ class ReferralDecision(_Schema):
         if self.decided_on > date.today():
             raise ValueError("decided_on: is in the future")
         return self
+
+
+ASSESSMENT_FIELDS = (
+    "development_strengths",
+    "development_needs",
+    "parenting_strengths",
+    "parenting_needs",
+    "family_strengths",
+    "family_needs",
+    "childs_words",
+    "family_view",
+)
+
+
+class AssessmentDraft(_Schema):
+    """What a draft holds; every part may be empty while drafting (completing checks it is whole)."""
+
+    development_strengths: Writing = ""
+    development_needs: Writing = ""
+    parenting_strengths: Writing = ""
+    parenting_needs: Writing = ""
+    family_strengths: Writing = ""
+    family_needs: Writing = ""
+    childs_words: Writing = ""
+    family_view: Writing = ""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -30,6 +30,7 @@ from reticulist.audit.models import AuditEvent
 from reticulist.casework import schemas as cs
 from reticulist.casework.identifiers import read_upn
 from reticulist.casework.models import (
+    Assessment,
     CaseNote,
     Episode,
     Family,
@@ -54,7 +55,7 @@ from reticulist.casework.vocab import (
 )
 from reticulist.casework.working_days import working_days_between
 from reticulist.db.unique import refusing_duplicates
-from reticulist.errors import InputError
+from reticulist.errors import FieldProblem, InputError
 from reticulist.register.models import Organisation, Person
 
 FAMILY_REFERENCE_RULE = "uq_family_reference"
@@ -567,6 +568,7 @@ class FamilyRecord:
     reviews: list[ReviewView] = field(default_factory=list)  # the open episode's, latest first
     review_overdue: bool = False
     referrals: list[ReferralView] = field(default_factory=list)
+    assessments: list[Assessment] = field(default_factory=list)  # newest version first
 
     @property
     def overdue_actions(self) -> int:
@@ -686,6 +688,7 @@ def family_record(
         reviews,
         review_overdue=due is not None and due < date.today(),
         referrals=family_referrals(session, access),
+        assessments=assessments(session, access),
     )
 
 
@@ -1466,3 +1469,124 @@ def withdraw_referral(
         session, actor, access, "withdrawn", f"Withdrew referral {referral.id}", referral_id=referral.id
     )
     return referral
+
+
+# --- the early help assessment ------------------------------------------------------------------------------
+ASSESSMENT_RULES = {
+    "uq_assessment_one_draft": ("assessment", "a draft of this assessment is already open"),
+    "uq_assessment_version": ("assessment", "another version was started at the same moment"),
+}
+# Completing needs each domain looked at (strengths or needs written) and the child's own words.
+_DOMAINS = {
+    "development": "the child's developmental needs",
+    "parenting": "parenting capacity",
+    "family": "family and environmental factors",
+}
+
+
+def assessments(session: Session, access: Access) -> list[Assessment]:
+    """The family's open episode's assessment versions, newest first (part of the record's read)."""
+    return list(
+        session.scalars(
+            select(Assessment)
+            .join(Episode, Episode.id == Assessment.episode_id)
+            .where(Episode.family_id == access.family_id)
+            .order_by(Assessment.episode_id.desc(), Assessment.version.desc())
+        )
+    )
+
+
+def start_assessment(session: Session, *, actor: Actor, episode_id: int) -> Assessment:
+    """A new draft: the first version, or a copy of the latest completed one to change (which stays)."""
+    episode, access = _open_episode_of(session, actor, episode_id)
+    latest = session.scalar(
+        select(Assessment)
+        .where(Assessment.episode_id == episode.id)
+        .order_by(Assessment.version.desc())
+        .limit(1)
+    )
+    if latest is not None and latest.status == "draft":
+        raise InputError("a draft of this assessment is already open", field="assessment")
+    draft = Assessment(
+        episode_id=episode.id,
+        version=(latest.version + 1) if latest else 1,
+        status="draft",
+        drafted_by_label=actor.label,
+        **({k: getattr(latest, k) for k in cs.ASSESSMENT_FIELDS} if latest else {}),
+    )
+    with refusing_duplicates(session, ASSESSMENT_RULES):
+        session.add(draft)
+    _audit_change(
+        session,
+        actor,
+        access,
+        "assessment-started",
+        f"Started version {draft.version} of the assessment",
+        assessment_id=draft.id,
+    )
+    return draft
+
+
+def assessment_episode(session: Session, assessment_id: int) -> int | None:
+    """The episode an assessment belongs to (None when there is no such assessment)."""
+    return session.scalar(select(Assessment.episode_id).where(Assessment.id == assessment_id))
+
+
+def _draft(session: Session, actor: Actor, assessment_id: int) -> tuple[Assessment, Access]:
+    assessment = session.get(Assessment, assessment_id)
+    if assessment is None:
+        raise NotFound("No such assessment.")
+    _episode, access = _open_episode_of(session, actor, assessment.episode_id)
+    if assessment.status != "draft":
+        raise InputError(
+            "this version is completed and locked: start a new version to change it", field="assessment"
+        )
+    return assessment, access
+
+
+def save_assessment(
+    session: Session, *, actor: Actor, assessment_id: int, data: cs.AssessmentDraft
+) -> Assessment:
+    """Change a draft (a completed version is never changed)."""
+    assessment, access = _draft(session, actor, assessment_id)
+    for key in cs.ASSESSMENT_FIELDS:
+        setattr(assessment, key, getattr(data, key))
+    assessment.drafted_by_label = actor.label
+    assessment.changed_at = datetime.now(UTC)
+    session.flush()
+    _audit_change(
+        session,
+        actor,
+        access,
+        "assessment-saved",
+        f"Saved the draft of version {assessment.version}",
+        assessment_id=assessment.id,
+    )
+    return assessment
+
+
+def complete_assessment(session: Session, *, actor: Actor, assessment_id: int) -> Assessment:
+    """Lock the draft as completed (who, when); it must cover the three domains and the child's words."""
+    assessment, access = _draft(session, actor, assessment_id)
+    problems = [
+        FieldProblem(f"{key}_needs", f"write the strengths or the needs for {words}")
+        for key, words in _DOMAINS.items()
+        if not (getattr(assessment, f"{key}_strengths") or getattr(assessment, f"{key}_needs"))
+    ]
+    if not assessment.childs_words:
+        problems.append(FieldProblem("childs_words", "the child's own words are part of the assessment"))
+    if problems:
+        raise InputError(problems=problems)
+    assessment.status = "completed"
+    assessment.completed_by_label = actor.label
+    assessment.completed_at = datetime.now(UTC)
+    session.flush()
+    _audit_change(
+        session,
+        actor,
+        access,
+        "assessment-completed",
+        f"Completed version {assessment.version} of the assessment",
+        assessment_id=assessment.id,
+    )
+    return assessment
