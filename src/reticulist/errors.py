@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -34,3 +35,17 @@ class InputError(ValueError):
 
     def by_field(self) -> dict[str, str]:
         return {p.field: p.message for p in self.problems}
+
+
+_NAMED = re.compile(r"^([a-z_][a-z_0-9.]*): (.+)$", re.S)
+
+
+def named_field(field: str, message: str) -> tuple[str, str]:
+    """A rule over several fields says which one it is about first ("agreed_on: is before the request"):
+    put the problem on that field (under ``field``'s path, unless that is the whole record)."""
+    found = _NAMED.match(message)
+    if not found:
+        return field, message
+    if field in ("", "record", "body"):
+        return found.group(1), found.group(2)
+    return f"{field}.{found.group(1)}", found.group(2)

@@ -3,7 +3,6 @@ same words, wherever it comes from."""
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
@@ -25,7 +24,7 @@ from reticulist.casework.vocab import (
     Relationship,
     Sex,
 )
-from reticulist.errors import FieldProblem, InputError
+from reticulist.errors import FieldProblem, InputError, named_field
 from reticulist.register import schemas as register_schemas
 from reticulist.register.schemas import (
     Name,
@@ -38,7 +37,6 @@ from reticulist.register.schemas import (
     _text,
 )
 
-_NAMED = re.compile(r"^([a-z_][a-z_0-9.]*): (.+)$", re.S)
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -48,12 +46,9 @@ def parse(schema: type[M], data: dict[str, Any], *, row: int | None = None, sour
     try:
         return register_schemas.parse(schema, data, row=row, source=source)
     except InputError as err:
-        problems = []
-        for problem in err.problems:
-            if found := _NAMED.match(problem.message):
-                name = found.group(1) if problem.field == "record" else f"{problem.field}.{found.group(1)}"
-                problem = FieldProblem(name, found.group(2), problem.row, problem.source)
-            problems.append(problem)
+        problems = [
+            FieldProblem(*named_field(p.field, p.message), row=p.row, source=p.source) for p in err.problems
+        ]
         raise InputError(problems=problems) from None
 
 

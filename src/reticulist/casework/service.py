@@ -568,7 +568,7 @@ class FamilyRecord:
     reviews: list[ReviewView] = field(default_factory=list)  # the open episode's, latest first
     review_overdue: bool = False
     referrals: list[ReferralView] = field(default_factory=list)
-    assessments: list[Assessment] = field(default_factory=list)  # newest version first
+    assessments: list[AssessmentView] = field(default_factory=list)  # newest version first
 
     @property
     def overdue_actions(self) -> int:
@@ -1484,16 +1484,48 @@ _DOMAINS = {
 }
 
 
-def assessments(session: Session, access: Access) -> list[Assessment]:
-    """The family's open episode's assessment versions, newest first (part of the record's read)."""
-    return list(
-        session.scalars(
-            select(Assessment)
-            .join(Episode, Episode.id == Assessment.episode_id)
-            .where(Episode.family_id == access.family_id)
-            .order_by(Assessment.episode_id.desc(), Assessment.version.desc())
-        )
+@dataclass(frozen=True)
+class AssessmentView:
+    id: int
+    episode_id: int
+    version: int
+    status: str  # draft / completed
+    development_strengths: str
+    development_needs: str
+    parenting_strengths: str
+    parenting_needs: str
+    family_strengths: str
+    family_needs: str
+    childs_words: str
+    family_view: str
+    drafted_by_label: str
+    changed_at: datetime
+    completed_by_label: str | None
+    completed_at: datetime | None
+
+
+def assessments(session: Session, access: Access) -> list[AssessmentView]:
+    """The family's assessment versions, newest first (part of the record's read)."""
+    found = session.scalars(
+        select(Assessment)
+        .join(Episode, Episode.id == Assessment.episode_id)
+        .where(Episode.family_id == access.family_id)
+        .order_by(Assessment.episode_id.desc(), Assessment.version.desc())
     )
+    return [
+        AssessmentView(
+            a.id,
+            a.episode_id,
+            a.version,
+            a.status,
+            *(getattr(a, k) for k in cs.ASSESSMENT_FIELDS),
+            a.drafted_by_label,
+            a.changed_at,
+            a.completed_by_label,
+            a.completed_at,
+        )
+        for a in found
+    ]
 
 
 def start_assessment(session: Session, *, actor: Actor, episode_id: int) -> Assessment:

@@ -23,7 +23,7 @@ from reticulist.access.policy import NotAllowed, NotFound
 from reticulist.barometer.results import NotReleased
 from reticulist.db.engine import make_engine, make_session_factory, refuse_event_loop
 from reticulist.db.migrate import ensure_schema_current
-from reticulist.errors import InputError
+from reticulist.errors import InputError, named_field
 from reticulist.register.schemas import _message as schema_message
 from reticulist.settings import Settings, get_settings
 from reticulist.web import idempotency
@@ -84,7 +84,8 @@ def _problem(error: dict[str, Any]) -> dict[str, str]:
         loc = loc[1:]
     if loc and isinstance(loc[0], int):
         loc.insert(0, "entries")  # a list body's items, named as the services name them
-    return {"field": ".".join(str(p) for p in loc) or "body", "message": schema_message(error)}
+    field, message = named_field(".".join(str(p) for p in loc) or "body", schema_message(error))
+    return {"field": field, "message": message}
 
 
 def create_app(settings: Settings | None = None, *, check_schema: bool = True) -> FastAPI:
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     from reticulist.barometer.results_routes import router as results_pages
     from reticulist.barometer.routes import router as barometer_pages
     from reticulist.barometer.survey_routes import router as survey_pages
+    from reticulist.casework.api import router as casework_api
     from reticulist.casework.routes import router as casework_pages
     from reticulist.network.map_routes import router as network_map_pages
     from reticulist.network.routes import router as network_pages
@@ -166,6 +168,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.include_router(casework_pages)
     app.include_router(register_api, prefix="/api/v1")
     app.include_router(barometer_api, prefix="/api/v1")
+    app.include_router(casework_api, prefix="/api/v1")
 
     # Innermost: keeps each write's answer for its retries once the request is over.
     idempotency.install(app)
