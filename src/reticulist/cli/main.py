@@ -36,6 +36,7 @@ for _module in (
     "reticulist.cli.transfer_commands",
     "reticulist.cli.barometer_commands",
     "reticulist.cli.network_commands",
+    "reticulist.cli.casework_commands",
 ):
     # Capability command modules register themselves when present.
     try:

@@ -62,7 +62,10 @@ def add(
 def role(
     email: str = typer.Argument(...),
     partnership: str = typer.Argument(..., help="Partnership name or number."),
-    role: Role | None = typer.Argument(None, help="admin, manager or member; leave out to remove the role."),
+    role: Role | None = typer.Argument(
+        None,
+        help="admin, manager, member, practitioner, coordinator or data-protection; leave out to remove it.",
+    ),
     database: str | None = DATABASE_OPTION,
 ) -> None:
     """Grant, change or remove a user's role in a partnership."""
@@ -80,6 +83,40 @@ def role(
         )
         session.commit()
         console.print(f"{user.email}: {role.value if role else 'no role'} in {partnership}")
+
+
+@app.command("practitioner")
+@outcome("while linking the account", "the account was not linked", "run it again")
+def practitioner(
+    email: str = typer.Argument(..., help="The account's email."),
+    partnership: str = typer.Argument(..., help="Partnership name or number."),
+    person: str = typer.Argument(..., help="The register person it is: their email in the register."),
+    database: str | None = DATABASE_OPTION,
+) -> None:
+    """Link an account to the person it is in the partnership's register, so that it works as that
+    practitioner in casework (it sees the families whose team that person is in)."""
+    from reticulist.casework import service as casework
+    from reticulist.register.models import Person
+
+    with database_session(database) as session:
+        user = session.scalar(select(User).where(User.email == email.strip().lower()))
+        if user is None:
+            err_console.print(f"[red]error:[/red] email: no account {email}")
+            raise typer.Exit(1)
+        pid = _partnership_id(session, partnership)
+        found = session.scalar(
+            select(Person).where(Person.partnership_id == pid, Person.email == person.strip().lower())
+        )
+        if found is None:
+            err_console.print(
+                f"[red]error:[/red] person: no one in the register of {partnership} has {person}"
+            )
+            raise typer.Exit(1)
+        casework.link_practitioner(
+            session, actor=cli_actor(), partnership_id=pid, user_id=user.id, person_id=found.id
+        )
+        session.commit()
+        console.print(f"{user.email} works as {found.full_name} in {partnership}")
 
 
 @app.command("token")
