@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from reticulist.access import service as accounts
 from reticulist.access.policy import NotAllowed, NotFound
 from reticulist.audit import service as audit
 from reticulist.audit.models import AuditEvent
@@ -20,7 +21,8 @@ from reticulist.casework import service as casework
 from reticulist.casework.models import Episode, Family, FamilyMember, LeadPractitioner
 from reticulist.errors import InputError
 from reticulist.register import schemas as s
-from tests.casework.conftest import TODAY, CaseWorld, family_data
+from tests.casework.conftest import ROOT, TODAY, CaseWorld, family_data
+from tests.conftest import PASSWORD
 
 NOT_INVOLVED = ("colleague", "dpo", "manager", "member", "admin", "outsider")
 
@@ -352,10 +354,20 @@ def test_a_login_is_linked_to_one_register_person(db: Session, case_world: CaseW
             user_id=lead_user,
             person_id=case_world.person_ids["colleague"],
         )
-    assert twice.value.by_field() in (
-        {"user": "that account is already linked to a person here"},
-        {"person_id": "that person already has a login linked to them"},
+    assert twice.value.by_field() == {"user": "that account is already linked to a person here"}
+    db.rollback()
+    other = accounts.create_user(
+        db, actor=ROOT, email="other@case.example.org", display_name="O", password=PASSWORD
     )
+    with pytest.raises(InputError) as taken:
+        casework.link_practitioner(
+            db,
+            actor=a["admin"],
+            partnership_id=pid,
+            user_id=other.id,
+            person_id=case_world.person_ids["lead"],
+        )
+    assert taken.value.by_field() == {"person_id": "that person already has a login linked to them"}
     db.rollback()
     for persona in ("manager", "member", "lead"):
         with pytest.raises(NotAllowed):

@@ -92,6 +92,13 @@ def link_practitioner(
         raise InputError("no such person in this partnership", field="person_id")
     if person.ended_on is not None:
         raise InputError("that person has left the partnership", field="person_id")
+    # The friendly checks first, in a fixed order; the constraints catch what a simultaneous request adds.
+    if practitioner_person_id(session, Actor(user_id=user_id, label=""), partnership_id) is not None:
+        field, message = LINK_RULES["uq_practitioner_link_user_partnership"]
+        raise InputError(message, field=field)
+    if session.scalar(select(PractitionerLink.id).where(PractitionerLink.person_id == person_id)):
+        field, message = LINK_RULES["uq_practitioner_link_person"]
+        raise InputError(message, field=field)
     link = PractitionerLink(user_id=user_id, partnership_id=partnership_id, person_id=person_id)
     with refusing_duplicates(session, LINK_RULES):
         session.add(link)
