@@ -481,7 +481,7 @@ def test_bad_filters_are_named_and_show_on_the_page(
         {
             "field": "sources",
             "message": '"gossip" is not a source of ties; use '
-            "reported, imported, co_attendance, shared_actions",
+            "reported, imported, co_attendance, shared_actions, shared_cases, referrals",
         }
     ]
     response = manager.get(_url(world, query="sources="))

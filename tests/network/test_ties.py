@@ -547,13 +547,10 @@ def test_bad_choices_are_named(db: Session, world: World) -> None:
 
     refused("choose at least one source", sources={})
     refused(
-        '"gossip" is not a source of ties; use reported, imported, co_attendance, shared_actions',
+        '"gossip" is not a source of ties; use reported, imported, co_attendance, shared_actions, '
+        "shared_cases, referrals",
         sources={"gossip": 1},
     )
-    refused(
-        "shared_cases: shared cases come from casework, which is not built yet", sources={"shared_cases": 1}
-    )
-    refused("referrals: referrals come from casework", sources={"referrals": 1})
     refused("sources.reported: 0 is not a number above 0", sources={"reported": 0})
     refused("sources.reported: -1.5 is not a number above 0", sources={"reported": -1.5})
     refused("is after as_of", since=date(2025, 2, 1), as_of=date(2025, 1, 1))

@@ -44,6 +44,8 @@ SOURCE_LABELS = {
     "imported": "Imported from a spreadsheet",
     "co_attendance": "At the same meetings",
     "shared_actions": "Actions from the same meeting",
+    "shared_cases": "In the same family's team",
+    "referrals": "Referrals accepted",
 }
 
 

@@ -585,3 +585,8 @@ __all__ = [
     "store_ties",
     "ties_from",
 ]
+
+
+# Casework's tie sources (shared cases, referrals) register themselves here; imported last, after
+# register_observed_source exists, so that every process that asks for the network has them.
+import reticulist.casework.network_sources  # noqa: E402, F401

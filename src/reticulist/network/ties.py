@@ -12,8 +12,8 @@ Sources (see docs/network.md, "Where ties come from"):
   (undirected; weight = number of meetings shared).
 - ``shared_actions``: two people who each own an action raised at the same meeting (undirected; weight =
   number of such meetings).
-- ``shared_cases`` and ``referrals`` are planned (casework is not built yet): asking for them is refused
-  with a message saying so, and ``register_observed_source`` in the service is where they will plug in.
+- ``shared_cases`` and ``referrals`` come from casework (``reticulist.casework.network_sources``), which
+  registers them with the service's ``register_observed_source``.
 """
 
 from __future__ import annotations
