@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from reticulist.access import service as accounts
+from reticulist.access.models import User
 from reticulist.access.policy import Role, cli_actor
 from reticulist.cli.main import app
 from reticulist.db.engine import make_engine, make_session_factory
@@ -57,8 +58,41 @@ def test_demo_builds_a_migrated_database_and_prints_the_logins(tmp_path: Path) -
     for account in DEMO_ACCOUNTS:
         assert account.email in result.output and account.password in result.output
     assert "http://127.0.0.1:8000/p/1" in result.output
-    assert {a.role for a in DEMO_ACCOUNTS} == {Role.MANAGER, Role.ADMIN, Role.MEMBER}
+    assert {a.role for a in DEMO_ACCOUNTS} == {
+        Role.MANAGER,
+        Role.ADMIN,
+        Role.MEMBER,
+        Role.PRACTITIONER,
+        Role.COORDINATOR,
+        Role.DATA_PROTECTION,
+    }
+    assert "http://127.0.0.1:8000/p/1/cases" in result.output
     _login_and_look(url)
+    _casework_logins(url)
+
+
+def _casework_logins(url: str) -> None:
+    """The practitioner login has a caseload it leads; the manager's login opens no family's record."""
+    from reticulist.access.policy import NotFound
+    from reticulist.casework import service as casework
+
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as session:
+            by_role = {a.role: a for a in DEMO_ACCOUNTS}
+            pid = session.scalar(select(Partnership.id).where(Partnership.name == demo_partnership_name()))
+            assert pid is not None
+
+            def actor(role: Role):  # type: ignore[no-untyped-def]
+                user = session.scalar(select(User).where(User.email == by_role[role].email))
+                return accounts.actor_for(session, user)
+
+            lines = casework.my_caseload(session, actor=actor(Role.PRACTITIONER), partnership_id=pid)
+            assert lines and any(line.leads for line in lines)
+            with pytest.raises(NotFound):
+                casework.family_record(session, actor=actor(Role.MANAGER), family_id=lines[0].family_id)
+    finally:
+        engine.dispose()
 
 
 def test_demo_without_database_rebuilds_its_own_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

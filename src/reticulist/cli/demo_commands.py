@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import make_url
 
 import reticulist.db.models  # noqa: F401  (every table in Base.metadata, for the safety check)
 from reticulist.access.models import User
 from reticulist.barometer import service as barometer
+from reticulist.casework.demo import add_demo_casework
 from reticulist.cli.common import console, err_console, settings_for
 from reticulist.cli.failures import note_database, now, outcome
 from reticulist.db import migrate
@@ -106,8 +107,14 @@ def build_demo_database(url: str, *, seed: int = DEMO_SEED, show_progress: bool 
                 progress.update(task, description=what, completed=done, total=total)
 
             partnership_id = build_demo(session, seed=seed, progress=report, barometer=True)
+            progress.update(task, description="Casework: families and their teams")
+            cases = add_demo_casework(
+                session, actor=demo_actor(), partnership_id=partnership_id, seed=seed, today=date.today()
+            )
             progress.update(task, description="Demo accounts")
-            create_demo_accounts(session, partnership_id=partnership_id)
+            create_demo_accounts(
+                session, partnership_id=partnership_id, practitioner_person_id=cases.lead_person_id
+            )
             session.commit()
             progress.update(task, description="Done")
         return partnership_id
@@ -176,14 +183,21 @@ def register(app: typer.Typer) -> None:
             f"\n[bold]{demo_partnership_name()}[/bold] is ready in "
             f"{make_url(url).render_as_string(hide_password=True)}"
         )
-        table = Table(title="Demo logins (demo-only passwords: never use them for real data)")
-        table.add_column("Role")
-        table.add_column("Email")
-        table.add_column("Password")
+        # Plain aligned lines, not a table: they fit 80 columns whole, so no login is cut short or folded
+        # (either would make it impossible to copy).
+        console.print("\n[bold]Demo logins[/bold] (demo-only passwords: never use them for real data)")
         for account in DEMO_ACCOUNTS:
-            table.add_row(account.role.value, account.email, account.password)
-        console.print(table)
+            console.print(
+                f"  {account.role.value:<17}{account.email:<35}{account.password}",
+                markup=False,
+                highlight=False,
+            )
         console.print(f"Overview: {address}/p/{partnership_id}")
+        console.print(
+            f"Casework: {address}/p/{partnership_id}/cases (log in as the practitioner, the coordinator or "
+            "the data protection officer; managers do not see families' records)",
+            soft_wrap=True,
+        )
         console.print(barometer_rounds_line(url, partnership_id, address), soft_wrap=True)
         if serve:
             now("while serving the demo", "the server stopped; the demo is built all the same")

@@ -55,6 +55,7 @@ class DemoAccount:
     email: str
     password: str
     display_name: str
+    practitioner: bool = False  # linked to the demo's busiest lead practitioner (casework)
 
 
 # Demo-only accounts: the passwords are printed by `reticulist demo` and must never guard real data.
@@ -64,6 +65,22 @@ DEMO_ACCOUNTS = (
     ),
     DemoAccount(Role.ADMIN, "admin@brempton.example.org", "brempton-admin-demo", "Demo administrator"),
     DemoAccount(Role.MEMBER, "member@brempton.example.org", "brempton-member-demo", "Demo board member"),
+    DemoAccount(
+        Role.PRACTITIONER,
+        "practitioner@brempton.example.org",
+        "brempton-practitioner-demo",
+        "Demo lead practitioner",
+        practitioner=True,
+    ),
+    DemoAccount(
+        Role.COORDINATOR,
+        "coordinator@brempton.example.org",
+        "brempton-coordinator-demo",
+        "Demo early help coordinator",
+    ),
+    DemoAccount(
+        Role.DATA_PROTECTION, "dpo@brempton.example.org", "brempton-dpo-demo", "Demo data protection officer"
+    ),
 )
 
 
@@ -799,11 +816,20 @@ def build_demo(
 
 
 def create_demo_accounts(
-    session: Session, *, partnership_id: int, actor: Actor | None = None
+    session: Session,
+    *,
+    partnership_id: int,
+    actor: Actor | None = None,
+    practitioner_person_id: int | None = None,
 ) -> list[DemoAccount]:
-    """The demo's logins: a partnership manager, an admin and a (read-only) member."""
+    """The demo's logins: a partnership manager, an admin, a (read-only) member, and for casework a lead
+    practitioner (linked to ``practitioner_person_id``), the early help coordinator and the data
+    protection officer. Without casework the practitioner login is left out."""
     actor = actor or demo_actor()
+    made = []
     for account in DEMO_ACCOUNTS:
+        if account.practitioner and practitioner_person_id is None:
+            continue
         user = accounts.create_user(
             session,
             actor=actor,
@@ -814,4 +840,15 @@ def create_demo_accounts(
         accounts.set_role(
             session, actor=actor, partnership_id=partnership_id, user_id=user.id, role=account.role
         )
-    return list(DEMO_ACCOUNTS)
+        if account.practitioner and practitioner_person_id is not None:
+            from reticulist.casework import service as casework  # casework builds on the register
+
+            casework.link_practitioner(
+                session,
+                actor=actor,
+                partnership_id=partnership_id,
+                user_id=user.id,
+                person_id=practitioner_person_id,
+            )
+        made.append(account)
+    return made
