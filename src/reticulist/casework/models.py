@@ -154,7 +154,8 @@ class LeadPractitioner(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     episode_id: Mapped[int] = mapped_column(ForeignKey("episode.id", ondelete="CASCADE"), index=True)
-    involvement_id: Mapped[int] = mapped_column(ForeignKey("involvement.id"))
+    # Every access check asks whether an involvement leads: looked up by involvement.
+    involvement_id: Mapped[int] = mapped_column(ForeignKey("involvement.id"), index=True)
     from_on: Mapped[date] = mapped_column(Date)
     to_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     family_had_say: Mapped[bool] = mapped_column(Boolean, default=False)

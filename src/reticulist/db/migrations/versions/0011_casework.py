@@ -202,6 +202,9 @@ def upgrade() -> None:
     with op.batch_alter_table("lead_practitioner", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_lead_practitioner_episode_id"), ["episode_id"], unique=False)
         batch_op.create_index(
+            batch_op.f("ix_lead_practitioner_involvement_id"), ["involvement_id"], unique=False
+        )
+        batch_op.create_index(
             "uq_lead_practitioner_one_current",
             ["episode_id"],
             unique=True,
@@ -221,6 +224,7 @@ def downgrade() -> None:
             sqlite_where=sa.text("to_on IS NULL"),
             postgresql_where=sa.text("to_on IS NULL"),
         )
+        batch_op.drop_index(batch_op.f("ix_lead_practitioner_involvement_id"))
         batch_op.drop_index(batch_op.f("ix_lead_practitioner_episode_id"))
 
     op.drop_table("lead_practitioner")
