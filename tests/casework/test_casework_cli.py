@@ -146,6 +146,7 @@ def test_a_bad_file_names_every_row_and_column_and_imports_nothing(
         ),
         _row("EH-0001", "Cy", agreed="yes", upn="A123", **EPISODE),  # a reference already used
         _row("", "Di", **EPISODE),
+        _row("EH-22", "Flo", agreed="yes", **{**EPISODE, "lead_email": ""}),
     ]
     code, _out, err = cli(
         "casework",
@@ -166,6 +167,7 @@ def test_a_bad_file_names_every_row_and_column_and_imports_nothing(
         'bad.csv row 5, column A "family_reference": EH-0001 is already a family of this partnership',
         'bad.csv row 5, column K "upn": a unique pupil number is 13 characters',
         'bad.csv row 6, column A "family_reference": is required',
+        'bad.csv row 7, column W "lead_email": is required: the lead practitioner\'s email in the register',
         "Nothing was imported from bad.csv.",
     ]:
         assert expected in text, (expected, text)

@@ -238,6 +238,8 @@ def test_the_lead_changes_the_team_and_closes_the_episode(
     assert bad.status_code == 422 and "is before the episode opened" in bad.text
     assert people["lead"].post(f"{url}/team", join).status_code == 303
     assert "Youth worker" in people["colleague"].get(url).text
+    again = people["lead"].post(f"{url}/team", join)
+    assert again.status_code == 422 and "Colleague Practitioner is already in the team" in again.text
     close = {"closed_on": TODAY.isoformat(), "outcome": "stepped_down"}
     assert people["team"].post(f"{url}/close", close).status_code == 403
     refused = people["lead"].post(f"{url}/close", {**close, "outcome": "vanished"})

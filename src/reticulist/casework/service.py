@@ -369,6 +369,15 @@ def add_to_team(
     person = _check_practitioner(session, access.partnership_id, data.person_id, "person_id")
     if data.from_on < episode.opened_on:
         raise InputError("is before the episode opened", field="from_on")
+    in_team = session.scalar(
+        select(Involvement.id).where(
+            Involvement.episode_id == episode.id,
+            Involvement.person_id == person.id,
+            Involvement.to_on.is_(None),
+        )
+    )
+    if in_team is not None:
+        raise InputError(f"{person.full_name} is already in the team", field="person_id")
     involvement = Involvement(
         episode_id=episode.id,
         person_id=person.id,

@@ -179,7 +179,9 @@ def check_families(
                     )
         lead_email = _text(episode.pop("lead_email")).lower()
         lead_id = leads.get(lead_email)
-        if lead_email and lead_id is None:
+        if not lead_email:
+            problem(first_row, "lead_email", "is required: the lead practitioner's email in the register")
+        elif lead_id is None:
             problem(
                 first_row,
                 "lead_email",
@@ -200,6 +202,8 @@ def check_families(
         data = {
             "reference": reference,
             "members": [_member(record, first.get("opened_on")) for _, record in rows],
+            # A stand-in id where the lead is missing: that problem is already said, by email, and the
+            # family is not written (any problem stops the whole import).
             "episode": {**episode, "lead_person_id": lead_id or 1},
             "agreed_by": (agreed[0] + 1) if len(agreed) == 1 else 1,
         }
