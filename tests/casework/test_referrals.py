@@ -281,3 +281,52 @@ def test_referral_pages(app, db: Session, case_world: CaseWorld, receivers: Rece
     )
     assert accepted.status_code == 303 and accepted.headers["location"].startswith(f"/p/{pid}/cases/{fid}")
     assert "1 Canal Row" in sw.get(f"/p/{pid}/cases/{fid}").text
+
+
+def test_the_referral_recipient_on_every_casework_page_and_api_route(  # type: ignore[no-untyped-def]
+    app, db: Session, case_world: CaseWorld, receivers: Receivers
+) -> None:
+    """The access matrix's referral recipient: their own casework pages, the referral itself, and nothing of
+    the family's record until they accept."""
+    from fastapi.testclient import TestClient
+
+    from tests.conftest import APP_SECRET
+
+    referral = _refer(db, case_world, receivers)
+    pid, fid = case_world.world.partnership_id, case_world.family_id
+    dob = (TODAY - timedelta(days=9 * 365)).isoformat()
+    pages = {
+        f"/p/{pid}/cases": 200,
+        f"/p/{pid}/cases/new": 200,
+        f"/p/{pid}/cases/search?surname=Marsh&date_of_birth={dob}": 200,
+        f"/p/{pid}/cases/{fid}": 404,
+        f"/p/{pid}/cases/{fid}/seen": 404,
+        f"/p/{pid}/case-access": 403,
+        f"/p/{pid}/referrals": 200,
+        f"/p/{pid}/referrals/{referral.id}": 200,
+    }
+    browser = Browser(app, receivers.social_worker_email)
+    assert {url: browser.get(url).status_code for url in pages} == pages
+    search = browser.get(f"/p/{pid}/cases/search?surname=Marsh&date_of_birth={dob}").text
+    assert "Known to early help." in search and f'/cases/{fid}"' not in search
+    _, token = accounts.create_api_token(db, actor=receivers.social_worker, name="t", secret_key=APP_SECRET)
+    db.commit()
+    client = TestClient(app, base_url="https://testserver")
+    headers = {"Authorization": f"Bearer {token}"}
+    api = {
+        "/cases": 200,
+        f"/cases/search?surname=Marsh&date_of_birth={dob}": 200,
+        f"/families/{fid}": 404,
+        f"/families/{fid}/seen": 404,
+        "/referrals": 200,
+        f"/referrals/{referral.id}": 200,
+    }
+    got = {url: client.get(f"/api/v1/partnerships/{pid}{url}", headers=headers).status_code for url in api}
+    assert got == api
+    note = {"happened_on": TODAY.isoformat(), "kind": "meeting", "text": "x"}
+    assert (
+        client.post(
+            f"/api/v1/partnerships/{pid}/families/{fid}/notes", json=note, headers=headers
+        ).status_code
+        == 404
+    )
