@@ -113,6 +113,87 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+# --- the demo partnership, built once ----------------------------------------------------------------
+# Building the demo with its barometer rounds (two releases through the disclosure audit) and network takes
+# 10-40 s; tests that only read it share one build per backend per test process and get a copy of it
+# each (a file copy on SQLite, CREATE DATABASE ... TEMPLATE on PostgreSQL), so they stay independent.
+def _build_demo_into(url: str) -> int:
+    from datetime import date
+
+    from reticulist.register.demo import build_demo
+
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine, secret_key=APP_SECRET)() as session:
+            partnership_id = build_demo(session, today=date.today(), barometer=True)
+            session.commit()
+        return partnership_id
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _demo_sqlite(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
+    shutil.copy(sqlite_template, path)
+    return path, _build_demo_into(f"sqlite:///{path}")
+
+
+@pytest.fixture(scope="session")
+def _demo_postgres(postgres_url: str) -> Iterator[tuple[str, int]]:
+    name = f"reticulist_demo_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield name, _build_demo_into(url)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@dataclass
+class Demo:
+    """A copy of the demo partnership for one test: a session on it and the partnership's id."""
+
+    db: Session
+    partnership_id: int
+    url: str
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", marks=pytest.mark.sqlite),
+        pytest.param("postgres", marks=pytest.mark.postgres),
+    ]
+)
+def demo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Demo]:
+    admin = None
+    if request.param == "sqlite":
+        template, partnership_id = request.getfixturevalue("_demo_sqlite")
+        path = tmp_path / "demo.sqlite3"
+        shutil.copy(template, path)
+        url = f"sqlite:///{path}"
+    else:
+        template, partnership_id = request.getfixturevalue("_demo_postgres")
+        copy = f"reticulist_democopy_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{copy}" TEMPLATE "{template}"'))
+        url = make_url(POSTGRES_ADMIN_URL).set(database=copy).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine, secret_key=APP_SECRET)() as session:
+            yield Demo(session, partnership_id, url)
+    finally:
+        engine.dispose()
+        if admin is not None:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)'))
+            admin.dispose()
+
+
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url)

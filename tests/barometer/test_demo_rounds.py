@@ -27,6 +27,7 @@ from reticulist.register.demo import build_demo, demo_actor
 from reticulist.register.metrics import months_before
 from reticulist.register.models import Action, Attendance, Meeting, Organisation, Person, Profession
 from reticulist.register.overview import partnership_overview
+from tests.conftest import Demo
 
 TODAY = date.today()
 POLICE = "North West Police, Brempton Division"
@@ -64,8 +65,9 @@ def _line(report: results.RoundReport, key: str) -> results.ConstructLine:
     return next(line for line in report.lines if line.key == key)
 
 
-def test_same_seed_gives_the_same_answers_and_another_seed_does_not(db: Session) -> None:
-    first = build_demo(db, today=TODAY, name="Brempton A", barometer=True)
+def test_same_seed_gives_the_same_answers_and_another_seed_does_not(demo: Demo) -> None:
+    # The shared demo is the first build; a second with the same seed is made beside it.
+    db, first = demo.db, demo.partnership_id
     second = build_demo(db, today=TODAY, name="Brempton B", barometer=True)
     db.commit()
     a, b = _rounds(db, first), _rounds(db, second)
@@ -77,9 +79,8 @@ def test_same_seed_gives_the_same_answers_and_another_seed_does_not(db: Session)
     assert _responses(db, other.round_ids[1]) != _responses(db, a[1].id)
 
 
-def test_two_closed_rounds_a_year_apart_answered_by_some_of_the_people_in_post(db: Session) -> None:
-    pid = build_demo(db, today=TODAY, barometer=True)
-    db.commit()
+def test_two_closed_rounds_a_year_apart_answered_by_some_of_the_people_in_post(demo: Demo) -> None:
+    db, pid = demo.db, demo.partnership_id
     rounds = _rounds(db, pid)
     assert len(rounds) == 2
     earlier, latest = rounds
@@ -146,9 +147,8 @@ def test_two_closed_rounds_a_year_apart_answered_by_some_of_the_people_in_post(d
     assert {e.via for e in events} == {"demo"}
 
 
-def test_no_response_row_links_to_a_person(db: Session) -> None:
-    pid = build_demo(db, today=TODAY, barometer=True)
-    db.commit()
+def test_no_response_row_links_to_a_person(demo: Demo) -> None:
+    db, pid = demo.db, demo.partnership_id
     columns = {c["name"] for c in inspect(db.get_bind()).get_columns("barometer_response")}
     assert columns == {
         "id",
@@ -170,9 +170,8 @@ def test_no_response_row_links_to_a_person(db: Session) -> None:
     assert all(set(r.answers) <= item_keys for r in responses)  # nothing but answers in the answers
 
 
-def test_the_story_is_in_the_results(db: Session) -> None:
-    pid = build_demo(db, today=TODAY, barometer=True)
-    db.commit()
+def test_the_story_is_in_the_results(demo: Demo) -> None:
+    db, pid = demo.db, demo.partnership_id
     actor = demo_actor()
     earlier, latest = _rounds(db, pid)
     reports = [results.round_report(db, actor=actor, round_id=r.id) for r in (earlier, latest)]

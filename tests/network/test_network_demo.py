@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from reticulist.access.policy import Actor, Role
 from reticulist.audit.models import AuditEvent
@@ -16,24 +15,19 @@ from reticulist.network import analysis as a
 from reticulist.network import ties as t
 from reticulist.network.demo import demo_story
 from reticulist.network.models import NetworkTie
-from reticulist.register.demo import build_demo, demo_actor
+from reticulist.register.demo import demo_actor
+from tests.conftest import Demo
 
 TODAY = date.today()
 REPORTED = {t.REPORTED: 1.0}
-
-
-def _demo(db: Session) -> int:
-    partnership_id = build_demo(db, today=TODAY, barometer=True)
-    db.commit()
-    return partnership_id
 
 
 def _member(partnership_id: int) -> Actor:
     return Actor(user_id=None, label="a member", roles={partnership_id: Role.MEMBER})
 
 
-def test_reported_ties_are_stored_for_both_rounds_and_shown_by_default(db: Session) -> None:
-    pid = _demo(db)
+def test_reported_ties_are_stored_for_both_rounds_and_shown_by_default(demo: Demo) -> None:
+    db, pid = demo.db, demo.partnership_id
     rounds = list(
         db.scalars(
             select(BarometerRound)
@@ -66,8 +60,8 @@ def test_reported_ties_are_stored_for_both_rounds_and_shown_by_default(db: Sessi
     assert view.analysis.whole.ties == counts[rounds[-1].id] and view.trust
 
 
-def test_the_resourceful_police_representative_bridges_and_her_successor_does_not(db: Session) -> None:
-    pid = _demo(db)
+def test_the_resourceful_police_representative_bridges_and_her_successor_does_not(demo: Demo) -> None:
+    db, pid = demo.db, demo.partnership_id
     story = demo_story(db, actor=demo_actor(), partnership_id=pid)
     assert story.bridge.ended_on is not None and story.successor.started_on > story.bridge.ended_on
     # The change page's defaults: a year apart, a year's window each; the reported ties.
@@ -113,9 +107,9 @@ def test_the_resourceful_police_representative_bridges_and_her_successor_does_no
 
 
 def test_the_youth_justice_officer_buffers_between_professions_and_the_gp_practices_are_a_silo(
-    db: Session,
+    demo: Demo,
 ) -> None:
-    pid = _demo(db)
+    db, pid = demo.db, demo.partnership_id
     story = demo_story(db, actor=demo_actor(), partnership_id=pid)
     choice = a.default_choice(db, actor=demo_actor(), partnership_id=pid, today=TODAY)
     view = a.network_view(db, actor=demo_actor(), partnership_id=pid, choice=choice)
