@@ -1,6 +1,8 @@
-"""Casework pages: my caseload, "is this child known?", recording a family, the family's record, its
-team, and who has seen it. Thin: parse, call one service function, render. Who may see what is decided
-in casework.service, which also writes the audit entry of every read; pages that read commit it."""
+"""Casework pages: my caseload, "is this child known?", recording a family, the family's record (people,
+assessment, plan, reviews, referrals, chronology, team) with a form for each change, the referral inbox
+and decision, and who has seen a record. Thin: parse, call one service function, render. Who may see
+what is decided in casework.service, which also writes the audit entry of every read; pages that read
+commit it."""
 
 from __future__ import annotations
 
