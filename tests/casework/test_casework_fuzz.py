@@ -117,4 +117,3 @@ def test_the_casework_forms_and_pages_give_no_server_error(app, db: Session, cas
         _post_hostile_forms(lead, url, forms, failures, statuses)
     assert posts >= 13 and pages >= 8
     assert not failures, "\n".join(failures[:20])
-

@@ -374,3 +374,26 @@ def test_a_login_is_linked_to_one_register_person(db: Session, case_world: CaseW
             casework.link_practitioner(
                 db, actor=a[persona], partnership_id=pid, user_id=lead_user, person_id=1
             )
+
+
+def test_a_practitioner_who_leaves_the_partnership_loses_sight_of_the_record(
+    db: Session, case_world: CaseWorld
+) -> None:
+    from reticulist.register import service as register
+
+    a, fid, pid = case_world.actors, case_world.family_id, case_world.world.partnership_id
+    register.end_person(db, actor=ROOT, person_id=case_world.person_ids["team"], ended_on=TODAY)
+    db.commit()
+    assert (
+        casework.family_record(db, actor=a["team"], family_id=fid).access.route == "team member"
+    )  # last day
+    # A day later (the end date moved back, as time would): no sight of the record, no caseload.
+    from reticulist.register.models import Person
+
+    person = db.get(Person, case_world.person_ids["team"])
+    assert person is not None
+    person.ended_on = TODAY - timedelta(days=1)
+    db.commit()
+    with pytest.raises(NotFound):
+        casework.family_record(db, actor=a["team"], family_id=fid)
+    assert casework.my_caseload(db, actor=a["team"], partnership_id=pid) == []

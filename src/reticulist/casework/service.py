@@ -69,12 +69,17 @@ LINK_RULES = {
 
 # --- who the actor is, as a practitioner -----------------------------------------------------------
 def practitioner_person_id(session: Session, actor: Actor, partnership_id: int) -> int | None:
-    """The register person the actor's login is linked to in this partnership, if any."""
+    """The register person the actor's login is linked to in this partnership, while that person is in it:
+    someone who has left the partnership (their end date has passed) works no cases through it."""
     if actor.user_id is None:
         return None
     return session.scalar(
-        select(PractitionerLink.person_id).where(
-            PractitionerLink.user_id == actor.user_id, PractitionerLink.partnership_id == partnership_id
+        select(PractitionerLink.person_id)
+        .join(Person, Person.id == PractitionerLink.person_id)
+        .where(
+            PractitionerLink.user_id == actor.user_id,
+            PractitionerLink.partnership_id == partnership_id,
+            or_(Person.ended_on.is_(None), Person.ended_on >= date.today()),
         )
     )
 
