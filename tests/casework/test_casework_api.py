@@ -159,3 +159,84 @@ def test_bad_bodies_are_refused_at_their_field_and_write_nothing(api, case_world
     assert api("lead", "GET", f"/families/{created.json()['id']}").status_code == 200
     record = api("team", "GET", f"/families/{fid}").json()
     assert [n["text"] for n in record["notes"]] == ["Met at school."]
+
+
+def test_the_whole_episode_through_the_api(api, case_world: CaseWorld, db: Session) -> None:  # type: ignore[no-untyped-def]
+    """Team, plan, review, assessment, referral, lead and closing through the API, with the same rules and
+    words as the pages; those not allowed get 403 or 404 and change nothing."""
+    fid = case_world.family_id
+    base = f"/families/{fid}"
+    today = TODAY.isoformat()
+    join = {"person_id": case_world.person_ids["colleague"], "role": "Youth worker", "from_on": today}
+    assert api("team", "POST", f"{base}/team", json=join).status_code == 403  # only the lead or coordinator
+    assert api("colleague", "POST", f"{base}/team", json=join).status_code == 404
+    assert api("manager", "POST", f"{base}/team", json=join).status_code == 403
+    joined = api("lead", "POST", f"{base}/team", json=join)
+    assert joined.status_code == 201
+    again = api("lead", "POST", f"{base}/team", json=join)
+    assert again.status_code == 422 and "already in the team" in again.json()["detail"][0]["message"]
+    outcome = api("team", "POST", f"{base}/outcomes", json={"text": "Ellie is at school every day"}).json()[
+        "id"
+    ]
+    action = {
+        "outcome_id": outcome,
+        "text": "Walking bus",
+        "owner_involvement_id": joined.json()["id"],
+        "due_on": today,
+    }
+    action_id = api("lead", "POST", f"{base}/actions", json=action).json()["id"]
+    bad = api("lead", "POST", f"{base}/actions", json={**action, "owner_involvement_id": 999_999})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "owner_involvement_id"
+    review = {
+        "held_on": today,
+        "progress": [{"action_id": action_id, "status": "done"}],
+        "attendee_involvement_ids": [],
+    }
+    assert api("lead", "POST", f"{base}/reviews", json=review).status_code == 201
+    early = api("lead", "POST", f"{base}/reviews", json={**review, "held_on": "2001-01-01"})
+    assert early.status_code == 422 and early.json()["detail"][0]["field"] == "held_on"
+    draft = api("team", "POST", f"{base}/assessment").json()["id"]
+    whole = {
+        "development_needs": "Attendance",
+        "parenting_strengths": "Warm",
+        "family_needs": "Housing",
+        "childs_words": "Mornings are hard.",
+    }
+    incomplete = api(
+        "team", "PUT", f"{base}/assessment/{draft}?complete=true", json={**whole, "childs_words": ""}
+    )
+    assert incomplete.status_code == 422 and incomplete.json()["detail"][0]["field"] == "childs_words"
+    assert api("team", "PUT", f"{base}/assessment/{draft}?complete=true", json=whole).status_code == 200
+    locked = api("team", "PUT", f"{base}/assessment/{draft}", json=whole)
+    assert locked.status_code == 422 and "locked" in locked.json()["detail"][0]["message"]
+    assert api("team", "PUT", f"{base}/assessment/{draft + 999}", json=whole).status_code == 404
+    record = api("lead", "GET", base).json()
+    assert (
+        record["assessments"][0]["status"] == "completed"
+        and record["plan"][0]["actions"][0]["status"] == "done"
+    )
+    child = record["members"][0]["id"]
+    referral = {
+        "to_organisation_id": case_world.health_id,
+        "child_member_id": child,
+        "reason": "Health needs",
+        "sent_on": today,
+    }
+    assert api("team", "POST", f"{base}/referrals", json=referral).status_code == 201
+    assert (
+        api("coordinator", "POST", f"{base}/referrals", json=referral).status_code == 403
+    )  # not in the team
+    nurse = next(t for t in record["episodes"][0]["team"] if t["name"] == "Team Practitioner")
+    lead = {"involvement_id": nurse["involvement_id"], "from_on": today, "family_had_say": True}
+    assert api("team", "POST", f"{base}/lead", json=lead).status_code == 403
+    assert api("lead", "POST", f"{base}/lead", json=lead).status_code == 200
+    close = {"closed_on": today, "outcome": "stepped_down"}
+    assert api("lead", "POST", f"{base}/close", json=close).status_code == 403  # no longer the lead
+    assert api("team", "POST", f"{base}/close", json={**close, "outcome": "gone"}).status_code == 422
+    assert api("team", "POST", f"{base}/close", json=close).status_code == 200
+    assert api("team", "GET", base).status_code == 404  # the team's sight ended with the episode
+    closed = api("coordinator", "POST", f"{base}/outcomes", json={"text": "x"})
+    assert (
+        closed.status_code == 422
+        and closed.json()["detail"][0]["message"] == "this family has no open episode"
+    )

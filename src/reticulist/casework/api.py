@@ -235,3 +235,186 @@ def decide(
     return casework.referral_for_recipient(
         db, actor=viewer.actor, referral_id=referral_id, partnership_id=partnership_id
     )
+
+
+# --- changes to a family's open episode ----------------------------------------------------------------
+class Done(BaseModel):
+    """What a change created or changed, by id."""
+
+    id: int
+
+
+def _open_episode(db: Session, viewer: Viewer, partnership_id: int, family_id: int) -> int:
+    """The family's open episode, for those who may see the family (404 otherwise); 422 if none is open."""
+    from sqlalchemy import select
+
+    from reticulist.casework.models import Episode
+    from reticulist.errors import InputError
+
+    access = casework.access_to_family(db, viewer.actor, family_id, partnership_id)
+    episode_id = db.scalar(
+        select(Episode.id).where(Episode.family_id == access.family_id, Episode.closed_on.is_(None))
+    )
+    if episode_id is None:
+        raise InputError("this family has no open episode", field="episode")
+    return episode_id
+
+
+F = P + "/families/{family_id}"
+
+
+@router.post(F + "/team", response_model=Done, status_code=201, tags=["casework"], summary="Add to the team")
+def add_to_team(
+    family_id: int,
+    data: cs.InvolvementCreate,
+    partnership_id: int = Depends(casework_partnership),
+    viewer: Viewer = Depends(api_viewer),
+    db: Session = Depends(get_db),
+) -> Done:
+    """A practitioner joins the team around the family (the lead practitioner or the coordinator)."""
+    episode_id = _open_episode(db, viewer, partnership_id, family_id)
+    involvement = casework.add_to_team(db, actor=viewer.actor, episode_id=episode_id, data=data)
+    db.commit()
+    return Done(id=involvement.id)
+
+
+@router.post(F + "/lead", response_model=Done, tags=["casework"], summary="Change the lead practitioner")
+def change_lead(
+    family_id: int,
+    data: cs.LeadChange,
+    partnership_id: int = Depends(casework_partnership),
+    viewer: Viewer = Depends(api_viewer),
+    db: Session = Depends(get_db),
+) -> Done:
+    """Hand the lead to a current member of the team; the previous lead's term ends the day before."""
+    episode_id = _open_episode(db, viewer, partnership_id, family_id)
+    lead = casework.change_lead(db, actor=viewer.actor, episode_id=episode_id, data=data)
+    db.commit()
+    return Done(id=lead.id)
+
+
+@router.post(F + "/close", response_model=Done, tags=["casework"], summary="Close the episode")
+def close_episode(
+    family_id: int,
+    data: cs.EpisodeClose,
+    partnership_id: int = Depends(casework_partnership),
+    viewer: Viewer = Depends(api_viewer),
+    db: Session = Depends(get_db),
+) -> Done:
+    """Close the open episode with an outcome; the team's sight of the record ends with it."""
+    episode_id = _open_episode(db, viewer, partnership_id, family_id)
+    episode = casework.close_episode(db, actor=viewer.actor, episode_id=episode_id, data=data)
+    db.commit()
+    return Done(id=episode.id)
+
+
+@router.post(
+    F + "/outcomes", response_model=Done, status_code=201, tags=["casework"], summary="Add an outcome"
+)
+def add_outcome(
+    family_id: int,
+    data: cs.OutcomeCreate,
+    partnership_id: int = Depends(casework_partnership),
+    viewer: Viewer = Depends(api_viewer),
+    db: Session = Depends(get_db),
+) -> Done:
+    """An outcome in the family plan."""
+    episode_id = _open_episode(db, viewer, partnership_id, family_id)
+    outcome = casework.add_outcome(db, actor=viewer.actor, episode_id=episode_id, data=data)
+    db.commit()
+    return Done(id=outcome.id)
+
+
+@router.post(
+    F + "/actions", response_model=Done, status_code=201, tags=["casework"], summary="Add a plan action"
+)
+def add_plan_action(
+    family_id: int,
+    data: cs.PlanActionCreate,
+    partnership_id: int = Depends(casework_partnership),
+    viewer: Viewer = Depends(api_viewer),
+    db: Session = Depends(get_db),
+) -> Done:
+    """An action towards an outcome of the plan, owned by a current member of the team."""
+    episode_id = _open_episode(db, viewer, partnership_id, family_id)
+    action = casework.add_plan_action(db, actor=viewer.actor, episode_id=episode_id, data=data)
+    db.commit()
+    return Done(id=action.id)
+
+
+@router.post(
+    F + "/reviews", response_model=Done, status_code=201, tags=["casework"], summary="Record a review"
+)
+def record_review(
+    family_id: int,
+    data: cs.ReviewCreate,
+    partnership_id: int = Depends(casework_partnership),
+    viewer: Viewer = Depends(api_viewer),
+    db: Session = Depends(get_db),
+) -> Done:
+    """A team around the family review: who came, progress on each action, the next review."""
+    episode_id = _open_episode(db, viewer, partnership_id, family_id)
+    review = casework.record_review(db, actor=viewer.actor, episode_id=episode_id, data=data)
+    db.commit()
+    return Done(id=review.id)
+
+
+@router.post(
+    F + "/referrals", response_model=Done, status_code=201, tags=["casework"], summary="Send a referral"
+)
+def send_referral(
+    family_id: int,
+    data: cs.ReferralCreate,
+    partnership_id: int = Depends(casework_partnership),
+    viewer: Viewer = Depends(api_viewer),
+    db: Session = Depends(get_db),
+) -> Done:
+    """Refer one of the family's children to an organisation of the partnership (a team member)."""
+    referral = casework.send_referral(
+        db, actor=viewer.actor, family_id=family_id, data=data, partnership_id=partnership_id
+    )
+    db.commit()
+    return Done(id=referral.id)
+
+
+@router.post(
+    F + "/assessment", response_model=Done, status_code=201, tags=["casework"], summary="Start an assessment"
+)
+def start_assessment(
+    family_id: int,
+    partnership_id: int = Depends(casework_partnership),
+    viewer: Viewer = Depends(api_viewer),
+    db: Session = Depends(get_db),
+) -> Done:
+    """A new draft: the first version, or a copy of the latest completed one to change."""
+    episode_id = _open_episode(db, viewer, partnership_id, family_id)
+    draft = casework.start_assessment(db, actor=viewer.actor, episode_id=episode_id)
+    db.commit()
+    return Done(id=draft.id)
+
+
+@router.put(
+    F + "/assessment/{assessment_id}",
+    response_model=Done,
+    tags=["casework"],
+    summary="Save a draft assessment",
+)
+def save_assessment(
+    family_id: int,
+    assessment_id: int,
+    data: cs.AssessmentDraft,
+    complete: Annotated[bool, Query(description="Also complete (lock) it")] = False,
+    partnership_id: int = Depends(casework_partnership),
+    viewer: Viewer = Depends(api_viewer),
+    db: Session = Depends(get_db),
+) -> Done:
+    """Save the draft (the whole of it); with ``?complete=true`` also lock it as completed."""
+    from reticulist.access.policy import NotFound
+
+    if casework.assessment_episode(db, assessment_id) != _open_episode(db, viewer, partnership_id, family_id):
+        raise NotFound("No such assessment.")
+    casework.save_assessment(db, actor=viewer.actor, assessment_id=assessment_id, data=data)
+    if complete:
+        casework.complete_assessment(db, actor=viewer.actor, assessment_id=assessment_id)
+    db.commit()
+    return Done(id=assessment_id)
