@@ -144,9 +144,7 @@ def add_note(
         db, actor=viewer.actor, family_id=family_id, data=data, partnership_id=partnership_id
     )
     db.commit()
-    return casework.NoteView(
-        note.id, note.happened_on, note.kind, note.text, note.author_label, note.sensitive, note.written_at
-    )
+    return casework.note_view(note)
 
 
 @router.get(
@@ -245,19 +243,9 @@ class Done(BaseModel):
 
 
 def _open_episode(db: Session, viewer: Viewer, partnership_id: int, family_id: int) -> int:
-    """The family's open episode, for those who may see the family (404 otherwise); 422 if none is open."""
-    from sqlalchemy import select
-
-    from reticulist.casework.models import Episode
-    from reticulist.errors import InputError
-
-    access = casework.access_to_family(db, viewer.actor, family_id, partnership_id)
-    episode_id = db.scalar(
-        select(Episode.id).where(Episode.family_id == access.family_id, Episode.closed_on.is_(None))
+    return casework.open_episode_id(
+        db, actor=viewer.actor, family_id=family_id, partnership_id=partnership_id
     )
-    if episode_id is None:
-        raise InputError("this family has no open episode", field="episode")
-    return episode_id
 
 
 F = P + "/families/{family_id}"
@@ -409,12 +397,14 @@ def save_assessment(
     db: Session = Depends(get_db),
 ) -> Done:
     """Save the draft (the whole of it); with ``?complete=true`` also lock it as completed."""
-    from reticulist.access.policy import NotFound
-
-    if casework.assessment_episode(db, assessment_id) != _open_episode(db, viewer, partnership_id, family_id):
-        raise NotFound("No such assessment.")
-    casework.save_assessment(db, actor=viewer.actor, assessment_id=assessment_id, data=data)
-    if complete:
-        casework.complete_assessment(db, actor=viewer.actor, assessment_id=assessment_id)
+    casework.save_family_assessment(
+        db,
+        actor=viewer.actor,
+        family_id=family_id,
+        assessment_id=assessment_id,
+        data=data,
+        complete=complete,
+        partnership_id=partnership_id,
+    )
     db.commit()
     return Done(id=assessment_id)

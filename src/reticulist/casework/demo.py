@@ -44,6 +44,7 @@ from reticulist.casework.models import (
     ReviewAttendee,
     ReviewProgress,
 )
+from reticulist.db.bulk import insert_rows
 from reticulist.register.demo import load_content
 from reticulist.register.models import Organisation, Person, Seat
 
@@ -141,14 +142,6 @@ def _postcode(rng: np.random.Generator) -> str:
     return f"BN{int(rng.integers(1, 20))} {int(rng.integers(1, 10))}{unit}"
 
 
-def _insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> list[int]:
-    """Bulk INSERT ... RETURNING id, in the order given (SQLite and PostgreSQL)."""
-    if not rows:
-        return []
-    result = session.execute(insert(model).returning(model.id, sort_by_parameter_order=True), rows)
-    return [int(r[0]) for r in result]
-
-
 def add_demo_casework(
     session: Session,
     *,
@@ -197,7 +190,7 @@ def add_demo_casework(
         )
         children = int(rng.choice([1, 1, 2, 2, 3]))
         member_plans.append((surname, children, opened_on))
-    family_ids = _insert(session, Family, family_rows)
+    family_ids = insert_rows(session, Family.__table__, family_rows)
 
     member_rows: list[dict[str, Any]] = []
     owner: list[tuple[int, str]] = []  # (family index, kind) per member row
@@ -252,7 +245,7 @@ def add_demo_casework(
         k for k, (i, member_kind) in enumerate(owner) if i == shielded_family and member_kind == "adult"
     )
     member_rows[shielded_row]["shielded"] = True
-    member_ids = _insert(session, FamilyMember, member_rows)
+    member_ids = insert_rows(session, FamilyMember.__table__, member_rows)
     first_adult: dict[int, int] = {}
     children_of: dict[int, list[int]] = {}
     for member_id, (i, member_kind) in zip(member_ids, owner, strict=True):
@@ -297,7 +290,7 @@ def add_demo_casework(
                 "outcome": str(rng.choice(OUTCOMES)) if closed_on else None,
             }
         )
-    episode_ids = _insert(session, Episode, episode_rows)
+    episode_ids = insert_rows(session, Episode.__table__, episode_rows)
 
     # Teams: a lead, and 1-3 others of other agencies; the bridge is in about one team in six.
     involvement_rows, lead_index, team_of = [], [], []
@@ -336,7 +329,7 @@ def add_demo_casework(
             )
         lead_index.append(start_index)
         team_of.append(list(range(start_index, len(involvement_rows))))
-    involvement_ids = _insert(session, Involvement, involvement_rows)
+    involvement_ids = insert_rows(session, Involvement.__table__, involvement_rows)
     session.execute(
         insert(LeadPractitioner),
         [
@@ -385,7 +378,7 @@ def add_demo_casework(
             )
             outcome_of.append((i, int(k)))
     session.execute(insert(Assessment), assessment_rows)
-    outcome_ids = _insert(session, PlanOutcome, outcome_rows)
+    outcome_ids = insert_rows(session, PlanOutcome.__table__, outcome_rows)
     action_rows, action_of = [], []
     for outcome_id, (i, k) in zip(outcome_ids, outcome_of, strict=True):
         episode = episode_rows[i]
@@ -408,7 +401,7 @@ def add_demo_casework(
                 }
             )
             action_of.append(i)
-    action_ids = _insert(session, PlanAction, action_rows)
+    action_ids = insert_rows(session, PlanAction.__table__, action_rows)
     actions_of: dict[int, list[int]] = {}
     for action_id, i in zip(action_ids, action_of, strict=True):
         actions_of.setdefault(i, []).append(action_id)
@@ -432,7 +425,7 @@ def add_demo_casework(
             )
             review_of.append(i)
             held += timedelta(days=42)
-    review_ids = _insert(session, Review, review_rows)
+    review_ids = insert_rows(session, Review.__table__, review_rows)
     attendee_rows, progress_rows = [], []
     for review_id, i in zip(review_ids, review_of, strict=True):
         for index in team_of[i][: 2 + int(rng.integers(0, 2))]:
@@ -549,9 +542,9 @@ def add_demo_casework(
                 continue
             i = family_ids.index(row["family_id"])
             worker = csc_people[int(rng.integers(len(csc_people)))]
-            (new_id,) = _insert(
+            (new_id,) = insert_rows(
                 session,
-                Involvement,
+                Involvement.__table__,
                 [
                     {
                         "episode_id": row["episode_id"],

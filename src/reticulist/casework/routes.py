@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from reticulist.access.policy import Action as Can
-from reticulist.access.policy import NotFound, allowed, ensure_allowed
+from reticulist.access.policy import allowed, ensure_allowed
 from reticulist.casework import schemas as cs
 from reticulist.casework import service as casework
 from reticulist.casework.vocab import (
@@ -319,110 +319,11 @@ def family_page(
 
 
 def _episode_id(db: Session, viewer: Viewer, partnership_id: int, family_id: int) -> int:
-    access = casework.access_to_family(db, viewer.actor, family_id, partnership_id)
-    from sqlalchemy import select
-
-    from reticulist.casework.models import Episode
-
-    episode_id = db.scalar(
-        select(Episode.id).where(Episode.family_id == access.family_id, Episode.closed_on.is_(None))
+    return casework.open_episode_id(
+        db, actor=viewer.actor, family_id=family_id, partnership_id=partnership_id
     )
-    if episode_id is None:
-        raise InputError("this family has no open episode", field="episode")
-    return episode_id
 
 
-@router.post("/p/{partnership_id}/cases/{family_id}/team")
-def team_add(
-    request: Request,
-    partnership_id: int,
-    family_id: int,
-    viewer: Viewer = Depends(cases_form),
-    values: dict[str, str] = Depends(form_values),
-    db: Session = Depends(get_db),
-) -> Response:
-    try:
-        episode_id = _episode_id(db, viewer, partnership_id, family_id)
-        fields = ("person_id", "role", "from_on")
-        data = cs.parse(cs.InvolvementCreate, {k: values.get(k, "") for k in fields})
-        casework.add_to_team(db, actor=viewer.actor, episode_id=episode_id, data=data)
-        db.commit()
-    except InputError as err:
-        db.rollback()
-        return _record_page(
-            request,
-            db,
-            viewer,
-            partnership_id,
-            family_id,
-            values=values,
-            errors=err.by_field(),
-            status_code=422,
-        )
-    return redirect(f"/p/{partnership_id}/cases/{family_id}", "team-joined")
-
-
-@router.post("/p/{partnership_id}/cases/{family_id}/lead")
-def lead_change(
-    request: Request,
-    partnership_id: int,
-    family_id: int,
-    viewer: Viewer = Depends(cases_form),
-    values: dict[str, str] = Depends(form_values),
-    db: Session = Depends(get_db),
-) -> Response:
-    try:
-        episode_id = _episode_id(db, viewer, partnership_id, family_id)
-        data = cs.parse(
-            cs.LeadChange,
-            {
-                "involvement_id": values.get("involvement_id", ""),
-                "from_on": values.get("lead_from_on", ""),
-                "family_had_say": values.get("family_had_say", ""),
-            },
-        )
-        casework.change_lead(db, actor=viewer.actor, episode_id=episode_id, data=data)
-        db.commit()
-    except InputError as err:
-        db.rollback()
-        errors = {("lead_" + k if k == "from_on" else k): v for k, v in err.by_field().items()}
-        return _record_page(
-            request, db, viewer, partnership_id, family_id, values=values, errors=errors, status_code=422
-        )
-    return redirect(f"/p/{partnership_id}/cases/{family_id}", "lead-changed")
-
-
-@router.post("/p/{partnership_id}/cases/{family_id}/close")
-def episode_close(
-    request: Request,
-    partnership_id: int,
-    family_id: int,
-    viewer: Viewer = Depends(cases_form),
-    values: dict[str, str] = Depends(form_values),
-    db: Session = Depends(get_db),
-) -> Response:
-    try:
-        episode_id = _episode_id(db, viewer, partnership_id, family_id)
-        data = cs.parse(cs.EpisodeClose, {k: values.get(k, "") for k in ("closed_on", "outcome")})
-        casework.close_episode(db, actor=viewer.actor, episode_id=episode_id, data=data)
-        db.commit()
-    except InputError as err:
-        db.rollback()
-        return _record_page(
-            request,
-            db,
-            viewer,
-            partnership_id,
-            family_id,
-            values=values,
-            errors=err.by_field(),
-            status_code=422,
-        )
-    # The lead's sight of the record ended with the episode (unless they coordinate): back to the caseload.
-    return redirect(f"/p/{partnership_id}/cases", "episode-closed")
-
-
-# --- chronology, plan and reviews --------------------------------------------------------------------------
 def _write(
     request: Request,
     db: Session,
@@ -434,9 +335,11 @@ def _write(
     done: str,
     anchor: str,
     renames: dict[str, str] | None = None,
+    then: str | None = None,
 ) -> Response:
-    """Run one write against the family's open episode; on bad input show the record again with the
-    problems at their fields (``renames``: the schema's field -> the form's) and nothing written."""
+    """Run one write against the family's record; on bad input show the record again with the problems at
+    their fields (``renames``: the schema's field -> the form's) and nothing written. Afterwards go to
+    ``then`` (default: the record, at ``anchor``)."""
     try:
         work()
         db.commit()
@@ -452,9 +355,74 @@ def _write(
             errors={(renames or {}).get(k, k): v for k, v in err.by_field().items()},
             status_code=422,
         )
-    return RedirectResponse(f"/p/{partnership_id}/cases/{family_id}?done={done}#{anchor}", status_code=303)
+    target = then or f"/p/{partnership_id}/cases/{family_id}"
+    return RedirectResponse(f"{target}?done={done}" + ("" if then else f"#{anchor}"), status_code=303)
 
 
+@router.post("/p/{partnership_id}/cases/{family_id}/team")
+def team_add(
+    request: Request,
+    partnership_id: int,
+    family_id: int,
+    viewer: Viewer = Depends(cases_form),
+    values: dict[str, str] = Depends(form_values),
+    db: Session = Depends(get_db),
+) -> Response:
+    def work() -> None:
+        episode_id = _episode_id(db, viewer, partnership_id, family_id)
+        fields = ("person_id", "role", "from_on")
+        data = cs.parse(cs.InvolvementCreate, {k: values.get(k, "") for k in fields})
+        casework.add_to_team(db, actor=viewer.actor, episode_id=episode_id, data=data)
+
+    return _write(request, db, viewer, partnership_id, family_id, values, work, "team-joined", "change-team")
+
+
+@router.post("/p/{partnership_id}/cases/{family_id}/lead")
+def lead_change(
+    request: Request,
+    partnership_id: int,
+    family_id: int,
+    viewer: Viewer = Depends(cases_form),
+    values: dict[str, str] = Depends(form_values),
+    db: Session = Depends(get_db),
+) -> Response:
+    def work() -> None:
+        episode_id = _episode_id(db, viewer, partnership_id, family_id)
+        raw = {
+            "involvement_id": values.get("involvement_id", ""),
+            "from_on": values.get("lead_from_on", ""),
+            "family_had_say": values.get("family_had_say", ""),
+        }
+        casework.change_lead(db, actor=viewer.actor, episode_id=episode_id, data=cs.parse(cs.LeadChange, raw))
+
+    renames = {"from_on": "lead_from_on"}
+    return _write(
+        request, db, viewer, partnership_id, family_id, values, work, "lead-changed", "change-team", renames
+    )
+
+
+@router.post("/p/{partnership_id}/cases/{family_id}/close")
+def episode_close(
+    request: Request,
+    partnership_id: int,
+    family_id: int,
+    viewer: Viewer = Depends(cases_form),
+    values: dict[str, str] = Depends(form_values),
+    db: Session = Depends(get_db),
+) -> Response:
+    def work() -> None:
+        episode_id = _episode_id(db, viewer, partnership_id, family_id)
+        data = cs.parse(cs.EpisodeClose, {k: values.get(k, "") for k in ("closed_on", "outcome")})
+        casework.close_episode(db, actor=viewer.actor, episode_id=episode_id, data=data)
+
+    # The lead's sight of the record ended with the episode (unless they coordinate): back to the caseload.
+    caseload = f"/p/{partnership_id}/cases"
+    return _write(
+        request, db, viewer, partnership_id, family_id, values, work, "episode-closed", "", then=caseload
+    )
+
+
+# --- chronology, plan and reviews --------------------------------------------------------------------------
 @router.post("/p/{partnership_id}/cases/{family_id}/notes")
 def note_add(
     request: Request,
@@ -593,15 +561,16 @@ def assessment_save(
     complete = values.get("action") == "complete"
 
     def work() -> None:
-        # The assessment must be of this URL's family (and its open episode), or it is not found here.
-        if casework.assessment_episode(db, assessment_id) != _episode_id(
-            db, viewer, partnership_id, family_id
-        ):
-            raise NotFound("No such assessment.")
         data = cs.parse(cs.AssessmentDraft, {k: values.get(k, "") for k in cs.ASSESSMENT_FIELDS})
-        casework.save_assessment(db, actor=viewer.actor, assessment_id=assessment_id, data=data)
-        if complete:
-            casework.complete_assessment(db, actor=viewer.actor, assessment_id=assessment_id)
+        casework.save_family_assessment(
+            db,
+            actor=viewer.actor,
+            family_id=family_id,
+            assessment_id=assessment_id,
+            data=data,
+            complete=complete,
+            partnership_id=partnership_id,
+        )
 
     done = "assessment-completed" if complete else "assessment-saved"
     return _write(request, db, viewer, partnership_id, family_id, values, work, done, "assessment")

@@ -335,13 +335,31 @@ def record_family(session: Session, *, actor: Actor, partnership_id: int, data: 
     return family
 
 
+def _open_episode_id(session: Session, family_id: int) -> int | None:
+    return session.scalar(
+        select(Episode.id).where(Episode.family_id == family_id, Episode.closed_on.is_(None))
+    )
+
+
+def open_episode_id(
+    session: Session, *, actor: Actor, family_id: int, partnership_id: int | None = None
+) -> int:
+    """The family's open episode, for someone who may see the family (NotFound otherwise); InputError
+    when none is open. Every change to the team, plan, reviews and assessment goes through it."""
+    access = access_to_family(session, actor, family_id, partnership_id)
+    episode_id = _open_episode_id(session, access.family_id)
+    if episode_id is None:
+        raise InputError("this family has no open episode", field="episode")
+    return episode_id
+
+
 def open_episode(session: Session, *, actor: Actor, family_id: int, data: cs.EpisodeOpen) -> Episode:
     """A new episode for a recorded family (none may be open). Needs sight of the record."""
     access = access_to_family(session, actor, family_id)
     ensure_allowed(actor, Can.WORK_CASES, access.partnership_id)
     family = session.get(Family, family_id)
     assert family is not None
-    if session.scalar(select(Episode.id).where(Episode.family_id == family_id, Episode.closed_on.is_(None))):
+    if _open_episode_id(session, family_id) is not None:
         raise InputError("this family already has an open episode", field="episode")
     agreed_by = session.get(FamilyMember, data.agreed_by_member_id)
     if agreed_by is None or agreed_by.family_id != family_id:
@@ -949,6 +967,12 @@ def practitioners(session: Session, *, actor: Actor, partnership_id: int) -> lis
 
 
 # --- the chronology ----------------------------------------------------------------------------------------
+def note_view(note: CaseNote) -> NoteView:
+    return NoteView(
+        note.id, note.happened_on, note.kind, note.text, note.author_label, note.sensitive, note.written_at
+    )
+
+
 def _notes(session: Session, actor: Actor, access: Access, family_id: int) -> tuple[list[NoteView], int]:
     """The family's notes, newest first, without the sensitive ones this reader may not see (and how many
     those are): a sensitive note is for its author, the lead practitioner and the coordinator."""
@@ -962,17 +986,7 @@ def _notes(session: Session, actor: Actor, access: Access, family_id: int) -> tu
         if note.sensitive and not sees_all and note.author_user_id != actor.user_id:
             withheld += 1
             continue
-        shown.append(
-            NoteView(
-                note.id,
-                note.happened_on,
-                note.kind,
-                note.text,
-                note.author_label,
-                note.sensitive,
-                note.written_at,
-            )
-        )
+        shown.append(note_view(note))
     return shown, withheld
 
 
@@ -982,9 +996,7 @@ def add_note(
     """A dated entry in the family's chronology by someone who may see the record."""
     access = access_to_family(session, actor, family_id, partnership_id)
     ensure_allowed(actor, Can.WORK_CASES, access.partnership_id)
-    episode_id = session.scalar(
-        select(Episode.id).where(Episode.family_id == family_id, Episode.closed_on.is_(None))
-    )
+    episode_id = _open_episode_id(session, family_id)
     person_id = practitioner_person_id(session, actor, access.partnership_id)
     author = session.get(Person, person_id) if person_id else None
     note = CaseNote(
@@ -1311,9 +1323,7 @@ def send_referral(
     ensure_allowed(actor, Can.WORK_CASES, access.partnership_id)
     if access.involvement_id is None:
         raise NotAllowed("Only a member of the team around the family sends a referral.")
-    episode_id = session.scalar(
-        select(Episode.id).where(Episode.family_id == family_id, Episode.closed_on.is_(None))
-    )
+    episode_id = _open_episode_id(session, family_id)
     if episode_id is None:
         raise InputError("this family has no open episode", field="episode")
     receiver = session.get(Organisation, data.to_organisation_id)
@@ -1580,9 +1590,23 @@ def start_assessment(session: Session, *, actor: Actor, episode_id: int) -> Asse
     return draft
 
 
-def assessment_episode(session: Session, assessment_id: int) -> int | None:
-    """The episode an assessment belongs to (None when there is no such assessment)."""
-    return session.scalar(select(Assessment.episode_id).where(Assessment.id == assessment_id))
+def save_family_assessment(
+    session: Session,
+    *,
+    actor: Actor,
+    family_id: int,
+    assessment_id: int,
+    data: cs.AssessmentDraft,
+    complete: bool = False,
+    partnership_id: int | None = None,
+) -> Assessment:
+    """Save a draft of the family's open episode (NotFound for an assessment of another family or an
+    earlier episode), and with ``complete`` lock it; the caller commits, so both or neither are kept."""
+    episode_id = open_episode_id(session, actor=actor, family_id=family_id, partnership_id=partnership_id)
+    if session.scalar(select(Assessment.episode_id).where(Assessment.id == assessment_id)) != episode_id:
+        raise NotFound("No such assessment.")
+    assessment = save_assessment(session, actor=actor, assessment_id=assessment_id, data=data)
+    return complete_assessment(session, actor=actor, assessment_id=assessment_id) if complete else assessment
 
 
 def _draft(session: Session, actor: Actor, assessment_id: int) -> tuple[Assessment, Access]:

@@ -8,7 +8,6 @@ each import or export is audited with the operator's name.
 from __future__ import annotations
 
 import dataclasses
-import getpass
 from pathlib import Path
 
 import typer
@@ -17,19 +16,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from reticulist.access.policy import cli_actor
 from reticulist.casework import transfer
-from reticulist.cli.common import DATABASE_OPTION, console, database_session, err_console, partnership_id_for
+from reticulist.cli.common import (
+    DATABASE_OPTION,
+    console,
+    database_session,
+    err_console,
+    operator_name,
+    partnership_id_for,
+)
 from reticulist.cli.failures import outcome
 from reticulist.errors import InputError
 from reticulist.register.transfer import FileFormat
 
 app = typer.Typer(no_args_is_help=True)
-
-
-def _operator() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no user name in some containers; the log still says it was the command line
-        return "unknown user"
 
 
 @app.command("import")
@@ -45,7 +44,7 @@ def import_command(
     with database_session(database) as session:
         partnership_id = partnership_id_for(session, partnership)
         actor = dataclasses.replace(
-            cli_actor(f"import of {file.name} by {_operator()} (command line)"), via="import"
+            cli_actor(f"import of {file.name} by {operator_name()} (command line)"), via="import"
         )
         try:
             with Progress(
@@ -100,7 +99,7 @@ def export_command(
         partnership_id = partnership_id_for(session, partnership)
         count = transfer.export_families(
             session,
-            actor=cli_actor(f"export by {_operator()} (command line)"),
+            actor=cli_actor(f"export by {operator_name()} (command line)"),
             partnership_id=partnership_id,
             path=to,
             file_format=FileFormat.CSV if suffix == ".csv" else FileFormat.XLSX,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -27,6 +28,14 @@ err_console = Console(stderr=True)
 DATABASE_OPTION = typer.Option(
     None, "--database", help="SQLAlchemy URL; defaults to RETICULIST_DATABASE_URL or ./reticulist.sqlite3."
 )
+
+
+def operator_name() -> str:
+    """Who ran the command, for the audit log (the database credentials do not say)."""
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in some containers; the log still says it was the command line
+        return "unknown user"
 
 
 def settings_for(database: str | None) -> Settings:

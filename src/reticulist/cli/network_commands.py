@@ -6,27 +6,25 @@ The columns are described in ``reticulist.network.importers`` and docs/network.m
 from __future__ import annotations
 
 import dataclasses
-import getpass
 from pathlib import Path
 
 import typer
 from rich.markup import escape
 
 from reticulist.access.policy import cli_actor
-from reticulist.cli.common import DATABASE_OPTION, console, database_session, err_console, partnership_id_for
+from reticulist.cli.common import (
+    DATABASE_OPTION,
+    console,
+    database_session,
+    err_console,
+    operator_name,
+    partnership_id_for,
+)
 from reticulist.cli.failures import outcome
 from reticulist.errors import InputError
 from reticulist.network import importers
 
 app = typer.Typer(no_args_is_help=True)
-
-
-def _operator() -> str:
-    """Who ran the command, for the audit log (the database credentials do not say)."""
-    try:
-        return getpass.getuser()
-    except Exception:  # no user name in some containers; the log still says it was the command line
-        return "unknown user"
 
 
 @app.command("import")
@@ -39,7 +37,7 @@ def import_command(
     """Import ties between people of a partnership: every row is checked first, then all or none stored."""
     with database_session(database) as session:
         partnership_id = partnership_id_for(session, partnership)
-        label = f"import of {file.name} by {_operator()} (command line)"
+        label = f"import of {file.name} by {operator_name()} (command line)"
         actor = dataclasses.replace(cli_actor(label), via="import")
         try:
             result = importers.import_file(session, actor=actor, partnership_id=partnership_id, path=file)
@@ -70,7 +68,7 @@ def export_command(
     with database_session(database) as session:
         partnership_id = partnership_id_for(session, partnership)
         count = importers.export_file(
-            session, actor=cli_actor(f"export by {_operator()}"), partnership_id=partnership_id, path=to
+            session, actor=cli_actor(f"export by {operator_name()}"), partnership_id=partnership_id, path=to
         )
     console.print(f"Wrote {count} ties to {escape(str(to))}.", soft_wrap=True)
 
@@ -123,7 +121,7 @@ def figures_command(
             values[key] = [text]
     with database_session(database) as session:
         partnership_id = partnership_id_for(session, partnership)
-        actor = cli_actor(f"network figures by {_operator()}")
+        actor = cli_actor(f"network figures by {operator_name()}")
         default = analysis.default_choice(
             session, actor=actor, partnership_id=partnership_id, today=date.today()
         )

@@ -26,8 +26,8 @@ def insert_rows(
     progress: Callable[[int], None] | None = None,
 ) -> list[int]:
     """Insert ``rows`` (dicts with the same keys, no id) into ``table`` in the session's transaction and
-    return the new rows' ids (not necessarily in the rows' order). ``progress(rows written so far)`` is
-    told after each batch."""
+    return the new rows' ids, in the rows' order (so that rows of another table can point at them).
+    ``progress(rows written so far)`` is told after each batch."""
     if not rows:
         return []
     postgresql = session.get_bind().dialect.name == "postgresql"
@@ -41,14 +41,16 @@ def insert_rows(
         statement = insert(table)
     else:
         ids = []
-        # Not sort_by_parameter_order: on SQLite that sends the rows one statement each.
+        # Not sort_by_parameter_order: on SQLite that sends the rows one statement each. SQLite gives the
+        # rows of one INSERT increasing ids in the order they are inserted, but RETURNING may list them in
+        # any order: sorting each batch's ids puts them back in the rows' order.
         statement = insert(table).returning(table.c.id)
     for start in range(0, len(rows), BATCH_ROWS):
         batch = rows[start : start + BATCH_ROWS]
         if postgresql:
             session.execute(statement, [{**row, "id": i} for row, i in zip(batch, ids[start:], strict=False)])
         else:
-            ids += session.execute(statement, list(batch)).scalars()
+            ids += sorted(session.execute(statement, list(batch)).scalars())
         if progress:
             progress(start + len(batch))
     return ids
