@@ -98,7 +98,10 @@ def link_practitioner(
     if person.ended_on is not None:
         raise InputError("that person has left the partnership", field="person_id")
     # The friendly checks first, in a fixed order; the constraints catch what a simultaneous request adds.
-    if practitioner_person_id(session, Actor(user_id=user_id, label=""), partnership_id) is not None:
+    linked = select(PractitionerLink.id).where(
+        PractitionerLink.user_id == user_id, PractitionerLink.partnership_id == partnership_id
+    )
+    if session.scalar(linked) is not None:
         field, message = LINK_RULES["uq_practitioner_link_user_partnership"]
         raise InputError(message, field=field)
     if session.scalar(select(PractitionerLink.id).where(PractitionerLink.person_id == person_id)):
