@@ -4,13 +4,14 @@ bridges agencies in practice without a board seat; the same seed gives the same 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from reticulist.access import service as accounts
 from reticulist.access.models import User
+from reticulist.casework import figures
 from reticulist.casework import service as casework
 from reticulist.casework.demo import add_demo_casework
 from reticulist.casework.models import CaseNote, Episode, Family, LeadPractitioner, MemberAddress, Referral
@@ -70,6 +71,17 @@ def test_the_demo_casework_tells_its_story(db: Session) -> None:
     }
     organisations = {db.get(Person, p).organisation_id for p in partners}  # type: ignore[union-attr]
     assert len(organisations) >= 8
+
+    # The board's casework figures: every ended quarter published but the latest, left for the manager;
+    # the last one published shows some organisations' figures.
+    manager = accounts.actor_for(db, db.scalar(select(User).where(User.email.startswith("manager@"))))
+    left = figures.publishable_quarters(db, actor=manager, partnership_id=pid, today=TODAY)
+    assert left == [figures.quarter_key(figures.quarter_of(figures.quarter_of(TODAY) - timedelta(days=1)))]
+    published = figures.releases(db, actor=manager, partnership_id=pid)
+    assert len(published) >= 10
+    latest = figures.release(db, actor=manager, partnership_id=pid, quarter=published[0].quarter)
+    shown = [r for t in latest.tables for r in t["breakdowns"][0]["rows"] if r["count"] is not None]
+    assert len(shown) >= 2
 
 
 def test_the_same_seed_gives_the_same_casework(db: Session) -> None:

@@ -27,6 +27,7 @@ from tests.conftest import Browser, World
 INSTRUMENT = "partnership-barometer@1.0"
 EDIT_FORMS = re.compile(r"/(new|edit|hand-over|attendance)$")
 CASEWORK = re.compile(r"/(cases|case-access|referrals|families)(/|$)")
+CASEWORK_FIGURES = re.compile(r"/casework[-/]figures")  # managers, coordinators, data protection; not members
 
 
 def _casework_for_register_roles(method: str, path: str) -> int:
@@ -168,7 +169,17 @@ def _family(db: Session, world: World) -> dict[str, int]:
     assessment = Assessment(episode_id=episode.id, version=1, status="draft", drafted_by_label="x")  # type: ignore[union-attr]
     db.add(assessment)
     db.commit()
-    return {"family_id": family.id, "referral_id": referral.id, "assessment_id": assessment.id}
+    # A published quarter of casework figures (an early one: empty, which is enough to open it).
+    from reticulist.casework import figures
+
+    figures._store(db, root, world.partnership_id, date(2024, 1, 1), 5, [])
+    db.commit()
+    return {
+        "family_id": family.id,
+        "referral_id": referral.id,
+        "assessment_id": assessment.id,
+        "quarter": "2024-Q1",
+    }
 
 
 def _url(path: str, ids: dict[str, object]) -> str:
@@ -228,6 +239,8 @@ def test_member_reads_but_changes_nothing(
         expected = 200 if reads else 403
         if CASEWORK.search(path):
             expected = _casework_for_register_roles(method, path)
+        if CASEWORK_FIGURES.search(path):
+            expected = 403
         assert response.status_code == expected, (method, path, response.status_code)
 
 

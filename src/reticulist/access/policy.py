@@ -37,6 +37,7 @@ class Action(StrEnum):
     VIEW_ALL_CASES = "view-all-cases"  # every family's record in the partnership, without an involvement
     VIEW_CASE_ACCESS = "view-case-access"  # who has seen a family's record, and why
     VIEW_CASEWORK_FIGURES = "view-casework-figures"  # counts without names, under disclosure control
+    PUBLISH_CASEWORK_FIGURES = "publish-casework-figures"  # publish an ended month's figures, once
 
 
 GRANTS: dict[Role, frozenset[Action]] = {
@@ -56,7 +57,7 @@ GRANTS: dict[Role, frozenset[Action]] = {
         }
     ),
 }
-GRANTS[Role.MANAGER] |= {Action.VIEW_CASEWORK_FIGURES}
+GRANTS[Role.MANAGER] |= {Action.VIEW_CASEWORK_FIGURES, Action.PUBLISH_CASEWORK_FIGURES}
 GRANTS[Role.ADMIN] = GRANTS[Role.MANAGER] | {Action.MANAGE_ROLES}
 GRANTS[Role.PRACTITIONER] = frozenset({Action.VIEW_REGISTER, Action.WORK_CASES})
 GRANTS[Role.COORDINATOR] = frozenset(

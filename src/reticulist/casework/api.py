@@ -4,14 +4,16 @@ partnership, and one that does not exist all answer 404 alike."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from reticulist.access.policy import Action as Can
-from reticulist.access.policy import ensure_allowed
+from reticulist.access.policy import allowed, ensure_allowed
+from reticulist.casework import figures
 from reticulist.casework import schemas as cs
 from reticulist.casework import service as casework
 from reticulist.register import service as register
@@ -408,3 +410,95 @@ def save_assessment(
     )
     db.commit()
     return Done(id=assessment_id)
+
+
+# --- casework figures for managers ---------------------------------------------------------------------
+class FiguresIndex(BaseModel):
+    published: list[figures.ReleaseSummary]
+    publishable: list[str]  # ended quarters not yet published (for those who may publish)
+
+
+class PublishFigures(BaseModel):
+    quarter: str = Field(max_length=20, description="YYYY-Qn, an ended quarter, for example 2026-Q3")
+    threshold: int = Field(default=figures.DEFAULT_THRESHOLD, description="smallest group shown, 3 to 50")
+
+
+def _figures_partnership(action: Can) -> Callable[..., int]:
+    def dependency(
+        partnership_id: int, viewer: Viewer = Depends(api_viewer), db: Session = Depends(get_db)
+    ) -> int:
+        """404 to outsiders, 403 to roles without ``action``, before a body is read."""
+        register.get_partnership(db, actor=viewer.actor, partnership_id=partnership_id)
+        ensure_allowed(viewer.actor, action, partnership_id)
+        return partnership_id
+
+    return dependency
+
+
+figures_reader = _figures_partnership(Can.VIEW_CASEWORK_FIGURES)
+figures_publisher = _figures_partnership(Can.PUBLISH_CASEWORK_FIGURES)
+
+
+@router.get(
+    P + "/casework/figures",
+    response_model=FiguresIndex,
+    tags=["casework"],
+    summary="Casework figures published",
+)
+def figures_index(
+    partnership_id: int = Depends(figures_reader),
+    viewer: Viewer = Depends(api_viewer),
+    db: Session = Depends(get_db),
+) -> FiguresIndex:
+    """The quarters whose casework figures are published, latest first, and those that could be."""
+    published = figures.releases(db, actor=viewer.actor, partnership_id=partnership_id)
+    can_publish = allowed(viewer.actor, Can.PUBLISH_CASEWORK_FIGURES, partnership_id)
+    return FiguresIndex(
+        published=published,
+        publishable=(
+            figures.publishable_quarters(db, actor=viewer.actor, partnership_id=partnership_id)
+            if can_publish
+            else []
+        ),
+    )
+
+
+@router.get(
+    P + "/casework/figures/{quarter}",
+    response_model=figures.Release,
+    tags=["casework"],
+    summary="A quarter's casework figures",
+)
+def figures_quarter(
+    quarter: Annotated[str, Path(max_length=20)],
+    partnership_id: int = Depends(figures_reader),
+    viewer: Viewer = Depends(api_viewer),
+    db: Session = Depends(get_db),
+) -> figures.Release:
+    """As published: a hidden count or mean is ``null``. 404 for a quarter not published."""
+    return figures.release(db, actor=viewer.actor, partnership_id=partnership_id, quarter=quarter)
+
+
+@router.post(
+    P + "/casework/figures",
+    response_model=figures.Release,
+    status_code=201,
+    tags=["casework"],
+    summary="Publish a quarter's casework figures",
+)
+def figures_publish(
+    data: PublishFigures,
+    partnership_id: int = Depends(figures_publisher),
+    viewer: Viewer = Depends(api_viewer),
+    db: Session = Depends(get_db),
+) -> figures.Release:
+    """Once, after the quarter has ended; they never change afterwards (422 for a second time)."""
+    published = figures.publish_quarter(
+        db,
+        actor=viewer.actor,
+        partnership_id=partnership_id,
+        quarter=data.quarter,
+        threshold=data.threshold,
+    )
+    db.commit()
+    return published

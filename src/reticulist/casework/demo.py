@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from reticulist.access.policy import Actor
 from reticulist.audit import service as audit
+from reticulist.casework import figures
 from reticulist.casework.identifiers import nhs_check_digit, upn_check_letter
 from reticulist.casework.models import (
     Assessment,
@@ -406,11 +407,13 @@ def add_demo_casework(
     for action_id, i in zip(action_ids, action_of, strict=True):
         actions_of.setdefault(i, []).append(action_id)
     review_rows, review_of = [], []
+    late_rng = np.random.default_rng(seed + 11)  # its own stream, so the rest of the demo stays as it was
     for i, episode in enumerate(episode_rows):
         end = episode["closed_on"] or today
         held = episode["opened_on"] + timedelta(days=42)
         while held <= end:
-            late_review = episode["closed_on"] is None and rng.random() < 0.1
+            # Some reviews are set sooner than the team can meet again, so the next one is held late.
+            late_review = rng.random() < 0.1 if episode["closed_on"] is None else late_rng.random() < 0.25
             review_rows.append(
                 {
                     "episode_id": episode_ids[i],
@@ -571,6 +574,14 @@ def add_demo_casework(
         summary=f"Demo casework generated: {families} families, {len(note_rows)} case notes, "
         f"{len(referral_rows)} referrals",
     )
+    # Casework figures for the board: every ended quarter but the latest, which is left for the demo
+    # manager to publish.
+    for quarter in figures.publishable_quarters(
+        session, actor=actor, partnership_id=partnership_id, today=today
+    )[1:]:
+        figures.publish_quarter(
+            session, actor=actor, partnership_id=partnership_id, quarter=quarter, today=today
+        )
     open_leads: dict[int, int] = {}
     for i, episode in enumerate(episode_rows):
         if episode["closed_on"] is None:

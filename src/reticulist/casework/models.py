@@ -10,9 +10,21 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from reticulist.barometer.models import MIN_THRESHOLD
 from reticulist.db.base import Base, UTCDateTime, utcnow
 
 
@@ -300,3 +312,23 @@ class Assessment(Base):
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     completed_by_label: Mapped[str | None] = mapped_column(String(320), nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class CaseworkRelease(Base):
+    """One quarter's casework figures for managers, published once and never recomputed: a second look
+    later must not let anyone subtract the figures from themselves (DESIGN.md, publishing aggregates
+    safely). ``figures`` holds the protected tables as published (JSON); nothing below the threshold."""
+
+    __tablename__ = "casework_release"
+    __table_args__ = (
+        UniqueConstraint("partnership_id", "quarter", name="uq_casework_release_quarter"),
+        CheckConstraint(f"threshold >= {MIN_THRESHOLD}", name="threshold_min"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnership.id"), index=True)
+    quarter: Mapped[date] = mapped_column(Date)  # its first day
+    threshold: Mapped[int] = mapped_column(Integer)
+    figures: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    published_by_label: Mapped[str] = mapped_column(String(320))

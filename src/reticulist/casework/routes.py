@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from reticulist.access.policy import Action as Can
 from reticulist.access.policy import allowed, ensure_allowed
+from reticulist.casework import figures
 from reticulist.casework import schemas as cs
 from reticulist.casework import service as casework
 from reticulist.casework.vocab import (
@@ -746,3 +747,100 @@ def case_access(
                 errors = err.by_field()
     ctx.update(values={"reference": reference}, errors=errors)
     return render(request, "casework/case_access.html", ctx, status_code=422 if errors else 200)
+
+
+# --- casework figures for managers ----------------------------------------------------------------------
+figures_form = form_for(Can.PUBLISH_CASEWORK_FIGURES)
+
+
+def _figures_page(
+    request: Request,
+    db: Session,
+    viewer: Viewer,
+    partnership_id: int,
+    quarter: str | None,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    ctx = partnership_context(db, viewer, partnership_id, "casework-figures")
+    published = figures.releases(db, actor=viewer.actor, partnership_id=partnership_id)
+    can_publish = allowed(viewer.actor, Can.PUBLISH_CASEWORK_FIGURES, partnership_id)
+    shown = None
+    if quarter is not None:
+        shown = figures.release(db, actor=viewer.actor, partnership_id=partnership_id, quarter=quarter)
+    elif published:
+        shown = figures.release(
+            db, actor=viewer.actor, partnership_id=partnership_id, quarter=published[0].quarter
+        )
+    ctx.update(
+        published=published,
+        release=shown,
+        tables=[figures.table_view(t) for t in shown.tables] if shown else [],
+        can_publish=can_publish,
+        publishable=(
+            figures.publishable_quarters(db, actor=viewer.actor, partnership_id=partnership_id)
+            if can_publish
+            else []
+        ),
+        words=lambda q: figures.quarter_words(figures.parse_quarter(q)),
+        default_threshold=figures.DEFAULT_THRESHOLD,
+        values=values or {},
+        errors=errors or {},
+    )
+    return render(request, "casework/figures.html", ctx, status_code=status_code)
+
+
+@router.get("/p/{partnership_id}/casework-figures")
+def figures_latest(
+    request: Request,
+    partnership_id: int,
+    viewer: Viewer = Depends(page_viewer),
+    db: Session = Depends(get_db),
+) -> Response:
+    """The latest published quarter, the others, and (for managers) publishing an ended quarter."""
+    return _figures_page(request, db, viewer, partnership_id, None)
+
+
+@router.get("/p/{partnership_id}/casework-figures/{quarter}")
+def figures_quarter(
+    request: Request,
+    partnership_id: int,
+    quarter: str,
+    viewer: Viewer = Depends(page_viewer),
+    db: Session = Depends(get_db),
+) -> Response:
+    return _figures_page(request, db, viewer, partnership_id, quarter)
+
+
+@router.post("/p/{partnership_id}/casework-figures")
+def figures_publish(
+    request: Request,
+    partnership_id: int,
+    viewer: Viewer = Depends(figures_form),
+    values: dict[str, str] = Depends(form_values),
+    db: Session = Depends(get_db),
+) -> Response:
+    quarter = values.get("quarter", "")
+    try:
+        threshold_text = values.get("threshold", "").strip()
+        if not threshold_text.isdigit() or len(threshold_text) > 3:
+            raise InputError(
+                f"must be a whole number from {figures.MIN_THRESHOLD} to {figures.MAX_THRESHOLD}",
+                field="threshold",
+            )
+        published = figures.publish_quarter(
+            db,
+            actor=viewer.actor,
+            partnership_id=partnership_id,
+            quarter=quarter,
+            threshold=int(threshold_text),
+        )
+        db.commit()
+    except InputError as err:
+        db.rollback()
+        return _figures_page(
+            request, db, viewer, partnership_id, None, values=values, errors=err.by_field(), status_code=422
+        )
+    return redirect(f"/p/{partnership_id}/casework-figures/{published.quarter}", "published")

@@ -46,6 +46,7 @@ def partnership_context(db: Session, viewer: Viewer, partnership_id: int, sectio
         "can_export": allowed(viewer.actor, Action.EXPORT_REGISTER, partnership_id),
         "can_casework": allowed(viewer.actor, Action.WORK_CASES, partnership_id),
         "can_case_access": allowed(viewer.actor, Action.VIEW_CASE_ACCESS, partnership_id),
+        "can_casework_figures": allowed(viewer.actor, Action.VIEW_CASEWORK_FIGURES, partnership_id),
     }
 
 

@@ -58,6 +58,7 @@ DONE_MESSAGES = {
     "withdrawn": "Done: the referral was withdrawn.",
     "accepted": "Accepted: you are now in the team around the family and can see its record.",
     "declined-referral": "Done: the referral was declined; the sender sees your reason.",
+    "published": "Published. These figures will not change.",
     "assessment-started": "Started: a draft of the assessment is open below.",
     "assessment-saved": "Saved: the draft of the assessment.",
     "assessment-completed": "Completed: this version of the assessment is locked; a change is a new version.",
