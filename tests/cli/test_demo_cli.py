@@ -3,6 +3,7 @@ replace a database that holds anything but an earlier demo."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from reticulist.register import service as register
 from reticulist.register.demo import DEMO_ACCOUNTS, demo_partnership_name
 from reticulist.register.models import Partnership
 from reticulist.register.overview import partnership_overview
+from tests.conftest import Demo
 
 runner = CliRunner()
 
@@ -95,19 +97,24 @@ def _casework_logins(url: str) -> None:
         engine.dispose()
 
 
-def test_demo_without_database_rebuilds_its_own_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_without_database_rebuilds_its_own_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _demo_sqlite: tuple[Path, int]
+) -> None:
     monkeypatch.chdir(tmp_path)
-    for _ in range(2):  # the second run starts from scratch instead of finding the first demo in the way
-        result = runner.invoke(app, ["demo", "--no-serve", "--seed", "11"])
-        assert result.exit_code == 0, result.output
+    # An earlier demo in the way (a copy of the tests' shared build, to save building one here): the run
+    # starts from scratch instead of finding it in the way.
+    shutil.copy(_demo_sqlite[0], tmp_path / "reticulist-demo.sqlite3")
+    result = runner.invoke(app, ["demo", "--no-serve", "--seed", "11"])
+    assert result.exit_code == 0, result.output
     assert (tmp_path / "reticulist-demo.sqlite3").exists()
     _login_and_look(f"sqlite:///{tmp_path / 'reticulist-demo.sqlite3'}")
 
 
-def test_demo_replaces_an_earlier_demo_but_refuses_other_data(database_url: str) -> None:
-    for _ in range(2):
-        result = runner.invoke(app, ["demo", "--no-serve", "--database", database_url])
-        assert result.exit_code == 0, result.output
+def test_demo_replaces_an_earlier_demo_but_refuses_other_data(demo: Demo) -> None:
+    demo.db.close()
+    database_url = demo.url  # holds an earlier demo (a copy of the tests' shared build)
+    result = runner.invoke(app, ["demo", "--no-serve", "--database", database_url])
+    assert result.exit_code == 0, result.output
     engine = make_engine(database_url)
     try:
         with make_session_factory(engine)() as session:
