@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from reticulist import disclosure
 from reticulist.access import service as accounts
 from reticulist.access.policy import NotAllowed, NotFound
-from reticulist.casework import figures
+from reticulist.casework import figures, periods
 from reticulist.casework import schemas as cs
 from reticulist.casework import service as casework
 from reticulist.casework.models import CaseworkRelease
@@ -138,6 +138,10 @@ def test_each_table_counts_the_quarters_events_once_per_family(
             db, partnership_id=case_world.world.partnership_id, quarter=QUARTER, threshold=1
         )
     }
+    assert tables["open"]["noise"]["within"] == periods.noise_half_width(periods.OPEN_EPSILON / 2)
+    assert [r["label"] for r in tables["open"]["breakdowns"][0]["rows"]] == [
+        r["label"] for r in tables["started"]["breakdowns"][0]["rows"]
+    ]
     world_org = next(
         r["label"] for r in tables["started"]["breakdowns"][0]["rows"] if r["label"] != "Brempton Health"
     )
@@ -175,8 +179,10 @@ def test_published_figures_pass_the_disclosure_audit_however_combined(
         db, actor=case_world.actors["manager"], partnership_id=case_world.world.partnership_id, quarter=KEY
     )
     db.commit()
-    assert len(seen) == len(published.tables) == 4
-    for given, table in zip(seen, published.tables, strict=True):
+    noisy, *protected = published.tables
+    assert noisy["key"] == "open" and noisy["noise"]["epsilon"] == periods.OPEN_EPSILON  # not hiding: noise
+    assert len(seen) == len(protected) == 4
+    for given, table in zip(seen, protected, strict=True):
         k = given["threshold"]
         cells, dims = given["cells"], given["dimensions"]
         if 0 < len(cells) < k:  # a table of too few families is a small group itself: nothing published
@@ -239,7 +245,7 @@ def test_published_figures_pass_the_disclosure_audit_however_combined(
         for row in (r for b in table["breakdowns"] for r in b["rows"]):
             assert row["count"] is None or row["count"] >= k
     # Here: Brempton Health's two families cannot be shown, so neither can the other organisation's six.
-    started = _rows(published.tables[0], "organisation")
+    started = _rows(protected[0], "organisation")
     assert all(count is None for count in started.values())
 
 
@@ -254,7 +260,7 @@ def test_a_second_look_shows_the_same_figures_and_later_records_do_not_change_th
     _family(db, case_world, 99, "lead", 15)
     db.commit()
     again = figures.release(db, actor=manager, partnership_id=pid, quarter=KEY)
-    assert again == first and again.tables[0]["total"] == 8
+    assert again == first and again.tables[1]["total"] == 8
     with pytest.raises(InputError) as twice:
         figures.publish_quarter(db, actor=manager, partnership_id=pid, quarter=KEY)
     assert twice.value.by_field() == {
@@ -487,6 +493,34 @@ def test_random_tables_are_protected(seed: int) -> None:
     assert table["total"] == (None if 0 < n < 5 else n)
     for b in table["breakdowns"]:
         assert all(r["count"] is None or r["count"] >= 5 for r in b["rows"])
+
+
+def test_counts_at_a_date_get_noise_spending_no_more_than_their_epsilon() -> None:
+    """The library's own privacy accounting, the stated 95% width against draws, and no bias (but for
+    showing negatives as 0)."""
+    epsilon = periods.OPEN_EPSILON
+    assert (
+        float(periods._laplace(epsilon / 2, None).map(1)) + float(periods._laplace(epsilon / 2, 3).map(1))
+        <= epsilon
+    )
+    rows = np.array([0] * 40 + [1] * 25 + [2] * 10)
+    draws = np.array(
+        [
+            [
+                r["count"]
+                for r in periods.noisy_table(key="k", title="t", rows=rows, labels=["a", "b", "c"])[
+                    "breakdowns"
+                ][0]["rows"]
+            ]
+            for _ in range(400)
+        ]
+    )
+    errors = draws - np.array([40, 25, 10])
+    within = periods.noise_half_width(epsilon / 2)
+    assert np.mean(np.abs(errors) <= within) >= 0.93
+    assert abs(errors.mean()) < 0.5
+    assert (errors != 0).mean() > 0.5  # there is noise at all
+    assert periods.noise_half_width(0.5) == 6 and periods.noise_half_width(1.0) == 3
 
 
 def test_quarters_are_named_and_parsed_both_ways() -> None:

@@ -12,8 +12,9 @@ and mean of the table together), with families as the units: a family counts onc
 such event of the quarter).
 
 The register's organisations are every table's rows, whether or not they had a family that quarter, so
-that which rows appear says nothing. What is not published: how many families are open at a moment (a
-count at one date and at the next could be subtracted to show one family's change).
+that which rows appear says nothing. How many families are open at the quarter's end (a count at a date: two
+quarter ends could be subtracted to show a handful of families) is published with noise instead of
+hiding (``periods.noisy_table``, differential privacy), drawn once and kept with the rest.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -40,7 +41,7 @@ from reticulist.casework.models import (
     Referral,
     Review,
 )
-from reticulist.casework.periods import Column, Dimension, protect_table
+from reticulist.casework.periods import Column, Dimension, noisy_table, protect_table
 from reticulist.casework.vocab import CHILDRENS_SOCIAL_CARE_DECISION_DAYS, EpisodeOutcome, ReferralStatus
 from reticulist.casework.working_days import working_days_between
 from reticulist.db.unique import refusing_duplicates
@@ -478,10 +479,39 @@ def quarter_tables(
             threshold=threshold,
         )
     )
+    # Families open on the quarter's last day, by the lead's organisation then: with noise, not hiding
+    # (see periods.noisy_table). Only the register's organisations are bins (every lead's is one).
+    last_day = end - timedelta(days=1)
+    open_rows = _first_per_family(
+        session.execute(
+            select(Episode.family_id, Episode.id)
+            .where(
+                Episode.partnership_id == partnership_id,
+                Episode.opened_on <= last_day,
+                (Episode.closed_on.is_(None)) | (Episode.closed_on > last_day),
+            )
+            .order_by(Episode.family_id, Episode.opened_on, Episode.id)
+        ).all()
+    )
+    leads = _lead_organisations(session, [e for _, e in open_rows])
+    bins = []
+    for _, episode_id in open_rows:
+        lead = _lead_on(leads.get(episode_id, []), last_day)
+        if lead is not None and lead[1] in row_of:
+            bins.append(row_of[lead[1]])
+    tables.insert(
+        0,
+        noisy_table(
+            key="open",
+            title="Families in early help at the end of the quarter",
+            rows=np.array(bins, dtype=np.int64),
+            labels=[name for _, name in organisations],
+        ),
+    )
     # The spare row is for leads whose organisation is not in the register: left out when it shows nothing
     # (it is hidden or empty), as it always is today.
     spare = labels[other]
-    for table in tables:
+    for table in tables[1:]:
         by_org = table["breakdowns"][0]["rows"]
         if not by_org[other]["count"]:
             for breakdown in table["breakdowns"]:
@@ -512,6 +542,7 @@ class TableView:
     organisations: list[OrganisationLine]
     organisations_not_shown: list[str]  # hidden (too few, none, or to protect another figure)
     breakdowns: list[dict[str, Any]]  # the others, as published
+    noise_within: int | None = None  # counts with noise: give or take this, 95 times in 100
 
 
 def table_view(table: dict[str, Any]) -> TableView:
@@ -523,10 +554,15 @@ def table_view(table: dict[str, Any]) -> TableView:
     late_of = (
         {r["label"]: r["count"] for r in late["rows"] if r["part"] == ON_TIME_OR_LATE[1]} if late else {}
     )
+    within = table["noise"]["within"] if table.get("noise") else None
+
+    def shown(count: int | None) -> bool:  # noisy counts no larger than the noise say little: listed apart
+        return count is not None and (within is None or count > within)
+
     lines = [
         OrganisationLine(r["label"], r["count"], r["mean"], late_of.get(r["label"]), late is not None)
         for r in by_org["rows"]
-        if r["count"] is not None
+        if shown(r["count"])
     ]
     return TableView(
         table["key"],
@@ -537,6 +573,7 @@ def table_view(table: dict[str, Any]) -> TableView:
         late["title"] if late else None,
         by_org["title"],
         lines,
-        [r["label"] for r in by_org["rows"] if r["count"] is None],
+        [r["label"] for r in by_org["rows"] if not shown(r["count"])],
         list(breakdowns.values()),
+        within,
     )

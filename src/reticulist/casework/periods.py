@@ -138,3 +138,66 @@ def protect_table(
         "mean": round(float(clipped.mean()), column.decimals) if column_shown and column else None,
         "breakdowns": breakdowns,
     }
+
+
+# --- counts at a date, with noise -----------------------------------------------------------------------
+# How many families are open at the end of each quarter cannot be protected by hiding cells: two quarter
+# ends could be subtracted, and the difference is a handful of families. So these counts get noise instead
+# (differential privacy, as the barometer's open-link rounds): the discrete Laplace mechanism of OpenDP
+# (see barometer/private.py for why its "contrib" components are used), once per quarter, kept.
+OPEN_EPSILON = 1.0  # per quarter, half on the total and half on the organisations' counts
+_CONFIDENCE = 0.95
+
+
+def _laplace(epsilon: float, bins: int | None) -> Any:
+    """OpenDP's discrete Laplace for a count (``bins`` None) or a histogram of ``bins`` counts. A family
+    moves one count by 1 (L1 distance 1), so scale 1/epsilon spends epsilon."""
+    import opendp.prelude as dp
+
+    dp.enable_features("contrib")
+    scale = (1.0 / epsilon) * (1.0 + 1e-9)  # a billionth over, as barometer/private.py, for rounding
+    if bins is None:
+        return dp.m.make_laplace(dp.atom_domain(T="i64"), dp.absolute_distance(T="i64"), scale=scale)
+    domain = dp.vector_domain(dp.atom_domain(T="i64"), size=bins)
+    return dp.m.make_laplace(domain, dp.l1_distance(T="i64"), scale=scale)
+
+
+def noise_half_width(epsilon: float, confidence: float = _CONFIDENCE) -> int:
+    """The smallest t with P(|noise| <= t) >= confidence for the discrete Laplace of scale 1/epsilon."""
+    r = float(np.exp(-epsilon))
+    t = 0
+    while 2 * r ** (t + 1) / (1 + r) > 1 - confidence:  # P(|X| > t) = 2 r^(t+1) / (1 + r)
+        t += 1
+    return t
+
+
+def noisy_table(
+    *, key: str, title: str, rows: np.ndarray, labels: Sequence[str], epsilon: float = OPEN_EPSILON
+) -> dict[str, Any]:
+    """How many families per label (``rows``: each family's label index) and in all, each with noise
+    drawn once. A noisy count below 0 is shown as 0 (after the noise, so the guarantee is unchanged)."""
+    counts = np.bincount(np.asarray(rows, dtype=np.int64), minlength=len(labels)).astype(np.int64)
+    half = epsilon / 2
+    total, histogram = _laplace(half, None), _laplace(half, len(labels))
+    # The library's own accounting, not ours.
+    if float(total.map(1)) + float(histogram.map(1)) > epsilon:
+        raise RuntimeError("the noise would spend more than its epsilon")
+    noisy = np.maximum(np.asarray(histogram(counts.tolist()), dtype=np.int64), 0)
+    return {
+        "key": key,
+        "title": title,
+        "total": max(int(total(int(counts.sum()))), 0),
+        "column": None,
+        "mean": None,
+        "noise": {"epsilon": epsilon, "within": noise_half_width(half), "confidence": _CONFIDENCE},
+        "breakdowns": [
+            {
+                "key": "organisation",
+                "title": "By the lead practitioner's organisation",
+                "rows": [
+                    {"label": label, "count": int(n), "mean": None}
+                    for label, n in zip(labels, noisy, strict=True)
+                ],
+            }
+        ],
+    }
