@@ -159,3 +159,26 @@ def test_a_referral_is_sent_and_accepted_in_the_browser(  # type: ignore[no-unty
     assert receiver.get_by_text("1 Canal Row", exact=False).is_visible()
     sender.context.close()
     receiver.context.close()
+
+
+def test_with_many_practitioners_the_lead_finds_a_colleague_by_search_on_a_phone(  # type: ignore[no-untyped-def]
+    phone, live_url: str, case_world: CaseWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reticulist.casework import routes
+
+    monkeypatch.setattr(routes, "PICK_FROM_LIST", 1)  # as with hundreds of practitioners
+    page = phone
+    _log_in(page, live_url, case_world.emails["lead"])
+    page.goto(f"{live_url}/p/{case_world.world.partnership_id}/cases/{case_world.family_id}")
+    form = page.get_by_role("form", name="Add to the team")
+    form.get_by_label("Practitioner: name or email").fill("practitioner")
+    form.get_by_label("Role in the team").fill("Youth worker")
+    form.get_by_label("From").fill(TODAY.isoformat())
+    form.get_by_role("button", name="Add to the team").click()
+    assert page.locator("#e-person_id").get_by_text("3 practitioners match: choose one").is_visible()
+    form = page.get_by_role("form", name="Add to the team")
+    form.get_by_label("Practitioner", exact=True).select_option(str(case_world.person_ids["colleague"]))
+    screenshot(page, "casework-team-search-phone")
+    form.get_by_role("button", name="Add to the team").click()
+    page.wait_for_url("**done=team-joined**")
+    assert page.get_by_role("cell", name="Colleague Practitioner").first.is_visible()

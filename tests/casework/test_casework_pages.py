@@ -253,6 +253,68 @@ def test_the_lead_changes_the_team_and_closes_the_episode(
     assert "Stepped down to universal services" in people["coordinator"].get(url).text
 
 
+def test_with_many_practitioners_the_team_and_lead_are_found_by_search(
+    people: dict[str, Browser], case_world: CaseWorld, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past PICK_FROM_LIST practitioners (here 1, the world has three) the forms search by name or email
+    instead of listing everyone; one match is taken, several are offered to choose from, none is refused
+    at the field, and nothing is written until one is chosen."""
+    from reticulist.casework import routes
+
+    monkeypatch.setattr(routes, "PICK_FROM_LIST", 1)
+    pid = case_world.world.partnership_id
+    url = f"/p/{pid}/cases/{case_world.family_id}"
+    page = people["lead"].get(url).text
+    assert 'name="person_id_search"' in page and "Colleague Practitioner" not in page
+    join = {"role": "Youth worker", "from_on": TODAY.isoformat()}
+    for search, words in [
+        ("nobody-like-this", "no practitioner who logs in matches this"),
+        ("No\x00ah", "control character"),
+        ("x" * 201, "at most 200 characters"),
+        ("", "is required"),
+    ]:
+        refused = people["lead"].post(f"{url}/team", {**join, "person_id_search": search})
+        assert refused.status_code == 422 and words in refused.text, search
+    several = people["lead"].post(f"{url}/team", {**join, "person_id_search": "PRACTITIONER"})
+    assert several.status_code == 422 and "3 practitioners match: choose one" in several.text
+    assert "Colleague Practitioner (" in several.text and "Practitioners matching" in several.text
+    assert people["colleague"].get(url).status_code == 404  # nothing written yet
+    # One match (by email, any case) is taken; so is a choice from the matches.
+    assert (
+        people["lead"].post(f"{url}/team", {**join, "person_id_search": "Colleague@Case"}).status_code == 303
+    )
+    assert "Youth worker" in people["colleague"].get(url).text
+    # Recording a family: the lead practitioner is searched for the same way.
+    form = _family_form(case_world, reference="EH-0200")
+    del form["lead_person_id"]
+    assert 'name="lead_person_id_search"' in people["lead"].get(f"/p/{pid}/cases/new").text
+    chosen = people["lead"].post(
+        f"/p/{pid}/cases/new",
+        {
+            **form,
+            "lead_person_id_search": "practitioner",
+            "lead_person_id": str(case_world.person_ids["team"]),
+        },
+    )
+    assert chosen.status_code == 303
+    assert people["team"].get(chosen.headers["location"].split("?")[0]).status_code == 200
+    before = _families(db)
+    assert (
+        people["lead"]
+        .post(
+            f"/p/{pid}/cases/new",
+            {
+                **_family_form(case_world, reference="EH-0201"),
+                "lead_person_id": "",
+                "lead_person_id_search": "zz",
+            },
+        )
+        .status_code
+        == 422
+    )
+    assert _families(db) == before
+
+
 def test_is_this_child_known_on_the_page(
     people: dict[str, Browser], case_world: CaseWorld, db: Session
 ) -> None:

@@ -6,6 +6,7 @@ commit it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -97,6 +98,62 @@ def search(
     return render(request, "casework/search.html", ctx, status_code=422 if errors else 200)
 
 
+# --- choosing a practitioner ------------------------------------------------------------------------------
+# A partnership with a few practitioners who log in chooses from a list; one with hundreds or thousands
+# searches by name or email instead (a list of thousands makes every record page heavy and is no use on a
+# phone), and chooses from the matches when several match.
+PICK_FROM_LIST = 30
+MATCHES_SHOWN = 30
+
+
+@dataclass(frozen=True)
+class Picker:
+    field: str  # the form field that carries the chosen person's id
+    choices: list[tuple[int, str]] | None  # to choose from: everyone, or a search's matches; None: search
+    search: str = ""
+
+
+def _picker(db: Session, viewer: Viewer, partnership_id: int, field: str, values: dict[str, str]) -> Picker:
+    everyone = casework.practitioners(
+        db, actor=viewer.actor, partnership_id=partnership_id, limit=PICK_FROM_LIST + 1
+    )
+    if len(everyone) <= PICK_FROM_LIST:
+        return Picker(field, everyone)
+    search = values.get(f"{field}_search", "").strip()[:200]
+    if not search or refused_character(search):
+        return Picker(field, None, "")
+    matches = casework.practitioners(
+        db, actor=viewer.actor, partnership_id=partnership_id, matching=search, limit=MATCHES_SHOWN
+    )
+    return Picker(field, matches or None, search)
+
+
+def _chosen_practitioner(
+    db: Session, viewer: Viewer, partnership_id: int, values: dict[str, str], field: str
+) -> dict[str, str]:
+    """The form's values with ``field`` set: the id chosen from a list, or the one practitioner the search
+    found. InputError (nothing written) when the search finds none, or several to choose from."""
+    search = values.get(f"{field}_search", "").strip()
+    if values.get(field, "").strip() or not search:
+        return values  # chosen from a list, or nothing given (the schema says it is required)
+    if problem := refused_character(search):
+        raise InputError(problem, field=f"{field}_search")
+    if len(search) > 200:
+        raise InputError("is too long: at most 200 characters", field=f"{field}_search")
+    matches = casework.practitioners(
+        db, actor=viewer.actor, partnership_id=partnership_id, matching=search, limit=MATCHES_SHOWN + 1
+    )
+    if len(matches) == 1:
+        return {**values, field: str(matches[0][0])}
+    if not matches:
+        raise InputError(
+            "no practitioner who logs in matches this: try part of their name or their email",
+            field=f"{field}_search",
+        )
+    many = f"more than {MATCHES_SHOWN}" if len(matches) > MATCHES_SHOWN else str(len(matches))
+    raise InputError(f"{many} practitioners match: choose one, or search more closely", field=field)
+
+
 # --- recording a family --------------------------------------------------------------------------------
 def _family_form(
     request: Request,
@@ -112,7 +169,7 @@ def _family_form(
     ctx.update(
         values=values,
         errors=errors,
-        practitioners=casework.practitioners(db, actor=viewer.actor, partnership_id=partnership_id),
+        picker=_picker(db, viewer, partnership_id, "lead_person_id", values),
         sexes=Sex.choices(),
         relationships=[(r.value, r.label) for r in Relationship if r != Relationship.CHILD],
     )
@@ -231,6 +288,7 @@ def family_create(
     db: Session = Depends(get_db),
 ) -> Response:
     try:
+        values = _chosen_practitioner(db, viewer, partnership_id, values, "lead_person_id")
         data = cs.parse(cs.FamilyCreate, _family_data(values))
         family = casework.record_family(db, actor=viewer.actor, partnership_id=partnership_id, data=data)
         db.commit()
@@ -265,9 +323,7 @@ def _record_page(
         episode=record.open_episode,
         can_change_team=can_change_team and record.open_episode is not None,
         can_see_seen=record.access.route == "lead practitioner" or ctx["can_see_access"],
-        practitioners=casework.practitioners(db, actor=viewer.actor, partnership_id=partnership_id)
-        if can_change_team
-        else [],
+        picker=_picker(db, viewer, partnership_id, "person_id", values or {}) if can_change_team else None,
         lead_choices=[
             (t.involvement_id, t.name) for t in record.open_episode.team if not t.leads and t.to_on is None
         ]
@@ -372,7 +428,8 @@ def team_add(
     def work() -> None:
         episode_id = _episode_id(db, viewer, partnership_id, family_id)
         fields = ("person_id", "role", "from_on")
-        data = cs.parse(cs.InvolvementCreate, {k: values.get(k, "") for k in fields})
+        chosen = _chosen_practitioner(db, viewer, partnership_id, values, "person_id")
+        data = cs.parse(cs.InvolvementCreate, {k: chosen.get(k, "") for k in fields})
         casework.add_to_team(db, actor=viewer.actor, episode_id=episode_id, data=data)
 
     return _write(request, db, viewer, partnership_id, family_id, values, work, "team-joined", "change-team")

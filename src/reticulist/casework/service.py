@@ -849,17 +849,31 @@ def family_id_by_reference(session: Session, *, actor: Actor, partnership_id: in
     return found
 
 
-def practitioners(session: Session, *, actor: Actor, partnership_id: int) -> list[tuple[int, str]]:
-    """Register people who log in as practitioners, as choices for a team or a lead: "Name (Organisation)"."""
+def practitioners(
+    session: Session, *, actor: Actor, partnership_id: int, matching: str = "", limit: int | None = None
+) -> list[tuple[int, str]]:
+    """Register people who log in as practitioners and are still in post, as choices for a team or a
+    lead: "Name (Organisation)", by name. ``matching``: only those whose name or email contains it
+    (ignoring case); ``limit``: at most that many."""
     ensure_allowed(actor, Can.WORK_CASES, partnership_id)
-    rows = session.execute(
+    query = (
         select(Person.id, Person.full_name, Organisation.name)
         .join(PractitionerLink, PractitionerLink.person_id == Person.id)
         .join(Organisation, Organisation.id == Person.organisation_id)
         .where(PractitionerLink.partnership_id == partnership_id, Person.ended_on.is_(None))
         .order_by(Person.full_name, Person.id)
-    ).all()
-    return [(pid, f"{name} ({organisation})") for pid, name, organisation in rows]
+    )
+    if matching.strip():
+        needle = matching.strip().lower()
+        query = query.where(
+            or_(
+                func.lower(Person.full_name).contains(needle, autoescape=True),
+                func.lower(func.coalesce(Person.email, "")).contains(needle, autoescape=True),
+            )
+        )
+    if limit is not None:
+        query = query.limit(limit)
+    return [(pid, f"{name} ({organisation})") for pid, name, organisation in session.execute(query).all()]
 
 
 # --- the chronology ----------------------------------------------------------------------------------------
