@@ -529,3 +529,34 @@ def test_quarters_are_named_and_parsed_both_ways() -> None:
     assert figures.next_quarter(date(2026, 10, 1)) == date(2027, 1, 1)
     assert figures.quarter_of(date(2026, 11, 30)) == date(2026, 10, 1)
     assert figures.quarter_words(date(2026, 7, 1)) == "July to September 2026"
+
+
+def test_two_managers_publishing_the_same_quarter_at_once_get_one_release(
+    app,
+    db: Session,
+    case_world: CaseWorld,
+    quarter_world: dict[str, Any],  # type: ignore[no-untyped-def]
+) -> None:
+    """Real concurrent requests: both pass the check; the database keeps one, the other gets the form's
+    words (422), never a server error; and what was published is what both then see."""
+    import threading
+
+    url = f"/p/{case_world.world.partnership_id}/casework-figures"
+    publishers = [Browser(app, case_world.emails[p]) for p in ("manager", "admin")]
+    start = threading.Barrier(len(publishers))
+    statuses: list[int] = []
+
+    def publish(browser: Browser) -> None:
+        start.wait()
+        statuses.append(browser.post(url, {"quarter": KEY, "threshold": "5"}).status_code)
+
+    threads = [threading.Thread(target=publish, args=(b,)) for b in publishers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(statuses) == [303, 422]
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(CaseworkRelease)) == 1
+    pages = [b.get(f"{url}/{KEY}").text for b in publishers]
+    assert pages[0].count("hidden") == pages[1].count("hidden") > 0
