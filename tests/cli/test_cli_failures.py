@@ -236,6 +236,7 @@ def test_every_command_says_its_own_outcome_when_the_database_is_unreachable(tmp
         ("casework", "import"): ["casework", "import", file, "--partnership", "X"],
         ("casework", "export"): ["casework", "export", "--partnership", "X", "--to", str(tmp_path / "f.csv")],
         ("db", "current"): ["db", "current"],
+        ("audit", "verify"): ["audit", "verify"],
         ("db", "upgrade"): ["db", "upgrade"],
         ("serve",): ["serve", "--port", str(free_port())],
         ("demo",): ["demo", "--no-serve"],

@@ -3,6 +3,7 @@ roll back) together with the change they describe."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from reticulist.access.policy import Action, Actor, allowed, ensure_allowed
+from reticulist.audit import chain as _chain  # noqa: F401  (chains every audit row a session writes)
 from reticulist.audit.models import AuditEvent
 from reticulist.db.base import Base
 from reticulist.register.schemas import is_record_id
@@ -23,6 +25,7 @@ CASE_RECORD_TYPES = frozenset(
     {"family", "family_member", "episode", "involvement", "caseload", "child_search", "referral_inbox"}
 )
 
+_ORDER = itertools.count()
 MAX_PAGE = 1_000_000  # past any real log; keeps the offset a number every database takes
 
 
@@ -66,6 +69,7 @@ def record(
         after=after,
         via=actor.via,
     )
+    entry.order = next(_ORDER)  # the chain keeps the order events were recorded in (audit/chain.py)
     session.add(entry)
     return entry
 
