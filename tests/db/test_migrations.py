@@ -250,3 +250,47 @@ def test_expression_indexes_exist_on_both_databases(engine: Engine) -> None:
     assert set(found) == wanted
     assert all("unique" in sql and "lower(" in sql for sql in found.values())
     assert "where" in found["uq_person_partnership_email"]
+
+
+def test_rows_written_before_the_hash_chain_are_chained_and_stay_append_only(empty_database: str) -> None:
+    """Migration 0016 chains the log as it stands (JSON as the old engine wrote it, spaces and all), puts
+    the append-only triggers back, and new rows continue the chain."""
+    from reticulist.audit import chain
+    from reticulist.db.engine import make_engine
+
+    upgrade(empty_database, "0015")
+    engine = create_engine(empty_database)
+    with engine.begin() as connection:
+        for n in range(3):
+            connection.execute(
+                text(
+                    "INSERT INTO audit_event (at, actor_user_id, actor_label, partnership_id, event, "
+                    "record_type, record_id, summary, before, after, via) VALUES (:at, NULL, 'cli', NULL, "
+                    "'created', 'person', :n, 'Person added', NULL, :after, 'cli')"
+                ),
+                {"at": NOW, "n": n, "after": f'{{"name": "Ann", "id": {n}}}'},
+            )
+    engine.dispose()
+    upgrade(empty_database)
+    engine = make_engine(empty_database)
+    try:
+        result = chain.verify(engine)
+        assert result.problem is None and result.rows == 3
+        with engine.begin() as connection, pytest.raises(Exception, match="append-only"):
+            connection.execute(text("UPDATE audit_event SET summary = 'changed'"))
+        with engine.begin() as connection:
+            chain.insert_chained(
+                connection,
+                [
+                    {
+                        "actor_label": "cli",
+                        "event": "viewed",
+                        "record_type": "person",
+                        "summary": "s",
+                        "via": "cli",
+                    }
+                ],
+            )
+        assert chain.verify(engine).rows == 4
+    finally:
+        engine.dispose()
