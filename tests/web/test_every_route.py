@@ -27,7 +27,10 @@ from tests.conftest import Browser, World
 INSTRUMENT = "partnership-barometer@1.0"
 EDIT_FORMS = re.compile(r"/(new|edit|hand-over|attendance)$")
 CASEWORK = re.compile(r"/(cases|case-access|referrals|families)(/|$)")
-CASEWORK_FIGURES = re.compile(r"/casework[-/]figures")  # managers, coordinators, data protection; not members
+# Casework figures: managers, coordinators and data protection; not members.
+CASEWORK_FIGURES = re.compile(r"/casework[-/]figures")
+# Emergency access: asked by practitioners, reviewed by the data protection role; neither members nor managers.
+BREAK_GLASS = re.compile(r"/break-glass")
 
 
 def _casework_for_register_roles(method: str, path: str) -> int:
@@ -173,8 +176,21 @@ def _family(db: Session, world: World) -> dict[str, int]:
     from reticulist.casework import figures
 
     figures._store(db, root, world.partnership_id, date(2024, 1, 1), 5, [])
+    from reticulist.casework.models import BreakGlass
+    from reticulist.db.base import utcnow
+
+    use = BreakGlass(
+        partnership_id=world.partnership_id,
+        family_id=family.id,
+        user_id=world.member.user_id,
+        actor_label="x",
+        reason="x" * 20,
+        expires_at=utcnow(),
+    )
+    db.add(use)
     db.commit()
     return {
+        "use_id": use.id,
         "family_id": family.id,
         "referral_id": referral.id,
         "assessment_id": assessment.id,
@@ -239,7 +255,7 @@ def test_member_reads_but_changes_nothing(
         expected = 200 if reads else 403
         if CASEWORK.search(path):
             expected = _casework_for_register_roles(method, path)
-        if CASEWORK_FIGURES.search(path):
+        if CASEWORK_FIGURES.search(path) or BREAK_GLASS.search(path):
             expected = 403
         assert response.status_code == expected, (method, path, response.status_code)
 
@@ -254,4 +270,6 @@ def test_manager_opens_every_page_but_roles(
         expected = 403 if path.endswith("/roles") else 200
         if CASEWORK.search(path):
             expected = _casework_for_register_roles(method, path)
+        if BREAK_GLASS.search(path):
+            expected = 403
         assert response.status_code == expected, (method, path, response.status_code)

@@ -37,7 +37,8 @@ class Action(StrEnum):
     VIEW_ALL_CASES = "view-all-cases"  # every family's record in the partnership, without an involvement
     VIEW_CASE_ACCESS = "view-case-access"  # who has seen a family's record, and why
     VIEW_CASEWORK_FIGURES = "view-casework-figures"  # counts without names, under disclosure control
-    PUBLISH_CASEWORK_FIGURES = "publish-casework-figures"  # publish an ended month's figures, once
+    PUBLISH_CASEWORK_FIGURES = "publish-casework-figures"  # publish an ended quarter's figures, once
+    REVIEW_BREAK_GLASS = "review-break-glass"  # review emergency access to records; set its time limit
 
 
 GRANTS: dict[Role, frozenset[Action]] = {
@@ -64,7 +65,13 @@ GRANTS[Role.COORDINATOR] = frozenset(
     {Action.VIEW_REGISTER, Action.WORK_CASES, Action.VIEW_ALL_CASES, Action.VIEW_CASEWORK_FIGURES}
 )
 GRANTS[Role.DATA_PROTECTION] = frozenset(
-    {Action.VIEW_REGISTER, Action.VIEW_AUDIT, Action.VIEW_CASE_ACCESS, Action.VIEW_CASEWORK_FIGURES}
+    {
+        Action.VIEW_REGISTER,
+        Action.VIEW_AUDIT,
+        Action.VIEW_CASE_ACCESS,
+        Action.VIEW_CASEWORK_FIGURES,
+        Action.REVIEW_BREAK_GLASS,
+    }
 )
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from reticulist.access.policy import Action as Can
 from reticulist.access.policy import allowed, ensure_allowed
-from reticulist.casework import figures
+from reticulist.casework import break_glass, figures
 from reticulist.casework import schemas as cs
 from reticulist.casework import service as casework
 from reticulist.register import service as register
@@ -502,3 +502,37 @@ def figures_publish(
     )
     db.commit()
     return published
+
+
+# --- emergency access ----------------------------------------------------------------------------------
+class BreakGlassCreate(BaseModel):
+    reason: str = Field(max_length=2000, description="why the record is needed now (at least 20 characters)")
+
+
+class BreakGlassOpened(BaseModel):
+    id: int
+    expires_at: str  # ISO 8601, UTC
+
+
+@router.post(
+    F + "/break-glass",
+    response_model=BreakGlassOpened,
+    status_code=201,
+    tags=["casework"],
+    summary="Emergency access to a family's record",
+)
+def break_glass_open(
+    family_id: int,
+    data: BreakGlassCreate,
+    partnership_id: int = Depends(casework_partnership),
+    viewer: Viewer = Depends(api_viewer),
+    db: Session = Depends(get_db),
+) -> BreakGlassOpened:
+    """For a practitioner who is not in the family's team, in an emergency: read-only access to the record
+    (without shielded addresses) until the partnership's time limit. Recorded, and reviewed by the data
+    protection role."""
+    use = break_glass.open_break_glass(
+        db, actor=viewer.actor, partnership_id=partnership_id, family_id=family_id, reason=data.reason
+    )
+    db.commit()
+    return BreakGlassOpened(id=use.id, expires_at=use.expires_at.isoformat())

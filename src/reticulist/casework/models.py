@@ -332,3 +332,26 @@ class CaseworkRelease(Base):
     figures: Mapped[str] = mapped_column(Text)
     published_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     published_by_label: Mapped[str] = mapped_column(String(320))
+
+
+class BreakGlass(Base):
+    """Emergency access to a family's record by a practitioner who is not in its team: a written reason,
+    a time limit, and a review by the partnership's data protection role (justified or not, with a note).
+    """
+
+    __tablename__ = "break_glass"
+    __table_args__ = (Index("ix_break_glass_user_family", "user_id", "family_id", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnership.id"), index=True)
+    family_id: Mapped[int] = mapped_column(ForeignKey("family.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), nullable=True)
+    actor_label: Mapped[str] = mapped_column(String(320))
+    reason: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    review: Mapped[str] = mapped_column(String(20), default="waiting")  # waiting / justified / not_justified
+    reviewed_by_label: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    review_note: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -16,12 +16,14 @@ from reticulist.access.policy import Action as Can
 from reticulist.access.policy import Actor, NotAllowed, NotFound, allowed, ensure_allowed
 from reticulist.audit import service as audit
 from reticulist.casework.models import (
+    BreakGlass,
     Episode,
     Family,
     Involvement,
     LeadPractitioner,
     PractitionerLink,
 )
+from reticulist.db.base import utcnow
 from reticulist.db.unique import refusing_duplicates
 from reticulist.errors import InputError
 from reticulist.register.models import Person
@@ -92,12 +94,15 @@ class Access:
 
     family_id: int
     partnership_id: int
-    route: str  # "lead practitioner", "team member", "early help coordinator", "command line"
+    route: str  # "lead practitioner", "team member", "early help coordinator", "break-glass", "command line"
     involvement_id: int | None = None
     sees_shielded: bool = False
+    break_glass_id: int | None = None  # the emergency access this read relies on
 
     @property
     def words(self) -> str:
+        if self.break_glass_id is not None:
+            return f"{self.route} (use {self.break_glass_id})"
         return self.route + (f" (involvement {self.involvement_id})" if self.involvement_id else "")
 
 
@@ -142,6 +147,20 @@ def access_to_family(
     if allowed(actor, Can.VIEW_ALL_CASES, pid):
         route = "command line" if actor.is_site_admin else "early help coordinator"
         return Access(family_id, pid, route, sees_shielded=True)
+    if actor.user_id is not None and allowed(actor, Can.WORK_CASES, pid):
+        # Emergency access, while it lasts (casework/break_glass.py); never shielded details.
+        use = session.scalar(
+            select(BreakGlass.id)
+            .where(
+                BreakGlass.user_id == actor.user_id,
+                BreakGlass.family_id == family_id,
+                BreakGlass.expires_at > utcnow(),
+            )
+            .order_by(BreakGlass.expires_at.desc())
+            .limit(1)
+        )
+        if use is not None:
+            return Access(family_id, pid, "break-glass", break_glass_id=use)
     raise NotFound("No such family.")
 
 
@@ -154,7 +173,12 @@ def audit_read(session: Session, actor: Actor, access: Access, what: str) -> Non
         record_id=access.family_id,
         partnership_id=access.partnership_id,
         summary=f"Viewed {what} as {access.words}",
-        after={"access": access.route, "involvement_id": access.involvement_id, "what": what},
+        after={
+            "access": access.route,
+            "involvement_id": access.involvement_id,
+            "what": what,
+            **({"break_glass_id": access.break_glass_id} if access.break_glass_id is not None else {}),
+        },
     )
 
 
@@ -185,12 +209,19 @@ def open_episode_id(
     return episode_id
 
 
+def ensure_may_change(access: Access) -> None:
+    """Emergency access is for reading: recording anything needs a place in the team."""
+    if access.route == "break-glass":
+        raise NotAllowed("Emergency access lets you read the record, not change it: ask the lead to add you.")
+
+
 def open_episode_of(session: Session, actor: Actor, episode_id: int) -> tuple[Episode, Access]:
     episode = session.get(Episode, episode_id)
     if episode is None:
         raise NotFound("No such episode.")
     access = access_to_family(session, actor, episode.family_id)
     ensure_allowed(actor, Can.WORK_CASES, access.partnership_id)
+    ensure_may_change(access)
     if episode.closed_on is not None:
         raise InputError("this episode is closed", field="episode")
     return episode, access

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from reticulist.access.policy import Action as Can
 from reticulist.access.policy import allowed, ensure_allowed
-from reticulist.casework import figures
+from reticulist.casework import break_glass, figures
 from reticulist.casework import schemas as cs
 from reticulist.casework import service as casework
 from reticulist.casework.vocab import (
@@ -335,7 +335,8 @@ def _record_page(
         team_choices=[(t.involvement_id, t.name) for t in record.open_episode.team if t.to_on is None]
         if record.open_episode
         else [],
-        can_write=record.open_episode is not None,
+        can_write=record.open_episode is not None and record.access.route != "break-glass",
+        break_glass=break_glass.use_of(db, record.access.break_glass_id),
         outcome_choices=[(o.id, o.text) for o in record.plan],
         children=[(m.id, m.name) for m in record.members if m.kind == "child"],
         organisations=[
@@ -901,3 +902,162 @@ def figures_publish(
             request, db, viewer, partnership_id, None, values=values, errors=err.by_field(), status_code=422
         )
     return redirect(f"/p/{partnership_id}/casework-figures/{published.quarter}", "published")
+
+
+# --- emergency access (break-glass) --------------------------------------------------------------------
+@router.get("/p/{partnership_id}/cases/{family_id}/break-glass")
+def break_glass_form(
+    request: Request,
+    partnership_id: int,
+    family_id: int,
+    viewer: Viewer = Depends(page_viewer),
+    db: Session = Depends(get_db),
+) -> Response:
+    """The form, for any family number (it says nothing of the family, so numbers cannot be probed)."""
+    ensure_allowed(viewer.actor, Can.WORK_CASES, partnership_id)
+    return _break_glass_page(request, db, viewer, partnership_id, family_id, values={}, errors={})
+
+
+def _break_glass_page(
+    request: Request,
+    db: Session,
+    viewer: Viewer,
+    partnership_id: int,
+    family_id: int,
+    *,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    ctx = _context(db, viewer, partnership_id)
+    ctx.update(
+        family_id=family_id,
+        minutes=break_glass.minutes_for(db, partnership_id),
+        values=values,
+        errors=errors,
+    )
+    return render(request, "casework/break_glass.html", ctx, status_code=status_code)
+
+
+@router.post("/p/{partnership_id}/cases/{family_id}/break-glass")
+def break_glass_open(
+    request: Request,
+    partnership_id: int,
+    family_id: int,
+    viewer: Viewer = Depends(cases_form),
+    values: dict[str, str] = Depends(form_values),
+    db: Session = Depends(get_db),
+) -> Response:
+    try:
+        break_glass.open_break_glass(
+            db,
+            actor=viewer.actor,
+            partnership_id=partnership_id,
+            family_id=family_id,
+            reason=values.get("reason", ""),
+        )
+        db.commit()
+    except InputError as err:
+        db.rollback()
+        return _break_glass_page(
+            request,
+            db,
+            viewer,
+            partnership_id,
+            family_id,
+            values=values,
+            errors=err.by_field(),
+            status_code=422,
+        )
+    return redirect(f"/p/{partnership_id}/cases/{family_id}", "break-glass")
+
+
+review_form = form_for(Can.REVIEW_BREAK_GLASS)
+
+
+def _review_page(
+    request: Request,
+    db: Session,
+    viewer: Viewer,
+    partnership_id: int,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    ctx = _context(db, viewer, partnership_id)
+    ctx.update(
+        uses=break_glass.review_queue(db, actor=viewer.actor, partnership_id=partnership_id),
+        minutes=break_glass.minutes_for(db, partnership_id),
+        verdicts=list(break_glass.VERDICTS.items()),
+        repeated=break_glass.REPEATED_USES,
+        values=values or {},
+        errors=errors or {},
+    )
+    return render(request, "casework/break_glass_review.html", ctx, status_code=status_code)
+
+
+@router.get("/p/{partnership_id}/break-glass")
+def break_glass_review(
+    request: Request,
+    partnership_id: int,
+    viewer: Viewer = Depends(page_viewer),
+    db: Session = Depends(get_db),
+) -> Response:
+    """The data protection role's review queue of emergency access, waiting uses first."""
+    ensure_allowed(viewer.actor, Can.REVIEW_BREAK_GLASS, partnership_id)
+    return _review_page(request, db, viewer, partnership_id)
+
+
+@router.post("/p/{partnership_id}/break-glass/{use_id}")
+def break_glass_reviewed(
+    request: Request,
+    partnership_id: int,
+    use_id: int,
+    viewer: Viewer = Depends(review_form),
+    values: dict[str, str] = Depends(form_values),
+    db: Session = Depends(get_db),
+) -> Response:
+    try:
+        break_glass.review_use(
+            db,
+            actor=viewer.actor,
+            partnership_id=partnership_id,
+            use_id=use_id,
+            verdict=values.get("verdict", ""),
+            note=values.get(f"note_{use_id}", ""),
+        )
+        db.commit()
+    except InputError as err:
+        db.rollback()
+        errors = {f"{k}_{use_id}": v for k, v in err.by_field().items()}
+        return _review_page(
+            request, db, viewer, partnership_id, values=values, errors=errors, status_code=422
+        )
+    return redirect(f"/p/{partnership_id}/break-glass", "use-reviewed")
+
+
+@router.post("/p/{partnership_id}/break-glass-minutes")
+def break_glass_minutes(
+    request: Request,
+    partnership_id: int,
+    viewer: Viewer = Depends(review_form),
+    values: dict[str, str] = Depends(form_values),
+    db: Session = Depends(get_db),
+) -> Response:
+    text = values.get("minutes", "").strip()
+    try:
+        if not text.isdigit() or len(text) > 6:
+            raise InputError(
+                f"must be a whole number of minutes from {break_glass.MINUTES_RANGE[0]} to "
+                f"{break_glass.MINUTES_RANGE[1]}",
+                field="minutes",
+            )
+        break_glass.set_minutes(db, actor=viewer.actor, partnership_id=partnership_id, minutes=int(text))
+        db.commit()
+    except InputError as err:
+        db.rollback()
+        return _review_page(
+            request, db, viewer, partnership_id, values=values, errors=err.by_field(), status_code=422
+        )
+    return redirect(f"/p/{partnership_id}/break-glass", "changed")

@@ -58,6 +58,7 @@ from reticulist.casework.need_to_know import (
     audit_read,
     check_practitioner,
     current_episode_id,
+    ensure_may_change,
     link_practitioner,
     needs_lead_or_coordinator,
     open_episode_id,
@@ -298,6 +299,7 @@ def open_episode(session: Session, *, actor: Actor, family_id: int, data: cs.Epi
     """A new episode for a recorded family (none may be open). Needs sight of the record."""
     access = access_to_family(session, actor, family_id)
     ensure_allowed(actor, Can.WORK_CASES, access.partnership_id)
+    ensure_may_change(access)
     family = session.get(Family, family_id)
     assert family is not None
     if current_episode_id(session, family_id) is not None:
@@ -733,6 +735,8 @@ class KnownChild:
     lead_organisation: str | None
     lead_email: str | None
     open_episode: bool
+    # For a practitioner who may not open it: the family to ask emergency (break-glass) access to.
+    emergency_family_id: int | None = None
 
 
 def search_child(
@@ -775,6 +779,9 @@ def search_child(
             family_id: int | None = child.family_id
         except NotFound:
             family_id = None
+        may_break_glass = (
+            family_id is None and practitioner_person_id(session, actor, partnership_id) is not None
+        )
         found.append(
             KnownChild(
                 family_id,
@@ -782,6 +789,7 @@ def search_child(
                 lead[1] if lead else None,
                 lead[2] if lead else None,
                 lead is not None,
+                child.family_id if may_break_glass else None,
             )
         )
     audit.record(
@@ -906,6 +914,7 @@ def add_note(
     """A dated entry in the family's chronology by someone who may see the record."""
     access = access_to_family(session, actor, family_id, partnership_id)
     ensure_allowed(actor, Can.WORK_CASES, access.partnership_id)
+    ensure_may_change(access)
     episode_id = current_episode_id(session, family_id)
     person_id = practitioner_person_id(session, actor, access.partnership_id)
     author = session.get(Person, person_id) if person_id else None

@@ -20,6 +20,8 @@ class Partnership(Base):
     area: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     ended_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # How long emergency (break-glass) access to a family's record lasts (casework/break_glass.py).
+    break_glass_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
 
 
 class Organisation(Base):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -59,6 +60,8 @@ DONE_MESSAGES = {
     "accepted": "Accepted: you are now in the team around the family and can see its record.",
     "declined-referral": "Done: the referral was declined; the sender sees your reason.",
     "published": "Published. These figures will not change.",
+    "break-glass": "Emergency access opened. It is recorded and will be reviewed.",
+    "use-reviewed": "Saved: the review of that use of emergency access.",
     "assessment-started": "Started: a draft of the assessment is open below.",
     "assessment-saved": "Saved: the draft of the assessment.",
     "assessment-completed": "Completed: this version of the assessment is locked; a change is a new version.",
@@ -90,11 +93,23 @@ def _date(value: date | None) -> str:
     return value.strftime("%-d %b %Y") if value else ""
 
 
+try:
+    UK_TIME: tzinfo = ZoneInfo("Europe/London")
+except ZoneInfoNotFoundError:  # a machine without the time zone database: UTC, an hour out in summer
+    UK_TIME = UTC
+
+
+def _uktime(value: datetime | None) -> str:
+    """A moment as the clock on the wall in the UK shows it: 14:05."""
+    return value.astimezone(UK_TIME).strftime("%H:%M") if value else ""
+
+
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATE_DIRS[0]))
     templates.env.loader = ChoiceLoader([FileSystemLoader(str(d)) for d in TEMPLATE_DIRS])
     templates.env.filters["label"] = _label
     templates.env.filters["ukdate"] = _date
+    templates.env.filters["uktime"] = _uktime
     templates.env.globals["vocab"] = vocab
     templates.env.globals["done_messages"] = DONE_MESSAGES
     templates.env.globals["new_form_key"] = new_form_key  # forms done once (web/idempotency.py)
