@@ -29,7 +29,7 @@ EDIT_FORMS = re.compile(r"/(new|edit|hand-over|attendance)$")
 CASEWORK = re.compile(r"/(cases|case-access|referrals|families)(/|$)")
 # Casework figures: managers, coordinators and data protection; not members.
 CASEWORK_FIGURES = re.compile(r"/casework[-/]figures")
-# Emergency access: asked by practitioners, reviewed by the data protection role; neither members nor managers.
+# Emergency access: asked by practitioners, reviewed by data protection; not members nor managers.
 BREAK_GLASS = re.compile(r"/break-glass")
 
 
