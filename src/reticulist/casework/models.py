@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Date,
@@ -355,3 +356,51 @@ class BreakGlass(Base):
     reviewed_by_label: Mapped[str | None] = mapped_column(String(320), nullable=True)
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     review_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Consent(Base):
+    """Consent to share, given by a child of sufficient understanding or a person with parental
+    responsibility: which organisations, which kinds of information; given on, withdrawn on. Kept apart from
+    the agreement to take part in early help (Episode.agreed_by), as the guidance keeps them apart."""
+
+    __tablename__ = "consent"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    family_id: Mapped[int] = mapped_column(ForeignKey("family.id", ondelete="CASCADE"), index=True)
+    given_by_member_id: Mapped[int] = mapped_column(ForeignKey("family_member.id"))
+    organisation_ids: Mapped[list[int]] = mapped_column(JSON)  # who may receive
+    kinds: Mapped[list[str]] = mapped_column(JSON)  # InformationKind values
+    given_on: Mapped[date] = mapped_column(Date)
+    recorded_by_label: Mapped[str] = mapped_column(String(320))
+    withdrawn_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    withdrawn_by_label: Mapped[str | None] = mapped_column(String(320), nullable=True)
+
+
+class SharingDecision(Base):
+    """A decision to share information outside the team, or not to: what, with whom, why, on what lawful
+    basis, whether the family was told. A decision to share grants the named recipient read access to those
+    parts of the record until ``access_until`` (casework/need_to_know.py)."""
+
+    __tablename__ = "sharing_decision"
+    __table_args__ = (Index("ix_sharing_decision_recipient", "recipient_person_id", "family_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    family_id: Mapped[int] = mapped_column(ForeignKey("family.id", ondelete="CASCADE"), index=True)
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnership.id"))
+    kinds: Mapped[list[str]] = mapped_column(JSON)
+    recipient_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    recipient_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), nullable=True)
+    purpose: Mapped[str] = mapped_column(Text)
+    decision: Mapped[str] = mapped_column(String(20))  # share / not_share
+    reasons: Mapped[str] = mapped_column(Text)
+    family_told: Mapped[bool] = mapped_column(Boolean)
+    not_told_reason: Mapped[str] = mapped_column(Text, default="")
+    family_views: Mapped[str] = mapped_column(Text, default="")
+    basis: Mapped[str | None] = mapped_column(String(40), nullable=True)  # Article 6; None when not shared
+    special_category: Mapped[bool] = mapped_column(Boolean, default=False)
+    condition: Mapped[str | None] = mapped_column(String(40), nullable=True)  # Article 9, when special
+    consent_id: Mapped[int | None] = mapped_column(ForeignKey("consent.id"), nullable=True)
+    access_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    decided_by_label: Mapped[str] = mapped_column(String(320))
+    decider_organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), nullable=True)
+    decided_on: Mapped[date] = mapped_column(Date)

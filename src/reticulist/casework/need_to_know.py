@@ -17,11 +17,13 @@ from reticulist.access.policy import Actor, NotAllowed, NotFound, allowed, ensur
 from reticulist.audit import service as audit
 from reticulist.casework.models import (
     BreakGlass,
+    Consent,
     Episode,
     Family,
     Involvement,
     LeadPractitioner,
     PractitionerLink,
+    SharingDecision,
 )
 from reticulist.db.base import utcnow
 from reticulist.db.unique import refusing_duplicates
@@ -98,11 +100,15 @@ class Access:
     involvement_id: int | None = None
     sees_shielded: bool = False
     break_glass_id: int | None = None  # the emergency access this read relies on
+    sharing_decision_ids: tuple[int, ...] = ()  # the sharing decisions this read relies on
+    kinds: frozenset[str] | None = None  # the parts of the record it may see (None: all)
 
     @property
     def words(self) -> str:
         if self.break_glass_id is not None:
             return f"{self.route} (use {self.break_glass_id})"
+        if self.sharing_decision_ids:
+            return f"{self.route} ({', '.join(str(i) for i in self.sharing_decision_ids)})"
         return self.route + (f" (involvement {self.involvement_id})" if self.involvement_id else "")
 
 
@@ -147,6 +153,24 @@ def access_to_family(
     if allowed(actor, Can.VIEW_ALL_CASES, pid):
         route = "command line" if actor.is_site_admin else "early help coordinator"
         return Access(family_id, pid, route, sees_shielded=True)
+    if person_id is not None and allowed(actor, Can.WORK_CASES, pid):
+        # Shared with them under a decision to share, until its date, while any consent it rests on lasts.
+        shares = session.execute(
+            select(SharingDecision.id, SharingDecision.kinds)
+            .outerjoin(Consent, Consent.id == SharingDecision.consent_id)
+            .where(
+                SharingDecision.recipient_person_id == person_id,
+                SharingDecision.family_id == family_id,
+                SharingDecision.decision == "share",
+                SharingDecision.access_until >= date.today(),
+                or_(SharingDecision.consent_id.is_(None), Consent.withdrawn_on.is_(None)),
+            )
+            .order_by(SharingDecision.id)
+        ).all()
+        if shares:
+            kinds = frozenset(k for _, ks in shares for k in ks)
+            ids = tuple(i for i, _ in shares)
+            return Access(family_id, pid, "share decision", sharing_decision_ids=ids, kinds=kinds)
     if actor.user_id is not None and allowed(actor, Can.WORK_CASES, pid):
         # Emergency access, while it lasts (casework/break_glass.py); never shielded details.
         use = session.scalar(
@@ -178,6 +202,7 @@ def audit_read(session: Session, actor: Actor, access: Access, what: str) -> Non
             "involvement_id": access.involvement_id,
             "what": what,
             **({"break_glass_id": access.break_glass_id} if access.break_glass_id is not None else {}),
+            **({"sharing_decisions": list(shared)} if (shared := access.sharing_decision_ids) else {}),
         },
     )
 
@@ -210,9 +235,11 @@ def open_episode_id(
 
 
 def ensure_may_change(access: Access) -> None:
-    """Emergency access is for reading: recording anything needs a place in the team."""
+    """Emergency access and shared information are for reading: recording needs a place in the team."""
     if access.route == "break-glass":
         raise NotAllowed("Emergency access lets you read the record, not change it: ask the lead to add you.")
+    if access.route == "share decision":
+        raise NotAllowed("What was shared with you is to read, not to change: ask the lead to add you.")
 
 
 def open_episode_of(session: Session, actor: Actor, episode_id: int) -> tuple[Episode, Access]:

@@ -17,12 +17,16 @@ from reticulist.casework.identifiers import (
 )
 from reticulist.casework.vocab import (
     EpisodeOutcome,
+    InformationKind,
+    LawfulBasis,
     MemberKind,
     NoteKind,
     PlanActionStatus,
     ReferralChoice,
     Relationship,
     Sex,
+    SharingChoice,
+    SpecialCategoryCondition,
 )
 from reticulist.errors import FieldProblem, InputError, named_field
 from reticulist.register import schemas as register_schemas
@@ -321,3 +325,122 @@ class AssessmentDraft(_Schema):
     family_needs: Writing = ""
     childs_words: Writing = ""
     family_view: Writing = ""
+
+
+# --- consent and sharing decisions (casework/sharing.py) ----------------------------------------------------
+def _kinds(value: Any) -> list[str]:
+    """Kinds of information: a list, or words separated by commas (forms, imports)."""
+    items = value if isinstance(value, list | tuple) else ("" if value is None else str(value)).split(",")
+    out: list[str] = []
+    allowed = [k.value for k in InformationKind]
+    for item in items:
+        word = str(item).strip()
+        if not word:
+            continue
+        if word not in allowed:
+            raise ValueError(f'"{word[:40]}" is not one of: {", ".join(allowed)}')
+        if word not in out:
+            out.append(word)
+    if not out:
+        raise ValueError("choose at least one kind of information")
+    return out
+
+
+Kinds = Annotated[list[str], BeforeValidator(_kinds)]
+
+
+def _optional_choice(enum: type) -> BeforeValidator:
+    """As ``_choice``, with nothing given allowed (as "")."""
+    strict = _choice(enum).func
+
+    def parse(value: Any) -> str:
+        return "" if _blank(value) else strict(value)
+
+    return BeforeValidator(parse)
+
+
+def _record_ids(value: Any) -> list[int]:
+    items = value if isinstance(value, list | tuple) else ("" if value is None else str(value)).split(",")
+    out: list[int] = []
+    for item in items:
+        text = str(item).strip()
+        if not text:
+            continue
+        if isinstance(item, bool) or not text.isdigit() or not 1 <= int(text) <= 2**31 - 1:
+            raise ValueError(f'"{text[:20]}" is not a record number')
+        if int(text) not in out:
+            out.append(int(text))
+    if not out:
+        raise ValueError("choose at least one organisation")
+    return out
+
+
+RecordIds = Annotated[list[int], BeforeValidator(_record_ids)]
+
+
+class ConsentCreate(_Schema):
+    """Consent to share: who gave it (a child of sufficient understanding, or a person with parental
+    responsibility), to which organisations, for which kinds of information."""
+
+    given_by_member_id: RecordId
+    organisation_ids: RecordIds
+    kinds: Kinds
+    given_on: RequiredDate
+
+    @model_validator(mode="after")
+    def _not_future(self) -> ConsentCreate:
+        if self.given_on > date.today():
+            raise ValueError("given_on: is in the future")
+        return self
+
+
+class ConsentWithdraw(_Schema):
+    withdrawn_on: RequiredDate
+
+    @model_validator(mode="after")
+    def _not_future(self) -> ConsentWithdraw:
+        if self.withdrawn_on > date.today():
+            raise ValueError("withdrawn_on: is in the future")
+        return self
+
+
+class SharingDecisionCreate(_Schema):
+    """A decision to share information outside the team, or not to, with its reasons (recorded either way)."""
+
+    kinds: Kinds
+    recipient_organisation_id: RecordId
+    recipient_person_id: RecordId | None = None
+    purpose: Writing
+    decision: Annotated[str, _choice(SharingChoice)]
+    reasons: Writing
+    family_told: YesNo = False
+    not_told_reason: Writing = ""
+    family_views: Writing = ""
+    basis: Annotated[str, _optional_choice(LawfulBasis)] = ""
+    special_category: YesNo = False
+    condition: Annotated[str, _optional_choice(SpecialCategoryCondition)] = ""
+    access_until: OptionalDate = None
+    decided_on: RequiredDate
+
+    @model_validator(mode="after")
+    def _complete(self) -> SharingDecisionCreate:
+        if not self.purpose:
+            raise ValueError("purpose: say what the information is for")
+        if not self.reasons:
+            raise ValueError("reasons: record the reasons for the decision, whichever it is")
+        if self.decided_on > date.today():
+            raise ValueError("decided_on: is in the future")
+        if not self.family_told and not self.not_told_reason:
+            raise ValueError("not_told_reason: say why the child and family were not told")
+        if self.decision == SharingChoice.SHARE.value:
+            if not self.basis:
+                raise ValueError("basis: choose the lawful basis (UK GDPR Article 6) for sharing")
+            if self.special_category and not self.condition:
+                raise ValueError("condition: special category data needs an Article 9 condition as well")
+            if self.access_until is None:
+                raise ValueError("access_until: say until when the recipient may see it")
+            if self.access_until < self.decided_on:
+                raise ValueError("access_until: is before the decision")
+            if (self.access_until - self.decided_on).days > 366:
+                raise ValueError("access_until: at most a year after the decision; decide again after that")
+        return self

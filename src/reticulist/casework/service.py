@@ -612,20 +612,26 @@ def family_record(
     plan, reviews = plan_and_reviews(session, open_episode.id) if open_episode else ([], [])
     due = reviews[0].next_review_on if reviews else None
     audit_read(session, actor, access, "the family's record")
+    granted = access.kinds
+    if granted is not None:  # shared under a decision: only the parts it names leave the service
+        if "notes" not in granted:
+            notes, withheld = [], 0
+        if "plan" not in granted:
+            plan, reviews, due = [], [], None
     return FamilyRecord(
         family.id,
         family.partnership_id,
         family.reference,
         access,
-        member_views,
-        episode_views,
+        member_views if granted is None or "people" in granted else [],
+        episode_views if granted is None or "episodes" in granted else [],
         notes,
         withheld,
         plan,
         reviews,
         review_overdue=due is not None and due < date.today(),
-        referrals=family_referrals(session, access),
-        assessments=assessments(session, access),
+        referrals=family_referrals(session, access) if granted is None or "referrals" in granted else [],
+        assessments=assessments(session, access) if granted is None or "assessment" in granted else [],
     )
 
 
