@@ -39,6 +39,8 @@ def _ids(db: Session, case_world: CaseWorld) -> dict[str, object]:
         "family_id": case_world.family_id,
         "assessment_id": record.assessments[0].id,
         "referral_id": 1,
+        "consent_id": 1,
+        "use_id": 1,
     }
 
 

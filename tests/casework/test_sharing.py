@@ -381,3 +381,67 @@ def test_recipients_consents_and_who_may_decide(db: Session, case_world: CaseWor
         sharing.record_decision(db, actor=a["colleague"], family_id=fid, data=_decision(case_world))
     db.rollback()
     assert _counts(db) == before
+
+
+def test_the_record_page_records_consents_and_decisions(app, db: Session, case_world: CaseWorld) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import Browser
+
+    pid, fid = case_world.world.partnership_id, case_world.family_id
+    lead, colleague = Browser(app, case_world.emails["lead"]), Browser(app, case_world.emails["colleague"])
+    url = f"/p/{pid}/cases/{fid}"
+    page = lead.get(url).text
+    assert "Record a sharing decision" in page and "Record consent to share" in page
+    record = casework.family_record(db, actor=case_world.actors["lead"], family_id=fid)
+    db.commit()
+    mother = record.members[1].id
+    police = case_world.world.organisation_id
+    before = _counts(db)
+    bad = lead.post(f"{url}/consents", {"given_by_member_id": str(mother), "given_on": TODAY.isoformat()})
+    assert bad.status_code == 422 and "choose at least one organisation" in bad.text
+    assert _counts(db) == before
+    consent = {
+        "given_by_member_id": str(mother),
+        f"consent_org_{police}": "yes",
+        "consent_kind_people": "yes",
+        "consent_kind_plan": "yes",
+        "given_on": TODAY.isoformat(),
+    }
+    assert lead.post(f"{url}/consents", consent).status_code == 303
+    decision = {
+        "kind_people": "yes",
+        "recipient_organisation_id": str(police),
+        "recipient_person_id_search": "",
+        "recipient_person_id": str(case_world.person_ids["colleague"]),
+        "purpose": "Joint safety planning.",
+        "decision": "share",
+        "reasons": "Risk outside the home.",
+        "basis": "legitimate_interests",
+        "access_until": (TODAY + timedelta(days=10)).isoformat(),
+        "family_told": "yes",
+        "decided_on": TODAY.isoformat(),
+    }
+    refused = lead.post(f"{url}/sharing", decision)
+    assert refused.status_code == 422 and "public authority" in refused.text
+    assert lead.post(f"{url}/sharing", {**decision, "basis": "consent"}).status_code == 303
+    shown = colleague.get(url)
+    assert (
+        shown.status_code == 200
+        and "share decision" in shown.text
+        and "Record a sharing decision" not in shown.text
+    )
+    assert colleague.post(f"{url}/sharing", {**decision, "basis": "public_task"}).status_code == 403
+    consent_id = db.scalar(select(Consent.id))
+    assert (
+        lead.post(
+            f"{url}/consents/{consent_id}/withdraw", {f"withdrawn_on_{consent_id}": "not a date"}
+        ).status_code
+        == 422
+    )
+    assert (
+        lead.post(
+            f"{url}/consents/{consent_id}/withdraw", {f"withdrawn_on_{consent_id}": TODAY.isoformat()}
+        ).status_code
+        == 303
+    )
+    assert colleague.get(url).status_code == 404
+    assert "was withdrawn" in lead.get(url).text

@@ -189,7 +189,20 @@ def _family(db: Session, world: World) -> dict[str, int]:
     )
     db.add(use)
     db.commit()
+    from reticulist.casework.models import Consent
+
+    consent = Consent(
+        family_id=family.id,
+        given_by_member_id=child.id,  # type: ignore[union-attr]
+        organisation_ids=[world.organisation_id],
+        kinds=["people"],
+        given_on=date.today(),
+        recorded_by_label="x",
+    )
+    db.add(consent)
+    db.commit()
     return {
+        "consent_id": consent.id,
         "use_id": use.id,
         "family_id": family.id,
         "referral_id": referral.id,

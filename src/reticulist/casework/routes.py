@@ -16,17 +16,20 @@ from sqlalchemy.orm import Session
 
 from reticulist.access.policy import Action as Can
 from reticulist.access.policy import allowed, ensure_allowed
-from reticulist.casework import break_glass, figures
+from reticulist.casework import break_glass, figures, sharing
 from reticulist.casework import schemas as cs
 from reticulist.casework import service as casework
 from reticulist.casework.vocab import (
     EpisodeOutcome,
+    InformationKind,
+    LawfulBasis,
     NoteKind,
     PlanActionStatus,
     ReferralChoice,
     ReferralStatus,
     Relationship,
     Sex,
+    SpecialCategoryCondition,
 )
 from reticulist.errors import InputError
 from reticulist.register import service as register
@@ -36,6 +39,8 @@ from reticulist.web.pages import form_values, partnership_context, redirect
 from reticulist.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+# Routes to a record that let one read it and nothing more.
+READ_ONLY_ROUTES = ("break-glass", "share decision")
 cases_form = form_for(Can.WORK_CASES)
 
 
@@ -335,8 +340,25 @@ def _record_page(
         team_choices=[(t.involvement_id, t.name) for t in record.open_episode.team if t.to_on is None]
         if record.open_episode
         else [],
-        can_write=record.open_episode is not None and record.access.route != "break-glass",
+        can_write=record.open_episode is not None and record.access.route not in READ_ONLY_ROUTES,
         break_glass=break_glass.use_of(db, record.access.break_glass_id),
+        may_share=record.access.route not in READ_ONLY_ROUTES,
+        sharing=(
+            sharing.family_sharing(db, actor=viewer.actor, family_id=family_id)
+            if record.access.route not in READ_ONLY_ROUTES
+            else ([], [])
+        ),
+        consent_givers=[
+            (m.id, m.name) for m in record.members if m.kind == "child" or m.parental_responsibility
+        ],
+        information_kinds=InformationKind.choices(),
+        bases=LawfulBasis.choices(),
+        conditions=SpecialCategoryCondition.choices(),
+        recipient_picker=(
+            _picker(db, viewer, partnership_id, "recipient_person_id", values or {})
+            if record.access.route not in READ_ONLY_ROUTES
+            else None
+        ),
         outcome_choices=[(o.id, o.text) for o in record.plan],
         children=[(m.id, m.name) for m in record.members if m.kind == "child"],
         organisations=[
@@ -1061,3 +1083,100 @@ def break_glass_minutes(
             request, db, viewer, partnership_id, values=values, errors=err.by_field(), status_code=422
         )
     return redirect(f"/p/{partnership_id}/break-glass", "changed")
+
+
+# --- consent and sharing decisions -------------------------------------------------------------------------
+def _checked(values: dict[str, str], prefix: str) -> str:
+    """The boxes ticked among ``prefix``-named checkboxes (kind_people=yes...), as a comma list."""
+    return ",".join(k.removeprefix(prefix) for k, v in values.items() if k.startswith(prefix) and v == "yes")
+
+
+@router.post("/p/{partnership_id}/cases/{family_id}/consents")
+def consent_add(
+    request: Request,
+    partnership_id: int,
+    family_id: int,
+    viewer: Viewer = Depends(cases_form),
+    values: dict[str, str] = Depends(form_values),
+    db: Session = Depends(get_db),
+) -> Response:
+    def work() -> None:
+        data = cs.parse(
+            cs.ConsentCreate,
+            {
+                "given_by_member_id": values.get("given_by_member_id", ""),
+                "organisation_ids": _checked(values, "consent_org_"),
+                "kinds": _checked(values, "consent_kind_"),
+                "given_on": values.get("given_on", ""),
+            },
+        )
+        sharing.record_consent(
+            db, actor=viewer.actor, family_id=_family_of(db, viewer, partnership_id, family_id), data=data
+        )
+
+    return _write(request, db, viewer, partnership_id, family_id, values, work, "consent-recorded", "sharing")
+
+
+@router.post("/p/{partnership_id}/cases/{family_id}/consents/{consent_id}/withdraw")
+def consent_withdraw(
+    request: Request,
+    partnership_id: int,
+    family_id: int,
+    consent_id: int,
+    viewer: Viewer = Depends(cases_form),
+    values: dict[str, str] = Depends(form_values),
+    db: Session = Depends(get_db),
+) -> Response:
+    def work() -> None:
+        _family_of(db, viewer, partnership_id, family_id)
+        data = cs.parse(cs.ConsentWithdraw, {"withdrawn_on": values.get(f"withdrawn_on_{consent_id}", "")})
+        sharing.withdraw_consent(
+            db, actor=viewer.actor, consent_id=consent_id, data=data, partnership_id=partnership_id
+        )
+
+    renames = {"withdrawn_on": f"withdrawn_on_{consent_id}"}
+    return _write(
+        request, db, viewer, partnership_id, family_id, values, work, "consent-withdrawn", "sharing", renames
+    )
+
+
+@router.post("/p/{partnership_id}/cases/{family_id}/sharing")
+def sharing_decide(
+    request: Request,
+    partnership_id: int,
+    family_id: int,
+    viewer: Viewer = Depends(cases_form),
+    values: dict[str, str] = Depends(form_values),
+    db: Session = Depends(get_db),
+) -> Response:
+    def work() -> None:
+        fid = _family_of(db, viewer, partnership_id, family_id)
+        chosen = _chosen_practitioner(db, viewer, partnership_id, values, "recipient_person_id")
+        fields = (
+            "recipient_organisation_id",
+            "recipient_person_id",
+            "purpose",
+            "decision",
+            "reasons",
+            "family_told",
+            "not_told_reason",
+            "family_views",
+            "basis",
+            "special_category",
+            "condition",
+            "access_until",
+            "decided_on",
+        )
+        raw = {k: chosen.get(k, "") for k in fields}
+        if not raw["recipient_person_id"].strip():
+            raw.pop("recipient_person_id")
+        data = cs.parse(cs.SharingDecisionCreate, {**raw, "kinds": _checked(values, "kind_")})
+        sharing.record_decision(db, actor=viewer.actor, family_id=fid, data=data)
+
+    return _write(request, db, viewer, partnership_id, family_id, values, work, "sharing-decided", "sharing")
+
+
+def _family_of(db: Session, viewer: Viewer, partnership_id: int, family_id: int) -> int:
+    """The family, reached through this partnership (another's is not found here)."""
+    casework.access_to_family(db, viewer.actor, family_id, partnership_id)
+    return family_id
