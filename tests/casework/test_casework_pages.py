@@ -98,6 +98,17 @@ def test_the_access_matrix_over_every_casework_page(
             "admin": 404,
             "outsider": 404,
         },
+        f"{base}/cases/{fid}/seen.csv": {
+            "lead": 200,
+            "team": 403,
+            "colleague": 404,
+            "coordinator": 403,
+            "dpo": 200,
+            "manager": 404,
+            "member": 404,
+            "admin": 404,
+            "outsider": 404,
+        },
         f"{base}/case-access": {
             "lead": 403,
             "team": 403,
@@ -140,6 +151,12 @@ def test_every_opening_of_the_record_is_audited_once(
     assert _views(db, case_world.family_id) == before + 4
     seen = people["dpo"].get(f"{url}/seen").text
     assert seen.count("team member") >= 1 and "lead practitioner" in seen and "early help coordinator" in seen
+    assert "team member (involvement " in seen
+    exported = people["dpo"].get(f"{url}/seen.csv")
+    assert exported.headers["content-type"].startswith("text/csv")
+    lines = exported.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("when (UTC),who,event,what,through") and len(lines) > 5
+    assert any("early help coordinator" in line for line in lines)
 
 
 def test_shielded_details_are_never_sent_to_those_not_allowed(

@@ -445,3 +445,79 @@ def test_the_record_page_records_consents_and_decisions(app, db: Session, case_w
     )
     assert colleague.get(url).status_code == 404
     assert "was withdrawn" in lead.get(url).text
+
+
+def test_the_api_for_consents_and_decisions(app, db: Session, case_world: CaseWorld) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from reticulist.access import service as accounts
+    from tests.conftest import APP_SECRET
+
+    tokens = {}
+    for persona in ("lead", "colleague", "manager", "outsider"):
+        _, tokens[persona] = accounts.create_api_token(
+            db, actor=case_world.actors[persona], name="s", secret_key=APP_SECRET
+        )
+    record = casework.family_record(db, actor=case_world.actors["lead"], family_id=case_world.family_id)
+    db.commit()
+    client = TestClient(app, base_url="https://testserver")
+    base = f"/api/v1/partnerships/{case_world.world.partnership_id}"
+    family = f"{base}/families/{case_world.family_id}"
+
+    def call(persona: str, method: str, url: str, **kw):  # type: ignore[no-untyped-def]
+        return client.request(method, url, headers={"Authorization": f"Bearer {tokens[persona]}"}, **kw)
+
+    police = case_world.world.organisation_id
+    consent = {
+        "given_by_member_id": record.members[1].id,
+        "organisation_ids": [police],
+        "kinds": ["people"],
+        "given_on": TODAY.isoformat(),
+    }
+    assert call("manager", "POST", f"{family}/consents", json=consent).status_code == 403
+    assert call("outsider", "POST", f"{family}/consents", json=consent).status_code == 404
+    assert call("lead", "POST", f"{family}/consents", json={**consent, "kinds": []}).status_code == 422
+    created = call("lead", "POST", f"{family}/consents", json=consent)
+    assert created.status_code == 201
+    decision = {
+        "kinds": ["people"],
+        "recipient_organisation_id": police,
+        "recipient_person_id": case_world.person_ids["colleague"],
+        "purpose": "Safety planning.",
+        "decision": "share",
+        "reasons": "Risk outside the home.",
+        "family_told": True,
+        "basis": "recognised_legitimate_interest",
+        "access_until": (TODAY + timedelta(days=5)).isoformat(),
+        "decided_on": TODAY.isoformat(),
+    }
+    refused = call("lead", "POST", f"{family}/sharing-decisions", json=decision)
+    assert refused.status_code == 422 and "public authority" in refused.text
+    assert (
+        call("lead", "POST", f"{family}/sharing-decisions", json={**decision, "basis": "consent"}).status_code
+        == 201
+    )
+    listed = call("lead", "GET", f"{family}/sharing").json()
+    assert listed["decisions"][0]["in_force"] and listed["consents"][0]["withdrawn_on"] is None
+    assert call("colleague", "GET", family).json()["access"]["route"] == "share decision"
+    assert call("colleague", "GET", f"{family}/sharing").status_code == 403
+    consent_id = created.json()["id"]
+    assert (
+        call(
+            "lead", "POST", f"{base}/consents/{consent_id}/withdraw", json={"withdrawn_on": "nonsense"}
+        ).status_code
+        == 422
+    )
+    assert (
+        call(
+            "lead", "POST", f"{base}/consents/{consent_id}/withdraw", json={"withdrawn_on": TODAY.isoformat()}
+        ).status_code
+        == 200
+    )
+    assert call("colleague", "GET", family).status_code == 404
+    assert (
+        call(
+            "lead", "POST", f"{base}/consents/999999/withdraw", json={"withdrawn_on": TODAY.isoformat()}
+        ).status_code
+        == 404
+    )

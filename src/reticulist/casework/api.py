@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from reticulist.access.policy import Action as Can
 from reticulist.access.policy import allowed, ensure_allowed
-from reticulist.casework import break_glass, figures
+from reticulist.casework import break_glass, figures, sharing
 from reticulist.casework import schemas as cs
 from reticulist.casework import service as casework
 from reticulist.register import service as register
@@ -536,3 +536,82 @@ def break_glass_open(
     )
     db.commit()
     return BreakGlassOpened(id=use.id, expires_at=use.expires_at.isoformat())
+
+
+# --- consent and sharing decisions -------------------------------------------------------------------------
+class SharingRecords(BaseModel):
+    decisions: list[sharing.DecisionView]
+    consents: list[sharing.ConsentView]
+
+
+@router.get(
+    F + "/sharing", response_model=SharingRecords, tags=["casework"], summary="Sharing decisions and consents"
+)
+def sharing_records(
+    family_id: int,
+    partnership_id: int = Depends(casework_partnership),
+    viewer: Viewer = Depends(api_viewer),
+    db: Session = Depends(get_db),
+) -> SharingRecords:
+    """The family's sharing decisions (shared or not, with reasons and lawful basis) and consents to share,
+    for its team and the coordinator."""
+    casework.access_to_family(db, viewer.actor, family_id, partnership_id)
+    decisions, consents = sharing.family_sharing(db, actor=viewer.actor, family_id=family_id)
+    return SharingRecords(decisions=decisions, consents=consents)
+
+
+@router.post(
+    F + "/consents", response_model=Done, status_code=201, tags=["casework"], summary="Record consent"
+)
+def consent_add(
+    family_id: int,
+    data: cs.ConsentCreate,
+    partnership_id: int = Depends(casework_partnership),
+    viewer: Viewer = Depends(api_viewer),
+    db: Session = Depends(get_db),
+) -> Done:
+    """Consent to share given by the child or a person with parental responsibility: organisations, kinds
+    of information, date."""
+    casework.access_to_family(db, viewer.actor, family_id, partnership_id)
+    consent = sharing.record_consent(db, actor=viewer.actor, family_id=family_id, data=data)
+    db.commit()
+    return Done(id=consent.id)
+
+
+@router.post(
+    P + "/consents/{consent_id}/withdraw", response_model=Done, tags=["casework"], summary="Withdraw consent"
+)
+def consent_withdraw(
+    consent_id: int,
+    data: cs.ConsentWithdraw,
+    partnership_id: int = Depends(casework_partnership),
+    viewer: Viewer = Depends(api_viewer),
+    db: Session = Depends(get_db),
+) -> Done:
+    """Access that rested on the consent ends at once; the lead practitioner is told in the chronology."""
+    sharing.withdraw_consent(
+        db, actor=viewer.actor, consent_id=consent_id, data=data, partnership_id=partnership_id
+    )
+    db.commit()
+    return Done(id=consent_id)
+
+
+@router.post(
+    F + "/sharing-decisions",
+    response_model=Done,
+    status_code=201,
+    tags=["casework"],
+    summary="Record a sharing decision",
+)
+def sharing_decide(
+    family_id: int,
+    data: cs.SharingDecisionCreate,
+    partnership_id: int = Depends(casework_partnership),
+    viewer: Viewer = Depends(api_viewer),
+    db: Session = Depends(get_db),
+) -> Done:
+    """To share or not to share, with reasons; the lawful basis rules are enforced (422 naming the field)."""
+    casework.access_to_family(db, viewer.actor, family_id, partnership_id)
+    decision = sharing.record_decision(db, actor=viewer.actor, family_id=family_id, data=data)
+    db.commit()
+    return Done(id=decision.id)

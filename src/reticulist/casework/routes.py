@@ -33,6 +33,7 @@ from reticulist.casework.vocab import (
 )
 from reticulist.errors import InputError
 from reticulist.register import service as register
+from reticulist.tabular import csv_bytes
 from reticulist.text import refused_character
 from reticulist.web.deps import Viewer, form_for, get_db, page_viewer
 from reticulist.web.pages import form_values, partnership_context, redirect
@@ -797,8 +798,47 @@ def seen(
     ctx = _context(db, viewer, partnership_id)
     events = casework.who_has_seen(db, actor=viewer.actor, family_id=family_id, partnership_id=partnership_id)
     db.commit()
-    ctx.update(events=events, family_id=family_id)
+    ctx.update(events=[(e, through(e)) for e in events], family_id=family_id)
     return render(request, "casework/seen.html", ctx)
+
+
+def through(event: Any) -> str:
+    """The route an audited read or change went through, in words: "team member (involvement 12)",
+    "break-glass (use 3)", "share decision (decisions 4, 7)"."""
+    after = event.after or {}
+    words = str(after.get("access") or event.via)
+    if after.get("break_glass_id"):
+        words += f" (use {after['break_glass_id']})"
+    elif after.get("sharing_decisions"):
+        words += f" (decisions {', '.join(str(i) for i in after['sharing_decisions'])})"
+    elif after.get("involvement_id"):
+        words += f" (involvement {after['involvement_id']})"
+    return words
+
+
+@router.get("/p/{partnership_id}/cases/{family_id}/seen.csv")
+def seen_csv(
+    partnership_id: int,
+    family_id: int,
+    viewer: Viewer = Depends(page_viewer),
+    db: Session = Depends(get_db),
+) -> Response:
+    """The same list as a CSV file, for a data protection officer's answer to "who saw this child's record,
+    and on what basis" (taking it is recorded like looking at it)."""
+    events = casework.who_has_seen(db, actor=viewer.actor, family_id=family_id, partnership_id=partnership_id)
+    db.commit()
+    rows: list[list[Any]] = [
+        ["when (UTC)", "who", "event", "what", "through", "audit event id", "chain position"]
+    ]
+    rows += [
+        [e.at.isoformat(timespec="seconds"), e.actor_label, e.event, e.summary, through(e), e.id, e.chain_seq]
+        for e in events
+    ]
+    return Response(
+        csv_bytes(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="who-has-seen-family-{family_id}.csv"'},
+    )
 
 
 @router.get("/p/{partnership_id}/case-access")
