@@ -53,3 +53,37 @@ def test_every_api_route_is_documented() -> None:
     documented = set(re.findall(r"`(?:GET|POST|PUT|DELETE|PATCH) (/api/v1/[^`\s]*)`", text))
     missing = sorted(path for path in spec["paths"] if path not in documented)
     assert not missing, f"API routes missing from docs/operating.md: {missing}"
+
+
+def test_the_information_sharing_rules_are_told_as_the_code_keeps_them() -> None:
+    """docs/information-sharing.md states the rules with their numbers and words: they must be the code's."""
+    from reticulist.casework import break_glass
+    from reticulist.casework.vocab import (
+        LABELS,
+        PUBLIC_AUTHORITY_KINDS,
+        InformationKind,
+        LawfulBasis,
+        SpecialCategoryCondition,
+    )
+    from reticulist.register.models import Partnership
+    from reticulist.register.vocab import OrganisationKind
+
+    text = " ".join((DOCS / "information-sharing.md").read_text(encoding="utf-8").split())
+    default_minutes = Partnership.__table__.c.break_glass_minutes.default.arg
+    assert f"**{default_minutes} minutes**" in text
+    low, high = break_glass.MINUTES_RANGE
+    assert f"({low} to {high})" in text
+    assert f"at least {break_glass.MIN_REASON} characters" in text
+    assert f"{break_glass.REPEATED_USES} times or more in {break_glass.REPEAT_WINDOW.days} days" in text
+    for basis in LawfulBasis:
+        words = LABELS[basis.value].split(" (")[0]
+        assert words in text, basis
+    for condition in SpecialCategoryCondition:
+        assert LABELS[condition.value].split(" (")[0] in text, condition
+    for kind in InformationKind:
+        assert kind.value.rstrip("s")[:5] in text.lower(), kind
+    # The public authorities named are exactly the kinds the code treats as such.
+    public_words = text.split("are; housing")[0].rsplit("register:", 1)[1]
+    for kind in OrganisationKind:
+        named = kind.label.lower() in public_words.lower()
+        assert named == (kind.value in PUBLIC_AUTHORITY_KINDS), kind
