@@ -109,6 +109,7 @@ def lock_head(connection: Connection) -> tuple[int, str]:
 
 
 def move_head(connection: Connection, seq: int, hash_: str) -> None:
+    """Set the head to the last row written (the lock taken by ``lock_head`` holds till commit)."""
     connection.execute(
         text("UPDATE audit_chain SET last_seq = :s, last_hash = :h WHERE id = 1"), {"s": seq, "h": hash_}
     )
@@ -140,7 +141,7 @@ def chain_values(rows: Sequence[dict[str, Any]], seq: int, previous: str) -> tup
 
 
 def insert_chained(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert audit rows in bulk (as the demo and imports may), chained like any other."""
+    """Insert audit rows in bulk (for callers that write many at once), chained like any other."""
     if not rows:
         return
     seq, previous = lock_head(connection)
