@@ -11,7 +11,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from reticulist.audit.chain import GENESIS, row_hash
-from reticulist.db.engine import canonical_json
+from reticulist.db.base import canonical_json
 
 AFTER = canonical_json({"access": "team member", "involvement_id": None, "what": "the family's record"})
 

@@ -9,8 +9,9 @@ transaction. Two transactions writing audit rows at once take turns at the head,
 in commit order; a transaction that rolls back rolls its head move back with it.
 
 What a row's hash covers: its position, time, who (id and label), partnership, event, record type and
-id, summary, the before and after JSON (as stored: the engine writes JSON canonically, sorted keys, no
-spaces) and how it came (web, api...). Not the row's id, which is only a storage key.
+id, summary, the before and after JSON (as stored: those two columns store their keys sorted, so the text
+is a function of the value; db/base.py SortedJSON) and how it came (web, api...). Not the row's id, which is
+only a storage key.
 """
 
 from __future__ import annotations
@@ -27,8 +28,7 @@ from sqlalchemy import Connection, Engine, event, func, select, text
 from sqlalchemy.orm import Session
 
 from reticulist.audit.models import AuditChain, AuditEvent
-from reticulist.db.base import utcnow
-from reticulist.db.engine import canonical_json
+from reticulist.db.base import canonical_json, utcnow
 
 GENESIS = "0" * 64  # the "hash before the first row"
 _SEP = "\x1f"
@@ -255,8 +255,8 @@ def _check_range(connection: Connection, first: int, last: int, previous: str) -
         values = (at, row[4], row[5], row[6], row[7], row[8], row[9], row[10], row[11], row[12], row[13])
         computed = row_hash(previous, seq, *values)
         if computed != stored:
-            # The stored JSON may have been written by an engine that does not write it canonically:
-            # compare its parsed form before calling it a break.
+            # JSON stored before the keys were sorted (rows chained by migration 0016): compare its parsed
+            # form before calling it a break.
             parsed = [json.loads(v) if isinstance(v, str) else v for v in (row[11], row[12])]
             again = row_hash(previous, seq, *values[:8], *parsed, values[10])
             if again != stored:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String
+from sqlalchemy import BigInteger, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from reticulist.db.base import Base, UTCDateTime, utcnow
+from reticulist.db.base import Base, SortedJSON, UTCDateTime, utcnow
 
 
 class AuditEvent(Base):
@@ -30,8 +30,9 @@ class AuditEvent(Base):
     record_type: Mapped[str] = mapped_column(String(40), index=True)
     record_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     summary: Mapped[str] = mapped_column(String(500))
-    before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # Keys sorted as stored, so the hash chain can hash the stored text (db/base.py SortedJSON).
+    before: Mapped[dict[str, Any] | None] = mapped_column(SortedJSON, nullable=True)
+    after: Mapped[dict[str, Any] | None] = mapped_column(SortedJSON, nullable=True)
     via: Mapped[str] = mapped_column(String(20))  # web / api / cli / import / demo
     # The row's place in the hash chain and its hash (hex SHA-256), set as it is written (audit/chain.py).
     # Empty only for a row written around the chain, which ``reticulist audit verify`` reports.

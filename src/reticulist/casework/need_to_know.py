@@ -96,7 +96,8 @@ class Access:
 
     family_id: int
     partnership_id: int
-    route: str  # "lead practitioner", "team member", "early help coordinator", "break-glass", "command line"
+    # lead practitioner, team member, early help coordinator, share decision, break-glass, command line
+    route: str
     involvement_id: int | None = None
     sees_shielded: bool = False
     break_glass_id: int | None = None  # the emergency access this read relies on

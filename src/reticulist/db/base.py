@@ -3,9 +3,11 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator
+from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -34,6 +36,32 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _sorted(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, list | tuple):
+        return [_sorted(v) for v in value]
+    return value
+
+
+def canonical_json(value: Any) -> str:
+    """The text a ``SortedJSON`` column stores for ``value``: keys sorted at every level, written by the
+    standard ``json.dumps`` (as SQLAlchemy writes JSON), so it is the same whoever writes it."""
+    return json.dumps(_sorted(value))
+
+
+class SortedJSON(TypeDecorator[Any]):
+    """JSON stored with its keys sorted, so that the stored text is a function of the value: the audit log's
+    hash chain hashes that text (audit/chain.py). Other JSON columns keep their keys' order, which some
+    rely on (a barometer release lists its breakdowns in order)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: object) -> Any:
+        return None if value is None else _sorted(value)
 
 
 def utcnow() -> datetime:

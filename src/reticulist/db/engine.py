@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Container
 from typing import Any
 
@@ -25,12 +24,6 @@ POOL_TIMEOUT_SECONDS = 10
 SPARE_CONNECTIONS = 2
 
 
-def canonical_json(value: Any) -> str:
-    """JSON as every engine writes it: sorted keys, no spaces, so the audit log's hash chain can hash the
-    stored text (audit/chain.py)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def make_engine(url: str, *, echo: bool = False, connections: int | None = None) -> Engine:
     """Create an engine; SQLite gets WAL, a busy timeout and enforced foreign keys. ``connections`` sizes the
     pool for a server process: one per request it works on at once (a request holds one session, closed
@@ -42,7 +35,6 @@ def make_engine(url: str, *, echo: bool = False, connections: int | None = None)
         engine = create_engine(
             url,
             echo=echo,
-            json_serializer=canonical_json,
             connect_args={"check_same_thread": False, "timeout": LOCK_WAIT_SECONDS},
             **(pool if ":memory:" not in url and url not in ("sqlite://", "sqlite:///") else {}),
         )
@@ -58,9 +50,7 @@ def make_engine(url: str, *, echo: bool = False, connections: int | None = None)
         return engine
     # connect_timeout: an unreachable server is reported in seconds, not after the operating system's minutes.
     connect_args = {"connect_timeout": 10, "options": f"-c lock_timeout={LOCK_WAIT_SECONDS * 1000}"}
-    return create_engine(
-        url, echo=echo, json_serializer=canonical_json, pool_pre_ping=True, connect_args=connect_args, **pool
-    )
+    return create_engine(url, echo=echo, pool_pre_ping=True, connect_args=connect_args, **pool)
 
 
 class BlockingOnEventLoop(RuntimeError):
