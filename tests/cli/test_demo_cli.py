@@ -91,6 +91,21 @@ def _casework_logins(url: str) -> None:
 
             lines = casework.my_caseload(session, actor=actor(Role.PRACTITIONER), partnership_id=pid)
             assert lines and any(line.leads for line in lines)
+            # Information sharing to show: a consent, decisions to share and not to, and an emergency
+            # access waiting for the data protection officer; the audit log verifies.
+            from reticulist.audit import chain
+            from reticulist.casework import break_glass, sharing
+
+            decisions, consents = sharing.family_sharing(
+                session,
+                actor=actor(Role.PRACTITIONER),
+                family_id=next(li.family_id for li in lines if li.leads),
+            )
+            assert {d.decision for d in decisions} == {"share", "not_share"} and len(consents) == 1
+            assert (
+                break_glass.waiting_count(session, actor=actor(Role.DATA_PROTECTION), partnership_id=pid) == 1
+            )
+            assert chain.verify(engine).problem is None
             with pytest.raises(NotFound):
                 casework.family_record(session, actor=actor(Role.MANAGER), family_id=lines[0].family_id)
     finally:

@@ -40,6 +40,7 @@ from reticulist.casework.models import (
     MemberAddress,
     PlanAction,
     PlanOutcome,
+    PractitionerLink,
     Referral,
     Review,
     ReviewAttendee,
@@ -589,3 +590,113 @@ def add_demo_casework(
             open_leads[person_id] = open_leads.get(person_id, 0) + 1
     busiest = max(open_leads, key=lambda p: (open_leads[p], -p)) if open_leads else leads[0].id
     return DemoCasework(families, busiest, bridge.id, family_ids[vignette])
+
+
+def add_demo_sharing(session: Session, *, partnership_id: int, cases: DemoCasework, today: date) -> None:
+    """After the demo logins exist: the demo practitioner records a consent, a decision to share with the
+    police and one not to share on a family they lead, and once used emergency access to a family they are
+    not in, waiting for the data protection officer's review (docs/information-sharing.md)."""
+    from dataclasses import replace
+
+    from reticulist.access import service as accounts
+    from reticulist.access.models import User
+    from reticulist.casework import break_glass, sharing
+    from reticulist.casework import schemas as cs
+    from reticulist.casework import service as casework
+
+    user = session.scalar(
+        select(User)
+        .join(PractitionerLink, PractitionerLink.user_id == User.id)
+        .where(PractitionerLink.person_id == cases.lead_person_id)
+    )
+    if user is None:
+        return
+    actor = replace(accounts.actor_for(session, user), via="demo")
+    led = [
+        line
+        for line in casework.my_caseload(session, actor=actor, partnership_id=partnership_id)
+        if line.leads
+    ]
+    if not led:
+        return
+    family_id = led[0].family_id
+    record = casework.family_record(session, actor=actor, family_id=family_id)
+    giver = next((m for m in record.members if m.parental_responsibility), None)
+    police = session.scalar(
+        select(Organisation).where(
+            Organisation.partnership_id == partnership_id, Organisation.kind == "police"
+        )
+    )
+    if giver is None or police is None:
+        return
+    officer = session.scalar(
+        select(Person)
+        .where(Person.organisation_id == police.id, Person.ended_on.is_(None))
+        .order_by(Person.id)
+    )
+    sharing.record_consent(
+        session,
+        actor=actor,
+        family_id=family_id,
+        data=cs.ConsentCreate(
+            given_by_member_id=giver.id, organisation_ids=[police.id], kinds=["people"], given_on=today
+        ),
+    )
+    common = {
+        "recipient_organisation_id": police.id,
+        "family_told": True,
+        "decided_on": today,
+    }
+    sharing.record_decision(
+        session,
+        actor=actor,
+        family_id=family_id,
+        data=cs.SharingDecisionCreate(
+            kinds=["people", "plan"],
+            recipient_person_id=officer.id if officer else None,
+            purpose="Joint safety planning with the neighbourhood policing team.",
+            decision="share",
+            reasons="An adult outside the home poses a risk to the children; the plan needs police input.",
+            family_views="The mother agreed; the eldest asked that school not be told.",
+            basis="public_task",
+            access_until=today + timedelta(days=90),
+            **common,
+        ),
+    )
+    sharing.record_decision(
+        session,
+        actor=actor,
+        family_id=family_id,
+        data=cs.SharingDecisionCreate(
+            kinds=["notes"],
+            purpose="The police asked for the case notes of the last month.",
+            decision="not_share",
+            reasons="Not needed for their purpose: the plan and the people are enough, and the notes hold "
+            "health details.",
+            **common,
+        ),
+    )
+    other = session.scalar(
+        select(Episode.family_id)
+        .where(
+            Episode.partnership_id == partnership_id,
+            Episode.closed_on.is_(None),
+            Episode.family_id.not_in(
+                [
+                    line.family_id
+                    for line in casework.my_caseload(session, actor=actor, partnership_id=partnership_id)
+                ]
+            ),
+        )
+        .order_by(Episode.family_id)
+        .limit(1)
+    )
+    if other is not None:
+        break_glass.open_break_glass(
+            session,
+            actor=actor,
+            partnership_id=partnership_id,
+            family_id=other,
+            reason="Called by the hospital at 11pm: a child of this family was brought in; I needed the "
+            "lead's contact and the safety plan.",
+        )

@@ -1049,6 +1049,7 @@ def _review_page(
 ) -> Response:
     ctx = _context(db, viewer, partnership_id)
     ctx.update(
+        section="break-glass",
         uses=break_glass.review_queue(db, actor=viewer.actor, partnership_id=partnership_id),
         minutes=break_glass.minutes_for(db, partnership_id),
         verdicts=list(break_glass.VERDICTS.items()),

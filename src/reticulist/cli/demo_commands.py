@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 import reticulist.db.models  # noqa: F401  (every table in Base.metadata, for the safety check)
 from reticulist.access.models import User
 from reticulist.barometer import service as barometer
-from reticulist.casework.demo import add_demo_casework
+from reticulist.casework.demo import add_demo_casework, add_demo_sharing
 from reticulist.cli.common import console, err_console, settings_for
 from reticulist.cli.failures import note_database, now, outcome
 from reticulist.db import migrate
@@ -115,6 +115,7 @@ def build_demo_database(url: str, *, seed: int = DEMO_SEED, show_progress: bool 
             create_demo_accounts(
                 session, partnership_id=partnership_id, practitioner_person_id=cases.lead_person_id
             )
+            add_demo_sharing(session, partnership_id=partnership_id, cases=cases, today=date.today())
             session.commit()
             progress.update(task, description="Done")
         return partnership_id
