@@ -226,9 +226,11 @@ def current_episode_id(session: Session, family_id: int) -> int | None:
 def open_episode_id(
     session: Session, *, actor: Actor, family_id: int, partnership_id: int | None = None
 ) -> int:
-    """The family's open episode, for someone who may see the family (NotFound otherwise); InputError
-    when none is open. Every change to the team, plan, reviews and assessment goes through it."""
+    """The family's open episode, for someone who may change the family's record (NotFound to those who
+    may not see it, NotAllowed to those who may only read it); InputError when none is open. Every change
+    to the team, plan, reviews and assessment goes through it, before its form is read."""
     access = access_to_family(session, actor, family_id, partnership_id)
+    ensure_may_change(access)
     episode_id = current_episode_id(session, access.family_id)
     if episode_id is None:
         raise InputError("this family has no open episode", field="episode")

@@ -421,6 +421,9 @@ def _write(
     """Run one write against the family's record; on bad input show the record again with the problems at
     their fields (``renames``: the schema's field -> the form's) and nothing written. Afterwards go to
     ``then`` (default: the record, at ``anchor``)."""
+    # Who may change the record is decided before the form is read: a reader (a share, emergency access)
+    # gets "forbidden" whatever they sent, and someone outside "not found".
+    casework.ensure_may_change(casework.access_to_family(db, viewer.actor, family_id, partnership_id))
     try:
         work()
         db.commit()

@@ -127,6 +127,7 @@ __all__ = [
     "complete_assessment",
     "current_episode_id",
     "decide_referral",
+    "ensure_may_change",
     "family_id_by_reference",
     "family_record",
     "family_referrals",
