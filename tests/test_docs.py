@@ -87,3 +87,18 @@ def test_the_information_sharing_rules_are_told_as_the_code_keeps_them() -> None
     for kind in OrganisationKind:
         named = kind.label.lower() in public_words.lower()
         assert named == (kind.value in PUBLIC_AUTHORITY_KINDS), kind
+
+
+def test_the_subject_access_examples_are_the_code_s() -> None:
+    from datetime import date
+
+    from reticulist.casework.subject_access_dates import due_on, months_after
+
+    text = " ".join((DOCS / "information-sharing.md").read_text(encoding="utf-8").split())
+    assert "a request of 3 September is due on 3 October" in text
+    assert months_after(date(2025, 9, 3), 1) == date(2025, 10, 3)
+    assert "(31 January: the end of February)" in text and months_after(date(2026, 1, 31), 1) == date(
+        2026, 2, 28
+    )
+    assert "**one calendar month**" in text and "extended by two further months** (three in all)" in text
+    assert due_on(date(2025, 9, 3), None, extended=True) == date(2025, 12, 3)

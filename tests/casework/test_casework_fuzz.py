@@ -40,6 +40,8 @@ def _ids(db: Session, case_world: CaseWorld) -> dict[str, object]:
         "assessment_id": record.assessments[0].id,
         "referral_id": 1,
         "consent_id": 1,
+        "request_id": 1,
+        "step": "done",
         "use_id": 1,
     }
 

@@ -29,8 +29,8 @@ EDIT_FORMS = re.compile(r"/(new|edit|hand-over|attendance)$")
 CASEWORK = re.compile(r"/(cases|case-access|referrals|families)(/|$)")
 # Casework figures: managers, coordinators and data protection; not members.
 CASEWORK_FIGURES = re.compile(r"/casework[-/]figures")
-# Emergency access: asked by practitioners, reviewed by data protection; not members nor managers.
-BREAK_GLASS = re.compile(r"/break-glass")
+# Emergency access and subject access: the data protection role's (and practitioners' asking); not managers.
+BREAK_GLASS = re.compile(r"/break-glass|/subject-access")
 
 
 def _casework_for_register_roles(method: str, path: str) -> int:
@@ -203,6 +203,8 @@ def _family(db: Session, world: World) -> dict[str, int]:
     db.commit()
     return {
         "consent_id": consent.id,
+        "request_id": 1,
+        "step": "done",
         "use_id": use.id,
         "family_id": family.id,
         "referral_id": referral.id,

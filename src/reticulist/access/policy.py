@@ -39,6 +39,7 @@ class Action(StrEnum):
     VIEW_CASEWORK_FIGURES = "view-casework-figures"  # counts without names, under disclosure control
     PUBLISH_CASEWORK_FIGURES = "publish-casework-figures"  # publish an ended quarter's figures, once
     REVIEW_BREAK_GLASS = "review-break-glass"  # review emergency access to records; set its time limit
+    HANDLE_SUBJECT_ACCESS = "handle-subject-access"  # the subject access request register
 
 
 GRANTS: dict[Role, frozenset[Action]] = {
@@ -71,6 +72,7 @@ GRANTS[Role.DATA_PROTECTION] = frozenset(
         Action.VIEW_CASE_ACCESS,
         Action.VIEW_CASEWORK_FIGURES,
         Action.REVIEW_BREAK_GLASS,
+        Action.HANDLE_SUBJECT_ACCESS,
     }
 )
 

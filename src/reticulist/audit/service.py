@@ -22,7 +22,17 @@ from reticulist.text import printable, refused_character
 # admins: which families exist and who works with them is need-to-know. The data protection role sees
 # them (Action.VIEW_CASE_ACCESS), as does casework's "who has seen this record".
 CASE_RECORD_TYPES = frozenset(
-    {"family", "family_member", "episode", "involvement", "caseload", "child_search", "referral_inbox"}
+    {
+        "family",
+        "family_member",
+        "episode",
+        "involvement",
+        "caseload",
+        "child_search",
+        "referral_inbox",
+        "subject_access",
+        "break_glass",
+    }
 )
 
 _ORDER = itertools.count()

@@ -404,3 +404,21 @@ class SharingDecision(Base):
     decided_by_label: Mapped[str] = mapped_column(String(320))
     decider_organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), nullable=True)
     decided_on: Mapped[date] = mapped_column(Date)
+
+
+class SubjectAccessRequest(Base):
+    """A subject access request about a person in casework: received, identity checked (the clock waits
+    for it), extended for complexity with a reason, done. Its due date is worked out, not stored
+    (casework/subject_access_dates.py)."""
+
+    __tablename__ = "subject_access_request"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnership.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("family_member.id", ondelete="CASCADE"), index=True)
+    requester: Mapped[str] = mapped_column(String(200))  # "the person", "their mother, for them"...
+    received_on: Mapped[date] = mapped_column(Date)
+    identity_checked_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    extension_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    done_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    recorded_by_label: Mapped[str] = mapped_column(String(320))

@@ -15,8 +15,8 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from reticulist.access.policy import Action as Can
-from reticulist.access.policy import allowed, ensure_allowed
-from reticulist.casework import break_glass, figures, sharing
+from reticulist.access.policy import NotFound, allowed, ensure_allowed
+from reticulist.casework import break_glass, figures, sharing, subject_access
 from reticulist.casework import schemas as cs
 from reticulist.casework import service as casework
 from reticulist.casework.vocab import (
@@ -1224,3 +1224,127 @@ def _family_of(db: Session, viewer: Viewer, partnership_id: int, family_id: int)
     """The family, reached through this partnership (another's is not found here)."""
     casework.access_to_family(db, viewer.actor, family_id, partnership_id)
     return family_id
+
+
+# --- subject access requests (the data protection role) ---------------------------------------------------
+sar_form = form_for(Can.HANDLE_SUBJECT_ACCESS)
+
+
+def _sar_page(
+    request: Request,
+    db: Session,
+    viewer: Viewer,
+    partnership_id: int,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    ctx = _context(db, viewer, partnership_id)
+    ctx.update(
+        section="subject-access",
+        requests=subject_access.register(db, actor=viewer.actor, partnership_id=partnership_id),
+        values=values or {},
+        errors=errors or {},
+    )
+    return render(request, "casework/subject_access.html", ctx, status_code=status_code)
+
+
+def _date(values: dict[str, str], field: str, *, required: bool = True) -> date | None:
+    text = values.get(field, "").strip()
+    if not text and not required:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError("is not a date (YYYY-MM-DD)" if text else "is required", field=field) from None
+
+
+@router.get("/p/{partnership_id}/subject-access")
+def sar_register(
+    request: Request,
+    partnership_id: int,
+    viewer: Viewer = Depends(page_viewer),
+    db: Session = Depends(get_db),
+) -> Response:
+    """The subject access request register: open requests soonest due first."""
+    ensure_allowed(viewer.actor, Can.HANDLE_SUBJECT_ACCESS, partnership_id)
+    return _sar_page(request, db, viewer, partnership_id)
+
+
+@router.post("/p/{partnership_id}/subject-access")
+def sar_receive(
+    request: Request,
+    partnership_id: int,
+    viewer: Viewer = Depends(sar_form),
+    values: dict[str, str] = Depends(form_values),
+    db: Session = Depends(get_db),
+) -> Response:
+    try:
+        received_on = _date(values, "received_on")
+        assert received_on is not None
+        subject_access.register_request(
+            db,
+            actor=viewer.actor,
+            partnership_id=partnership_id,
+            family_reference=values.get("family_reference", ""),
+            surname=values.get("surname", ""),
+            requester=values.get("requester", ""),
+            received_on=received_on,
+            identity_checked_on=_date(values, "identity_checked_on", required=False),
+        )
+        db.commit()
+    except InputError as err:
+        db.rollback()
+        return _sar_page(
+            request, db, viewer, partnership_id, values=values, errors=err.by_field(), status_code=422
+        )
+    return redirect(f"/p/{partnership_id}/subject-access", "created")
+
+
+@router.post("/p/{partnership_id}/subject-access/{request_id}/{step}")
+def sar_step(
+    request: Request,
+    partnership_id: int,
+    request_id: int,
+    step: str,
+    viewer: Viewer = Depends(sar_form),
+    values: dict[str, str] = Depends(form_values),
+    db: Session = Depends(get_db),
+) -> Response:
+    """identity (checked on), extend (with the reason), done (on)."""
+    try:
+        if step == "identity":
+            checked = _date(values, f"identity_checked_on_{request_id}")
+            assert checked is not None
+            subject_access.identity_checked(
+                db,
+                actor=viewer.actor,
+                partnership_id=partnership_id,
+                request_id=request_id,
+                checked_on=checked,
+            )
+        elif step == "extend":
+            subject_access.extend(
+                db,
+                actor=viewer.actor,
+                partnership_id=partnership_id,
+                request_id=request_id,
+                reason=values.get(f"extension_reason_{request_id}", ""),
+            )
+        elif step == "done":
+            finished = _date(values, f"done_on_{request_id}")
+            assert finished is not None
+            subject_access.done(
+                db, actor=viewer.actor, partnership_id=partnership_id, request_id=request_id, done_on=finished
+            )
+        else:
+            raise NotFound("No such step.")
+        db.commit()
+    except InputError as err:
+        db.rollback()
+        errors = {
+            (k if k.endswith(f"_{request_id}") else f"{k}_{request_id}"): v for k, v in err.by_field().items()
+        }
+        return _sar_page(request, db, viewer, partnership_id, values=values, errors=errors, status_code=422)
+    return redirect(f"/p/{partnership_id}/subject-access", "changed")
