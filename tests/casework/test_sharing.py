@@ -497,8 +497,15 @@ def test_the_api_for_consents_and_decisions(app, db: Session, case_world: CaseWo
         call("lead", "POST", f"{family}/sharing-decisions", json={**decision, "basis": "consent"}).status_code
         == 201
     )
+    db.rollback()
+    reads = db.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.event == "viewed")) or 0
     listed = call("lead", "GET", f"{family}/sharing").json()
     assert listed["decisions"][0]["in_force"] and listed["consents"][0]["withdrawn_on"] is None
+    db.rollback()
+    assert (
+        db.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.event == "viewed"))
+        == reads + 1
+    )
     assert call("colleague", "GET", family).json()["access"]["route"] == "share decision"
     assert call("colleague", "GET", f"{family}/sharing").status_code == 403
     consent_id = created.json()["id"]

@@ -554,9 +554,10 @@ def sharing_records(
     db: Session = Depends(get_db),
 ) -> SharingRecords:
     """The family's sharing decisions (shared or not, with reasons and lawful basis) and consents to share,
-    for its team and the coordinator."""
+    for its team and the coordinator. Audited."""
     casework.access_to_family(db, viewer.actor, family_id, partnership_id)
-    decisions, consents = sharing.family_sharing(db, actor=viewer.actor, family_id=family_id)
+    decisions, consents = sharing.family_sharing(db, actor=viewer.actor, family_id=family_id, audited=True)
+    db.commit()
     return SharingRecords(decisions=decisions, consents=consents)
 
 

@@ -33,6 +33,7 @@ from reticulist.casework.models import CaseNote, Consent, FamilyMember, SharingD
 from reticulist.casework.need_to_know import (
     access_to_family,
     audit_change,
+    audit_read,
     ensure_may_change,
     practitioner_person_id,
 )
@@ -317,12 +318,15 @@ def _recipient_names(session: Session, decisions: list[SharingDecision]) -> dict
 
 
 def family_sharing(
-    session: Session, *, actor: Actor, family_id: int
+    session: Session, *, actor: Actor, family_id: int, audited: bool = False
 ) -> tuple[list[DecisionView], list[ConsentView]]:
     """The family's sharing decisions and consents, for those who may change the record (its team and the
-    coordinator); part of reading the record, so not audited again."""
+    coordinator). On the record's page it is part of that read (audited there); read on its own (the API),
+    ``audited`` writes its own audit entry."""
     access = access_to_family(session, actor, family_id)
     ensure_may_change(access)
+    if audited:
+        audit_read(session, actor, access, "the family's sharing decisions and consents")
     decisions = list(
         session.scalars(
             select(SharingDecision)
