@@ -72,10 +72,16 @@ def test_the_register_for_the_data_protection_role(db: Session, case_world: Case
         assert field in refused.value.by_field(), change
         db.rollback()
     assert _count(db) == 0
-    # Two Marshes in the family (Ellie and Jo): the surname alone does not tell which.
+    # Two Marshes in the family (Ellie and Jo): the surname alone does not tell which; the first name does.
     with pytest.raises(InputError) as refused:
         _register(db, case_world)
-    assert "several people" in refused.value.by_field()["surname"]
+    assert "give their first name too" in refused.value.by_field()["forenames"]
+    db.rollback()
+    with pytest.raises(InputError) as refused:
+        _register(db, case_world, forenames="Zed")
+    assert "nobody of that family" in refused.value.by_field()["surname"]
+    db.rollback()
+    assert _register(db, case_world, forenames="jo").member_id
     db.rollback()
     for persona, error in [
         ("manager", NotAllowed),

@@ -1292,6 +1292,7 @@ def sar_receive(
             requester=values.get("requester", ""),
             received_on=received_on,
             identity_checked_on=_date(values, "identity_checked_on", required=False),
+            forenames=values.get("forenames", ""),
         )
         db.commit()
     except InputError as err:

@@ -76,12 +76,15 @@ def register_request(
     requester: str,
     received_on: date,
     identity_checked_on: date | None = None,
+    forenames: str = "",
 ) -> SubjectAccessRequest:
-    """A request about the person of that family (by its reference) with that surname (any case)."""
+    """A request about the person of that family (by its reference) with that surname (any case), and
+    those first names when several share the surname."""
     ensure_allowed(actor, Can.HANDLE_SUBJECT_ACCESS, partnership_id)
     reference = _text(family_reference, "family_reference", required=True, limit=40)
     surname = _text(surname, "surname", required=True, limit=200)
     requester = _text(requester, "requester", required=True, limit=200)
+    forenames = _text(forenames, "forenames", required=False, limit=200)
     _not_future(received_on, "received_on")
     _not_future(identity_checked_on, "identity_checked_on")
     if identity_checked_on is not None and identity_checked_on < received_on:
@@ -98,13 +101,13 @@ def register_request(
             )
         )
     )
-    if len(people) != 1:
+    if forenames:
+        people = [p for p in people if forenames.casefold() in f"{p.forenames} {p.known_as}".casefold()]
+    if not people:
+        raise InputError("nobody of that family has this name", field="surname")
+    if len(people) > 1:
         raise InputError(
-            "nobody of that family has this surname"
-            if not people
-            else "several people of that family have "
-            "this surname: register the request from their record's reference and first name instead",
-            field="surname",
+            "several people of that family have this surname: give their first name too", field="forenames"
         )
     request = SubjectAccessRequest(
         partnership_id=partnership_id,
