@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from reticulist.audit.chain import GENESIS, row_hash
 from reticulist.db.base import canonical_json
 
+SUMMARY = "Viewed the family's record as team member"
 AFTER = canonical_json({"access": "team member", "involvement_id": None, "what": "the family's record"})
 
 
@@ -35,40 +36,22 @@ def copy_chained_rows(
                 seq += 1
                 at = at0 + timedelta(seconds=g)
                 label = f"p{g % practitioners}@county.example.org"
-                record_id = first_family + g % families
-                summary = "Viewed the family's record as team member"
-                previous = row_hash(
-                    previous,
-                    seq,
+                # The row's columns in the table's order, hashed as the app hashes them, then written.
+                row = (
                     at,
                     None,
                     label,
                     partnership_id,
                     "viewed",
                     "family",
-                    record_id,
-                    summary,
+                    first_family + g % families,
+                    SUMMARY,
                     None,
                     AFTER,
                     "web",
                 )
-                copy.write_row(
-                    (
-                        at,
-                        None,
-                        label,
-                        partnership_id,
-                        "viewed",
-                        "family",
-                        record_id,
-                        summary,
-                        None,
-                        AFTER,
-                        "web",
-                        seq,
-                        previous,
-                    )
-                )
+                previous = row_hash(previous, seq, *row)
+                copy.write_row((*row, seq, previous))
         connection.execute(
             "INSERT INTO audit_chain (id, last_seq, last_hash) VALUES (1, %s, %s) "
             "ON CONFLICT (id) DO UPDATE SET last_seq = EXCLUDED.last_seq, last_hash = EXCLUDED.last_hash",

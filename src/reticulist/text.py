@@ -83,6 +83,17 @@ def clean_field(value: str, field: str) -> str:
         raise InputError(str(exc), field=field) from None
 
 
+def clean_writing_field(value: str | None, field: str, *, limit: int) -> str:
+    """``clean_field`` for free text that keeps its lines (a reason, a note): trimmed, line breaks allowed,
+    at most ``limit`` characters; InputError naming ``field``."""
+    text = (value or "").strip()
+    if problem := refused_character(text.replace("\r", " ").replace("\n", " ")):
+        raise InputError(problem, field=field)
+    if len(text) > limit:
+        raise InputError(f"is too long: at most {limit} characters", field=field)
+    return unicodedata.normalize("NFC", text)
+
+
 def printable(text: str) -> str:
     """``text`` with every refused character shown as U+FFFD: for what is written from text that was
     never checked (a login attempt's email, a file's name in an audit summary)."""

@@ -24,7 +24,7 @@ from reticulist.casework.need_to_know import practitioner_person_id
 from reticulist.db.base import utcnow
 from reticulist.errors import InputError
 from reticulist.register.models import Partnership
-from reticulist.text import refused_character
+from reticulist.text import clean_writing_field
 
 MIN_REASON = 20  # characters: "emergency" alone does not say why
 MAX_REASON = 2000
@@ -53,16 +53,12 @@ def open_break_glass(
     family = session.get(Family, family_id)
     if family is None or family.partnership_id != partnership_id:
         raise NotFound("No such family.")
-    reason = (reason or "").strip()
-    if problem := refused_character(reason.replace("\n", " ").replace("\r", " ")):
-        raise InputError(problem, field="reason")
+    reason = clean_writing_field(reason, "reason", limit=MAX_REASON)
     if len(reason) < MIN_REASON:
         raise InputError(
             f"say why in at least {MIN_REASON} characters: what the emergency is and why you need the record",
             field="reason",
         )
-    if len(reason) > MAX_REASON:
-        raise InputError(f"is too long: at most {MAX_REASON} characters", field="reason")
     now = utcnow()
     use = BreakGlass(
         partnership_id=partnership_id,
@@ -172,13 +168,9 @@ def review_use(
         raise NotFound("No such use of emergency access.")
     if verdict not in VERDICTS:
         raise InputError("choose justified or not justified", field="verdict")
-    note = (note or "").strip()
-    if problem := refused_character(note.replace("\n", " ").replace("\r", " ")):
-        raise InputError(problem, field="note")
+    note = clean_writing_field(note, "note", limit=MAX_REASON)
     if not note:
         raise InputError("say what the finding rests on", field="note")
-    if len(note) > MAX_REASON:
-        raise InputError(f"is too long: at most {MAX_REASON} characters", field="note")
     if use.review != "waiting":
         raise InputError("this use has already been reviewed", field="verdict")
     use.review, use.review_note = verdict, note
