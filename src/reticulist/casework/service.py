@@ -767,6 +767,8 @@ def search_child(
             )
         )
     matches = list(session.scalars(query.order_by(FamilyMember.id).limit(20)))
+    # A practitioner with a linked login may ask for emergency access to a record they cannot open.
+    linked = practitioner_person_id(session, actor, partnership_id) is not None
     found: list[KnownChild] = []
     for child in matches:
         lead = session.execute(
@@ -786,9 +788,7 @@ def search_child(
             family_id: int | None = child.family_id
         except NotFound:
             family_id = None
-        may_break_glass = (
-            family_id is None and practitioner_person_id(session, actor, partnership_id) is not None
-        )
+        may_break_glass = family_id is None and linked
         found.append(
             KnownChild(
                 family_id,
