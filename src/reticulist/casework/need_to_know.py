@@ -208,6 +208,22 @@ def audit_read(session: Session, actor: Actor, access: Access, what: str) -> Non
     )
 
 
+def through(event: Any) -> str:
+    """The route an audited read or change went through, in words: "team member (involvement 12)",
+    "break-glass (use 3)", "share decision (decisions 4, 7)", "subject access request (request 2)"."""
+    after = event.after or {}
+    words = str(after.get("access") or event.via)
+    if after.get("request_id"):
+        words += f" (request {after['request_id']})"
+    elif after.get("break_glass_id"):
+        words += f" (use {after['break_glass_id']})"
+    elif after.get("sharing_decisions"):
+        words += f" (decisions {', '.join(str(i) for i in after['sharing_decisions'])})"
+    elif after.get("involvement_id"):
+        words += f" (involvement {after['involvement_id']})"
+    return words
+
+
 def check_practitioner(session: Session, partnership_id: int, person_id: int, field: str) -> Person:
     person = session.get(Person, person_id)
     if person is None or person.partnership_id != partnership_id:

@@ -19,6 +19,7 @@ from reticulist.access.policy import NotFound, allowed, ensure_allowed
 from reticulist.casework import break_glass, figures, sharing, subject_access
 from reticulist.casework import schemas as cs
 from reticulist.casework import service as casework
+from reticulist.casework.need_to_know import through
 from reticulist.casework.vocab import (
     EpisodeOutcome,
     InformationKind,
@@ -803,20 +804,6 @@ def seen(
     db.commit()
     ctx.update(events=[(e, through(e)) for e in events], family_id=family_id)
     return render(request, "casework/seen.html", ctx)
-
-
-def through(event: Any) -> str:
-    """The route an audited read or change went through, in words: "team member (involvement 12)",
-    "break-glass (use 3)", "share decision (decisions 4, 7)"."""
-    after = event.after or {}
-    words = str(after.get("access") or event.via)
-    if after.get("break_glass_id"):
-        words += f" (use {after['break_glass_id']})"
-    elif after.get("sharing_decisions"):
-        words += f" (decisions {', '.join(str(i) for i in after['sharing_decisions'])})"
-    elif after.get("involvement_id"):
-        words += f" (involvement {after['involvement_id']})"
-    return words
 
 
 @router.get("/p/{partnership_id}/cases/{family_id}/seen.csv")
