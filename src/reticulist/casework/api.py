@@ -5,7 +5,7 @@ partnership, and one that does not exist all answer 404 alike."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
@@ -16,6 +16,7 @@ from reticulist.access.policy import allowed, ensure_allowed
 from reticulist.casework import break_glass, figures, sharing
 from reticulist.casework import schemas as cs
 from reticulist.casework import service as casework
+from reticulist.casework import subject_access_bundle as sar_bundle_module
 from reticulist.register import service as register
 from reticulist.web.deps import Viewer, api_viewer, get_db
 
@@ -423,7 +424,7 @@ class PublishFigures(BaseModel):
     threshold: int = Field(default=figures.DEFAULT_THRESHOLD, description="smallest group shown, 3 to 50")
 
 
-def _figures_partnership(action: Can) -> Callable[..., int]:
+def _partnership_for(action: Can) -> Callable[..., int]:
     def dependency(
         partnership_id: int, viewer: Viewer = Depends(api_viewer), db: Session = Depends(get_db)
     ) -> int:
@@ -435,8 +436,8 @@ def _figures_partnership(action: Can) -> Callable[..., int]:
     return dependency
 
 
-figures_reader = _figures_partnership(Can.VIEW_CASEWORK_FIGURES)
-figures_publisher = _figures_partnership(Can.PUBLISH_CASEWORK_FIGURES)
+figures_reader = _partnership_for(Can.VIEW_CASEWORK_FIGURES)
+figures_publisher = _partnership_for(Can.PUBLISH_CASEWORK_FIGURES)
 
 
 @router.get(
@@ -616,3 +617,29 @@ def sharing_decide(
     decision = sharing.record_decision(db, actor=viewer.actor, family_id=family_id, data=data)
     db.commit()
     return Done(id=decision.id)
+
+
+# --- subject access bundles --------------------------------------------------------------------------------
+subject_access_handler = _partnership_for(Can.HANDLE_SUBJECT_ACCESS)
+
+
+@router.get(
+    P + "/subject-access/{request_id}/bundle",
+    tags=["casework"],
+    summary="The subject access bundle of an open request",
+)
+def sar_bundle(
+    request_id: int,
+    partnership_id: int = Depends(subject_access_handler),
+    viewer: Viewer = Depends(api_viewer),
+    db: Session = Depends(get_db),
+) -> dict[str, Any]:
+    """Everything held about the request's person, as a review copy for the data protection role: each
+    field's text with its marks (other people's details, withheld shielded addresses, possible child
+    abuse data) as character ranges. Only for a request whose requester's identity is confirmed and which
+    is not answered; building it is audited against the request."""
+    bundle = sar_bundle_module.build_bundle(
+        db, actor=viewer.actor, partnership_id=partnership_id, request_id=request_id, form="API"
+    )
+    db.commit()
+    return sar_bundle_module.bundle_json(bundle)

@@ -700,3 +700,21 @@ def add_demo_sharing(session: Session, *, partnership_id: int, cases: DemoCasewo
             reason="Called by the hospital at 11pm: a child of this family was brought in; I needed the "
             "lead's contact and the safety plan.",
         )
+    # A parent has asked for what is held about them: the data protection officer has the request with the
+    # identity confirmed, so the bundle can be built from the register (docs/information-sharing.md).
+    from reticulist.access.policy import cli_actor
+    from reticulist.casework import subject_access
+
+    family = session.get(Family, family_id)
+    if family is not None:
+        subject_access.register_request(
+            session,
+            actor=replace(cli_actor("Demo data protection officer"), via="demo"),
+            partnership_id=partnership_id,
+            family_reference=family.reference,
+            surname=giver.surname,
+            forenames=giver.forenames,
+            requester=f"{giver.forenames} {giver.surname}, about themselves",
+            received_on=today - timedelta(days=9),
+            identity_checked_on=today - timedelta(days=6),
+        )

@@ -6,6 +6,7 @@ commit it."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -19,7 +20,9 @@ from reticulist.access.policy import NotFound, allowed, ensure_allowed
 from reticulist.casework import break_glass, figures, sharing, subject_access
 from reticulist.casework import schemas as cs
 from reticulist.casework import service as casework
+from reticulist.casework import subject_access_bundle as sar
 from reticulist.casework.need_to_know import through
+from reticulist.casework.subject_access_pdf import bundle_pdf
 from reticulist.casework.vocab import (
     EpisodeOutcome,
     InformationKind,
@@ -1288,6 +1291,83 @@ def sar_receive(
             request, db, viewer, partnership_id, values=values, errors=err.by_field(), status_code=422
         )
     return redirect(f"/p/{partnership_id}/subject-access", "created")
+
+
+def _bundle(
+    request: Request, db: Session, viewer: Viewer, partnership_id: int, request_id: int, form: str
+) -> sar.Bundle | Response:
+    """The bundle, or the register with why it cannot be built yet (identity not confirmed, answered)."""
+    try:
+        return sar.build_bundle(
+            db, actor=viewer.actor, partnership_id=partnership_id, request_id=request_id, form=form
+        )
+    except InputError as err:
+        db.rollback()
+        return _sar_page(
+            request,
+            db,
+            viewer,
+            partnership_id,
+            errors={f"bundle_{request_id}": err.by_field().get("request", str(err))},
+            status_code=422,
+        )
+
+
+@router.get("/p/{partnership_id}/subject-access/{request_id}/bundle")
+def sar_bundle_page(
+    request: Request,
+    partnership_id: int,
+    request_id: int,
+    viewer: Viewer = Depends(page_viewer),
+    db: Session = Depends(get_db),
+) -> Response:
+    """The bundle on screen, for the data protection officer's review (opening it is audited)."""
+    bundle = _bundle(request, db, viewer, partnership_id, request_id, "page")
+    if isinstance(bundle, Response):
+        return bundle
+    db.commit()
+    ctx = _context(db, viewer, partnership_id)
+    ctx.update(section="subject-access", bundle=bundle)
+    return render(request, "casework/subject_access_bundle.html", ctx)
+
+
+@router.get("/p/{partnership_id}/subject-access/{request_id}/bundle.json")
+def sar_bundle_json(
+    request: Request,
+    partnership_id: int,
+    request_id: int,
+    viewer: Viewer = Depends(page_viewer),
+    db: Session = Depends(get_db),
+) -> Response:
+    bundle = _bundle(request, db, viewer, partnership_id, request_id, "JSON")
+    if isinstance(bundle, Response):
+        return bundle
+    db.commit()
+    return Response(
+        json.dumps(sar.bundle_json(bundle), indent=2, ensure_ascii=False).encode(),
+        media_type="application/json; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="subject-access-{request_id}.json"'},
+    )
+
+
+@router.get("/p/{partnership_id}/subject-access/{request_id}/bundle.pdf")
+def sar_bundle_pdf(
+    request: Request,
+    partnership_id: int,
+    request_id: int,
+    viewer: Viewer = Depends(page_viewer),
+    db: Session = Depends(get_db),
+) -> Response:
+    bundle = _bundle(request, db, viewer, partnership_id, request_id, "PDF")
+    if isinstance(bundle, Response):
+        return bundle
+    pdf = bundle_pdf(bundle)
+    db.commit()  # the audit row once the file is made
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="subject-access-{request_id}.pdf"'},
+    )
 
 
 @router.post("/p/{partnership_id}/subject-access/{request_id}/{step}")

@@ -821,3 +821,48 @@ def bundle_json(bundle: Bundle) -> dict[str, Any]:
             for s in bundle.sections
         ],
     }
+
+
+def request_for(session: Session, *, actor: Actor, partnership_id: int, person: str) -> int:
+    """The open request a command line names: its number, or the person as REFERENCE/SURNAME[/FIRST NAME]
+    (then their one open request whose requester's identity is confirmed)."""
+    ensure_allowed(actor, Can.HANDLE_SUBJECT_ACCESS, partnership_id)
+    person = (person or "").strip()
+    if person.isdigit() and len(person) < 10:
+        return int(person)
+    parts = [p.strip() for p in person.split("/")]
+    if len(parts) not in (2, 3) or not all(parts[:2]):
+        raise InputError(
+            "give the request's number, or the person as REFERENCE/SURNAME or REFERENCE/SURNAME/FIRST NAME",
+            field="person",
+        )
+    reference, surname, forenames = parts[0], parts[1], parts[2] if len(parts) == 3 else ""
+    rows = session.execute(
+        select(SubjectAccessRequest.id, FamilyMember.forenames, FamilyMember.known_as)
+        .join(FamilyMember, FamilyMember.id == SubjectAccessRequest.member_id)
+        .join(Family, Family.id == FamilyMember.family_id)
+        .where(
+            SubjectAccessRequest.partnership_id == partnership_id,
+            Family.reference == reference,
+            FamilyMember.surname_key == surname.casefold(),
+            SubjectAccessRequest.done_on.is_(None),
+            SubjectAccessRequest.identity_checked_on.is_not(None),
+        )
+        .order_by(SubjectAccessRequest.id)
+    ).all()
+    if forenames:
+        rows = [r for r in rows if forenames.casefold() in f"{r.forenames} {r.known_as}".casefold()]
+    if not rows:
+        raise InputError(
+            f"no open request with a confirmed identity is about {person}: record the request and the "
+            "identity check in the register first",
+            field="person",
+        )
+    if len(rows) > 1:
+        raise InputError(
+            f"several open requests are about {person}: give the number of one ("
+            + ", ".join(str(r.id) for r in rows)
+            + ")",
+            field="person",
+        )
+    return int(rows[0].id)

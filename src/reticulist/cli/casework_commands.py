@@ -1,4 +1,5 @@
-"""`reticulist casework import|export`: families and their people to and from spreadsheets.
+"""`reticulist casework import|export|sar`: families and their people to and from spreadsheets, and the
+subject access bundle of a person (casework/subject_access_bundle.py).
 
 The columns are described in ``reticulist.casework.transfer`` and docs/casework.md. The command line is
 the operator's (it holds the database's credentials): it works as the early help coordinator would, and
@@ -8,6 +9,7 @@ each import or export is audited with the operator's name.
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import typer
@@ -15,7 +17,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from reticulist.access.policy import cli_actor
+from reticulist.casework import subject_access_bundle as sar
 from reticulist.casework import transfer
+from reticulist.casework.subject_access_pdf import bundle_pdf
 from reticulist.cli.common import (
     DATABASE_OPTION,
     console,
@@ -108,5 +112,47 @@ def export_command(
     console.print(f"Wrote {count} families to {escape(str(to))}.", soft_wrap=True)
 
 
+@app.command("sar")
+@outcome("while building the bundle", "the bundle was not written, or only in part", "run the command again")
+def sar_command(
+    person: str = typer.Argument(
+        ...,
+        metavar="PERSON",
+        help="The request's number in the register, or the person as REFERENCE/SURNAME[/FIRST NAME].",
+    ),
+    partnership: str = typer.Option(..., "--partnership", help="Partnership name or number."),
+    to: Path = typer.Option(Path("."), "--to", metavar="FOLDER", help="Where to write the JSON and the PDF."),
+    database: str | None = DATABASE_OPTION,
+) -> None:
+    """Build the subject access bundle for an open request: everything held about the person, as JSON and a
+    PDF review copy with other people's details marked, shielded addresses withheld and child abuse data
+    flagged. The reading is audited against the request."""
+    if not to.is_dir():
+        err_console.print(f"[red]error:[/red] --to: there is no folder {escape(str(to))}", soft_wrap=True)
+        raise typer.Exit(1)
+    with database_session(database) as session:
+        partnership_id = partnership_id_for(session, partnership)
+        actor = cli_actor(f"{operator_name()} (command line)")
+        request_id = sar.request_for(session, actor=actor, partnership_id=partnership_id, person=person)
+        bundle = sar.build_bundle(
+            session, actor=actor, partnership_id=partnership_id, request_id=request_id, form="command line"
+        )
+        stem = to / f"subject-access-{request_id}"
+        json_path, pdf_path = stem.with_suffix(".json"), stem.with_suffix(".pdf")
+        text = json.dumps(sar.bundle_json(bundle), indent=2, ensure_ascii=False)
+        json_path.write_text(text, encoding="utf-8")
+        pdf_path.write_bytes(bundle_pdf(bundle))
+        session.commit()  # the audit row: only once both files are written
+    console.print(
+        f"Wrote {escape(str(json_path))} and {escape(str(pdf_path))}: {bundle.items} records about "
+        f"{escape(bundle.subject)}, a review copy.",
+        soft_wrap=True,
+    )
+    for flag, count in sorted(bundle.flag_counts.items()):
+        console.print(f"  {count} × {escape(flag)}", soft_wrap=True)
+
+
 def register(main: typer.Typer) -> None:
-    main.add_typer(app, name="casework", help="Casework: families and their people to and from spreadsheets.")
+    main.add_typer(
+        app, name="casework", help="Casework: families to and from spreadsheets; subject access bundles."
+    )
