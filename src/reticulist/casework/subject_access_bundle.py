@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reticulist.access.policy import Action as Can
@@ -65,6 +65,7 @@ from reticulist.casework.vocab import LABELS
 from reticulist.db.base import utcnow
 from reticulist.errors import InputError
 from reticulist.register.models import Organisation, Partnership, Person
+from reticulist.text import refused_character
 
 FLAG_WORDS = {
     THIRD_PARTY: "Other people's details: review for redaction",
@@ -748,19 +749,14 @@ def build_bundle(
 def _people(session: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return dict(session.execute(select(Person.id, Person.full_name).where(Person.id.in_(ids))).tuples().all())
+    return {
+        i: name for i, name in session.execute(select(Person.id, Person.full_name).where(Person.id.in_(ids)))
+    }
 
 
 def _organisations(session: Session, partnership_id: int) -> dict[int, str]:
-    return dict(
-        session.execute(
-            select(Organisation.id, Organisation.name).where(
-                or_(Organisation.partnership_id == partnership_id, Organisation.partnership_id.is_(None))
-            )
-        )
-        .tuples()
-        .all()
-    )
+    query = select(Organisation.id, Organisation.name).where(Organisation.partnership_id == partnership_id)
+    return {i: name for i, name in session.execute(query)}
 
 
 # --- the JSON form -----------------------------------------------------------------------------------------
@@ -828,6 +824,8 @@ def request_for(session: Session, *, actor: Actor, partnership_id: int, person: 
     (then their one open request whose requester's identity is confirmed)."""
     ensure_allowed(actor, Can.HANDLE_SUBJECT_ACCESS, partnership_id)
     person = (person or "").strip()
+    if problem := refused_character(person):
+        raise InputError(problem, field="person")
     if person.isdigit() and len(person) < 10:
         return int(person)
     parts = [p.strip() for p in person.split("/")]
