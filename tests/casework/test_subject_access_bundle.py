@@ -64,12 +64,14 @@ def test_marking_finds_other_people_withholds_shielded_details_and_child_abuse_w
     assert marked == [
         ("Jo Marsh", THIRD_PARTY, "Jo Marsh"),  # one mention, not "Jo" and then "Marsh"
         ("Mum", THIRD_PARTY, "Jo Marsh"),
-        (WITHHELD, SHIELDED, ""),  # across a line break and in capitals
-        (WITHHELD, SHIELDED, ""),  # without its space, in lower case
+        (WITHHELD, SHIELDED, ""),  # across a line break, in capitals, and its postcode beside it as one
         ("bruising", CHILD_ABUSE, ""),
     ]  # Joanne and Samuel are other names: whole words only
     text = "".join(p.text for p in pieces)
     assert "Refuge" not in text and "bn29zz" not in text and "Joanne, Samuel." in text
+    assert text.count(WITHHELD) == 1
+    apart = redaction.mark("BN2 9ZZ then later Refuge", terms)
+    assert [p.mark for p in apart] == [SHIELDED, None, SHIELDED]  # apart, they are two
     adult = Terms(terms.third_party, terms.shielded, child_abuse=False)
     assert CHILD_ABUSE not in redaction.marks_in(redaction.mark("bruising", adult))
     assert redaction.mark("", terms) == [] and redaction.mark("plain", Terms({}, (), False)) == [

@@ -109,7 +109,6 @@ def test_the_officer_reviews_the_bundle_and_downloads_the_pdf(  # type: ignore[n
         )
         assert overflow <= 1, f"the page is {overflow}px wider than the screen"
         # A value is not broken over two lines by a long label beside it (an NHS number, a date).
-        page.add_style_tag(content=".bundle-item dl.facts { grid-template-columns: max-content 1fr !important; }")
         person = page.locator("article.bundle-item").filter(has_text="family member 1")
         for value in ("943 476 5919", date_of_birth):
             cell = person.locator("dd").filter(has_text=value)

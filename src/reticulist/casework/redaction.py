@@ -161,7 +161,27 @@ def mark(text: str, terms: Terms) -> list[Piece]:
         at = found.end()
     if at < len(text):
         pieces.append(Piece(text[at:]))
-    return pieces
+    return _one_withheld_per_run(pieces)
+
+
+def _one_withheld_per_run(pieces: list[Piece]) -> list[Piece]:
+    """An address and its postcode side by side are one withheld detail, not two: two would read oddly
+    and say the address had two parts."""
+    kept: list[Piece] = []
+    for piece in pieces:
+        if (
+            piece.mark == SHIELDED
+            and len(kept) >= 2
+            and kept[-1].mark is None
+            and not kept[-1].text.strip(" ,\t\n()")
+            and kept[-2].mark == SHIELDED
+        ):
+            kept.pop()  # the spaces, commas or brackets between them
+            continue
+        if piece.mark == SHIELDED and kept and kept[-1].mark == SHIELDED:
+            continue
+        kept.append(piece)
+    return kept
 
 
 def _squeezed(text: str) -> str:
