@@ -40,6 +40,7 @@ class Action(StrEnum):
     PUBLISH_CASEWORK_FIGURES = "publish-casework-figures"  # publish an ended quarter's figures, once
     REVIEW_BREAK_GLASS = "review-break-glass"  # review emergency access to records; set its time limit
     HANDLE_SUBJECT_ACCESS = "handle-subject-access"  # the subject access request register
+    MANAGE_RETENTION = "manage-retention"  # retention periods and legal holds (erasing is the command line's)
 
 
 GRANTS: dict[Role, frozenset[Action]] = {
@@ -73,6 +74,7 @@ GRANTS[Role.DATA_PROTECTION] = frozenset(
         Action.VIEW_CASEWORK_FIGURES,
         Action.REVIEW_BREAK_GLASS,
         Action.HANDLE_SUBJECT_ACCESS,
+        Action.MANAGE_RETENTION,
     }
 )
 

@@ -422,3 +422,43 @@ class SubjectAccessRequest(Base):
     extension_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     done_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     recorded_by_label: Mapped[str] = mapped_column(String(320))
+
+
+class RetentionRule(Base):
+    """A partnership's own retention period for one record type, in place of the default
+    (casework/retention_rules.py gives the defaults and their reasons). ``child_age``: for the family
+    record, kept until the youngest child reaches this age."""
+
+    __tablename__ = "retention_rule"
+    __table_args__ = (
+        UniqueConstraint("partnership_id", "record_type", name="uq_retention_rule_record_type"),
+        CheckConstraint("years >= 1 AND years <= 50", name="years_range"),
+        CheckConstraint("child_age IS NULL OR (child_age >= 18 AND child_age <= 50)", name="child_age_range"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnership.id"), index=True)
+    record_type: Mapped[str] = mapped_column(String(40))
+    years: Mapped[int] = mapped_column(Integer)
+    child_age: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    note: Mapped[str] = mapped_column(Text)  # why the partnership departs from the default
+    set_by_label: Mapped[str] = mapped_column(String(320))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LegalHold(Base):
+    """A hold that stops a family's record being erased (litigation, an inquiry, a safeguarding practice
+    review), until lifted. The foreign key has no cascade: while a hold row exists the database itself
+    refuses to delete the family; retention removes lifted holds first (casework/retention.py)."""
+
+    __tablename__ = "legal_hold"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnership.id"), index=True)
+    family_id: Mapped[int] = mapped_column(ForeignKey("family.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    placed_on: Mapped[date] = mapped_column(Date)
+    placed_by_label: Mapped[str] = mapped_column(String(320))
+    lifted_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    lifted_by_label: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    lift_reason: Mapped[str | None] = mapped_column(Text, nullable=True)

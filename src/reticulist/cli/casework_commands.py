@@ -1,5 +1,6 @@
-"""`reticulist casework import|export|sar`: families and their people to and from spreadsheets, and the
-subject access bundle of a person (casework/subject_access_bundle.py).
+"""`reticulist casework import|export|sar|retention`: families and their people to and from spreadsheets,
+the subject access bundle of a person (casework/subject_access_bundle.py), and erasing what the
+retention schedule says is due (casework/retention.py).
 
 The columns are described in ``reticulist.casework.transfer`` and docs/casework.md. The command line is
 the operator's (it holds the database's credentials): it works as the early help coordinator would, and
@@ -17,8 +18,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from reticulist.access.policy import cli_actor
+from reticulist.casework import retention, transfer
 from reticulist.casework import subject_access_bundle as sar
-from reticulist.casework import transfer
+from reticulist.casework.retention_rules import BREAK_GLASS, FAMILY_RECORD, SUBJECT_ACCESS
 from reticulist.casework.subject_access_pdf import bundle_pdf
 from reticulist.cli.common import (
     DATABASE_OPTION,
@@ -152,7 +154,80 @@ def sar_command(
         console.print(f"  {count} × {escape(flag)}", soft_wrap=True)
 
 
+@app.command("retention")
+@outcome(
+    "while erasing",
+    "every family erased so far was erased whole; none was erased in part",
+    "run the command again: it carries on with what is still due",
+)
+def retention_command(
+    partnership: str = typer.Option(..., "--partnership", help="Partnership name or number."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Say what is due, erase nothing."),
+    apply: bool = typer.Option(False, "--apply", help="Erase what is due."),
+    batch: int = typer.Option(
+        retention.BATCH, "--batch", min=1, max=1000, help="Families erased a transaction (each one whole)."
+    ),
+    database: str | None = DATABASE_OPTION,
+) -> None:
+    """Erase casework records whose retention period has passed, by the partnership's schedule (the
+    Retention page), except those under a legal hold. Each family is erased whole or not at all; each
+    erasure leaves an audit row saying what kind of record went and why, never its content."""
+    if dry_run == apply:
+        err_console.print("[red]error:[/red] give one of --dry-run (say what is due) or --apply (erase it)")
+        raise typer.Exit(1)
+    with database_session(database) as session:
+        partnership_id = partnership_id_for(session, partnership)
+        actor = cli_actor(f"retention by {operator_name()} (command line)")
+        found = retention.due(session, actor=actor, partnership_id=partnership_id)
+        rules = found.rules
+        lines = [
+            (rules[FAMILY_RECORD], len(found.families), "families"),
+            (rules[BREAK_GLASS], len(found.break_glass), "uses of emergency access"),
+            (rules[SUBJECT_ACCESS], len(found.subject_access), "answered subject access requests"),
+        ]
+        console.print("Due for erasure under the schedule:" if dry_run else "Erasing:")
+        for rule, count, words in lines:
+            console.print(f"  {count} {words} (kept {escape(rule.words)})", soft_wrap=True)
+        if found.held_families:
+            console.print(f"  {len(found.held_families)} families are due but kept by a legal hold.")
+        if found.undated_families:
+            console.print(
+                f"  {len(found.undated_families)} families are due but kept: a child's date of birth is not "
+                "recorded, so their 25th birthday cannot be known. Record it, or keep them.",
+                soft_wrap=True,
+            )
+        if dry_run:
+            console.print("Nothing was erased (--dry-run).")
+            return
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=err_console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("Erasing", total=found.total)
+            done = retention.erase(
+                session,
+                actor=actor,
+                partnership_id=partnership_id,
+                found=found,
+                batch=batch,
+                progress=lambda n, total: bar.update(task, completed=n, total=total),
+            )
+    console.print(
+        f"Erased {done.families} families, {done.break_glass} uses of emergency access and "
+        f"{done.subject_access} answered subject access requests "
+        f"({sum(done.records.values())} records in all).",
+        soft_wrap=True,
+    )
+    for record_id, why in done.skipped:
+        console.print(f"  Kept {record_id}: {escape(why)}", soft_wrap=True)
+
+
 def register(main: typer.Typer) -> None:
     main.add_typer(
-        app, name="casework", help="Casework: families to and from spreadsheets; subject access bundles."
+        app,
+        name="casework",
+        help="Casework: families to and from spreadsheets; subject access bundles; retention.",
     )

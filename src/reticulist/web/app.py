@@ -140,6 +140,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     from reticulist.barometer.routes import router as barometer_pages
     from reticulist.barometer.survey_routes import router as survey_pages
     from reticulist.casework.api import router as casework_api
+    from reticulist.casework.retention_routes import router as retention_pages
     from reticulist.casework.routes import router as casework_pages
     from reticulist.network.map_routes import router as network_map_pages
     from reticulist.network.routes import router as network_pages
@@ -166,6 +167,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.include_router(network_pages)
     app.include_router(network_step_pages)
     app.include_router(casework_pages)
+    app.include_router(retention_pages)
     app.include_router(register_api, prefix="/api/v1")
     app.include_router(barometer_api, prefix="/api/v1")
     app.include_router(casework_api, prefix="/api/v1")
