@@ -102,3 +102,23 @@ def test_the_subject_access_examples_are_the_code_s() -> None:
     )
     assert "**one calendar month**" in text and "extended by two further months** (three in all)" in text
     assert due_on(date(2025, 9, 3), None, extended=True) == date(2025, 12, 3)
+
+
+def test_the_retention_defaults_are_the_code_s() -> None:
+    from reticulist.casework.retention import BATCH
+    from reticulist.casework.retention_rules import (
+        BREAK_GLASS,
+        CHILD_AGE_RANGE,
+        DEFAULTS,
+        FAMILY_RECORD,
+        SUBJECT_ACCESS,
+        YEARS_RANGE,
+    )
+
+    text = " ".join((DOCS / "information-sharing.md").read_text(encoding="utf-8").split())
+    assert f"**{DEFAULTS[FAMILY_RECORD].words}**" in text
+    assert f"**{DEFAULTS[BREAK_GLASS].words}** from when it was opened" in text
+    assert f"**{DEFAULTS[SUBJECT_ACCESS].words}** from the answer" in text
+    assert f"Periods are from {YEARS_RANGE[0]} to {YEARS_RANGE[1]} years; the child's age from " in text
+    assert f"{CHILD_AGE_RANGE[0]} to {CHILD_AGE_RANGE[1]}" in text
+    assert f"(`--batch`, {BATCH} by default)" in text
