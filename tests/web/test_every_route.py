@@ -29,8 +29,9 @@ EDIT_FORMS = re.compile(r"/(new|edit|hand-over|attendance)$")
 CASEWORK = re.compile(r"/(cases|case-access|referrals|families)(/|$)")
 # Casework figures: managers, coordinators and data protection; not members.
 CASEWORK_FIGURES = re.compile(r"/casework[-/]figures")
-# Emergency access and subject access: the data protection role's (and practitioners' asking); not managers.
-BREAK_GLASS = re.compile(r"/break-glass|/subject-access")
+# Emergency access, subject access and retention: the data protection role's (and practitioners' asking
+# for emergency access); not managers.
+BREAK_GLASS = re.compile(r"/break-glass|/subject-access|/retention")
 
 
 def _casework_for_register_roles(method: str, path: str) -> int:
@@ -204,6 +205,8 @@ def _family(db: Session, world: World) -> dict[str, int]:
     return {
         "consent_id": consent.id,
         "request_id": 1,
+        "record_type": "family_record",
+        "hold_id": 1,
         "step": "done",
         "use_id": use.id,
         "family_id": family.id,
