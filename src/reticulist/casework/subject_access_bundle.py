@@ -147,6 +147,7 @@ class _Builder:
 
     def __init__(self, terms: Terms) -> None:
         self.terms = terms
+        self.shielded_only = Terms({}, terms.shielded, False)  # one pattern, compiled once
 
     def field(self, label: str, value: Any, *, free_text: bool = True) -> Field | None:
         text = value if isinstance(value, str) else _day(value) if isinstance(value, date) else str(value)
@@ -154,6 +155,10 @@ class _Builder:
             return None
         pieces = mark(text, self.terms) if free_text else [Piece(text)]
         return Field(label, tuple(pieces))
+
+    def shielded_out(self, text: str) -> str:
+        """Plain text (a table cell) with any shielded detail withheld, nothing else marked."""
+        return "".join(p.text for p in mark(text, self.shielded_only))
 
     def joined(self, label: str, *parts: tuple[str, bool]) -> Field:
         """A field made of parts, each (text, whether it is free text to mark): a plan action's words are
@@ -655,7 +660,7 @@ def build_bundle(
             "Who has seen the record",
             "Every audited read and change of the family's record: who, when, what, and through which route.",
             headings=("When", "Who", "What", "Through"),
-            rows=tuple((_day(e.at), e.actor_label, e.summary, through(e)) for e in events),
+            rows=tuple((_day(e.at), e.actor_label, b.shielded_out(e.summary), through(e)) for e in events),
         )
     )
     uses = session.scalars(
