@@ -433,6 +433,7 @@ def test_the_page(app, db: Session, case_world: CaseWorld) -> None:  # type: ign
         {f"years_{FAMILY_RECORD}": "0", f"child_age_{FAMILY_RECORD}": "25", f"note_{FAMILY_RECORD}": "x"},
     )
     assert refused.status_code == 422 and "must be from 1 to 50" in refused.text
+    assert "early help record: years: must be from 1 to 50" in refused.text  # the summary says which field
     assert dpo.post(f"{url}/rules/nonsense", {"years_nonsense": "3"}).status_code == 404
     assert (
         people["manager"]
