@@ -707,6 +707,23 @@ def add_demo_sharing(session: Session, *, partnership_id: int, cases: DemoCasewo
 
     family = session.get(Family, family_id)
     if family is not None:
+        from reticulist.casework import retention
+
+        closed = session.scalar(
+            select(Episode.family_id)
+            .where(Episode.partnership_id == partnership_id, Episode.closed_on.is_not(None))
+            .order_by(Episode.family_id)
+            .limit(1)
+        )
+        closed_family = session.get(Family, closed) if closed is not None else None
+        if closed_family is not None:  # the Retention page has a hold to show
+            retention.place_hold(
+                session,
+                actor=replace(cli_actor("Demo data protection officer"), via="demo"),
+                partnership_id=partnership_id,
+                family_reference=closed_family.reference,
+                reason="Safeguarding practice review SPR-2026-03: keep the record until the review is out.",
+            )
         subject_access.register_request(
             session,
             actor=replace(cli_actor("Demo data protection officer"), via="demo"),
