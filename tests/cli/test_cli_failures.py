@@ -235,6 +235,8 @@ def test_every_command_says_its_own_outcome_when_the_database_is_unreachable(tmp
         ("user", "practitioner"): ["user", "practitioner", "a@b.example", "X", "p@b.example"],
         ("casework", "import"): ["casework", "import", file, "--partnership", "X"],
         ("casework", "export"): ["casework", "export", "--partnership", "X", "--to", str(tmp_path / "f.csv")],
+        ("casework", "sar"): ["casework", "sar", "1", "--partnership", "X", "--to", str(tmp_path)],
+        ("casework", "retention"): ["casework", "retention", "--partnership", "X", "--dry-run"],
         ("db", "current"): ["db", "current"],
         ("audit", "verify"): ["audit", "verify"],
         ("db", "upgrade"): ["db", "upgrade"],

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from reticulist.casework import schemas as cs
 from reticulist.casework import service as casework
 from reticulist.casework import subject_access
-from tests.browser.conftest import chromium, live_url  # noqa: F401 (fixtures)
 from tests.casework.conftest import TODAY, CaseWorld
 from tests.conftest import PASSWORD
 
@@ -69,8 +68,8 @@ def _a_request_with_a_note(db: Session, cw: CaseWorld) -> int:
 
 @pytest.mark.parametrize("screen", list(SCREENS))
 def test_the_officer_reviews_the_bundle_and_downloads_the_pdf(  # type: ignore[no-untyped-def]
-    chromium,  # noqa: F811
-    live_url: str,  # noqa: F811
+    chromium,
+    live_url: str,
     db: Session,
     case_world: CaseWorld,
     screen: str,

@@ -10,7 +10,6 @@ import re
 import pytest
 from sqlalchemy.orm import Session
 
-from tests.browser.conftest import chromium, live_url  # noqa: F401 (fixtures)
 from tests.casework.conftest import CaseWorld
 from tests.conftest import PASSWORD
 
@@ -42,8 +41,8 @@ def _no_sideways_scroll(page, when: str) -> None:  # type: ignore[no-untyped-def
 
 @pytest.mark.parametrize("screen", list(SCREENS))
 def test_the_officer_changes_a_period_and_places_and_lifts_a_hold(  # type: ignore[no-untyped-def]
-    chromium,  # noqa: F811
-    live_url: str,  # noqa: F811
+    chromium,
+    live_url: str,
     db: Session,
     case_world: CaseWorld,
     screen: str,
