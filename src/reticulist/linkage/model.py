@@ -24,7 +24,9 @@ Pure computation over frames; storage, runs and the review queue are elsewhere.
 from __future__ import annotations
 
 import logging
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -45,7 +47,7 @@ COMPARED = (
     "nhs_number",
     "upn",
 )
-LINKED, REVIEW = 0.95, 0.5  # default thresholds (match probability) for "linked" and "to review"
+LINKED, REVIEW = 0.7, 0.2  # default thresholds (match probability) for "linked" and "to review"
 
 
 def _level(sql: str, label: str, *, null: bool = False) -> dict[str, Any]:
@@ -200,9 +202,13 @@ def linker_for(
     sources: dict[str, pl.DataFrame], *, model: dict[str, Any] | None = None, retain: tuple[str, ...] = ()
 ) -> Any:
     """A Splink linker on DuckDB over the standardised sources (agency name -> records)."""
+    import duckdb
     from splink import DuckDBAPI, Linker
 
-    db_api = DuckDBAPI()
+    # DuckDB spills to disk when a run outgrows memory: to the system's temporary folder, never to ".tmp"
+    # in whatever folder the command was started from.
+    spill = Path(tempfile.gettempdir()) / "reticulist-duckdb"
+    db_api = DuckDBAPI(connection=duckdb.connect(config={"temp_directory": str(spill)}))
     chosen = model if model is not None else settings(retain=retain)
     return Linker(_inputs(db_api, sources, retain), chosen, log_level=logging.WARNING)
 
@@ -221,11 +227,14 @@ def train(linker: Any, *, max_pairs: float = 1e6) -> dict[str, Any]:
         recall=0.8,
     )
     linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=2026)
+    # Blocked on date of birth and postcode, EM learns the name's evidence among pairs that are mostly the
+    # same child (and twins); blocked on the full name, it learns the date's and the postcode's. Blocking
+    # on the date alone would give it tens of millions of pairs for little more.
     linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("dob"), estimate_without_term_frequencies=True
+        block_on("dob", "postcode"), estimate_without_term_frequencies=True
     )
     linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("surname_soundex", "forename_soundex"), estimate_without_term_frequencies=True
+        block_on("forename", "surname"), estimate_without_term_frequencies=True
     )
     trained = dict(linker.misc.save_model_to_json())
     # The model is the evidence and its weights; which columns a run keeps alongside is the run's own.

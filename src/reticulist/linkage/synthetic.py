@@ -57,10 +57,39 @@ def _names() -> Names:
     return Names(*(np.array(rows[k]) for k in ("surname", "girl", "boy", "woman", "man")))
 
 
-def _zipf(rng: np.random.Generator, n: int, size: int, s: float = 1.0) -> np.ndarray:
-    """Indices 0..n-1 drawn with Zipf-like frequencies (a few names are very common, most are rare)."""
-    weights = 1.0 / np.arange(1, n + 1) ** s
+def _zipf(rng: np.random.Generator, n: int, size: int, s: float = 1.0, shift: int = 10) -> np.ndarray:
+    """Indices 0..n-1 drawn with Zipf-like frequencies (a few names are common, most are rare); ``shift``
+    flattens the head, so the commonest forename is a few per cent of children, as in England."""
+    weights = 1.0 / (np.arange(1, n + 1) + shift) ** s
     return rng.choice(n, size=size, p=weights / weights.sum())
+
+
+# Syllables for the long tail of surnames: England has tens of thousands; the commonest (Smith) is about
+# 1.3% of people and the hundred commonest about a fifth. Without the tail every block would be huge.
+_HEADS = (
+    "Ash", "Brad", "Hol", "Whit", "Stan", "Brom", "Hart", "Wood", "Hay", "Lang", "Mor", "Fair", "Ken", "Cal",
+    "Dar", "Elm", "Fen", "Grim", "Hal", "Kirk", "Lind", "Marl", "New", "Oak", "Pen", "Ram", "Shel", "Thorn",
+    "Ux", "Ver", "Wal", "Yar", "Ald", "Bur", "Chad", "Dun", "Ed", "Frod", "Gar", "Hen", "Ick", "Lox",
+    "Mel", "Nor", "Ot", "Pick", "Ros", "Sud", "Tad", "Up", "War", "Wes", "Wix", "Bax", "Cres", "Dray",
+    "Ever", "Gold", "Hux", "Rud",
+)  # fmt: skip
+_TAILS = (
+    "worth", "ley", "den", "ton", "field", "ford", "well", "wood", "by", "ham", "more", "stone", "combe",
+    "hurst", "bury", "wick", "shaw", "thorpe", "dale", "borough", "croft", "ridge", "gate", "lake", "mere",
+    "ock", "man", "er", "ington", "son", "all", "ett", "ing", "field", "stead", "cott", "low", "berry",
+    "sey", "love",
+)  # fmt: skip
+
+
+def _surnames(rng: np.random.Generator, names: Names, size: int) -> np.ndarray:
+    """Surnames with about the frequencies of England's: the listed ones for 30% of people (Smith 1.3%),
+    the rest spread over a long tail of rarer ones."""
+    tail = np.unique(
+        np.char.add(np.repeat(np.array(_HEADS), len(_TAILS)), np.tile(np.array(_TAILS), len(_HEADS)))
+    )
+    common = names.surnames[_zipf(rng, len(names.surnames), size, 1.0, 5)]
+    rare = tail[rng.integers(0, len(tail), size)]
+    return np.where(rng.random(size) < 0.3, common, rare)
 
 
 def _joined(digits: np.ndarray) -> np.ndarray:
@@ -112,10 +141,10 @@ def people(n_households: int, *, seed: int = 2026) -> pl.DataFrame:
     rng = np.random.default_rng(seed)
     names = _names()
     h = n_households
-    surname = names.surnames[_zipf(rng, len(names.surnames), h, 0.9)]
+    surname = _surnames(rng, names, h)
     # A few double-barrelled family names, written in part by some agencies.
     double = rng.random(h) < 0.03
-    second = names.surnames[_zipf(rng, len(names.surnames), h, 0.9)]
+    second = _surnames(rng, names, h)
     surname = np.where(double, np.char.add(np.char.add(surname, "-"), second), surname)
     postcode = _postcodes(rng, h)
     moved = rng.random(h) < 0.15
@@ -141,11 +170,11 @@ def people(n_households: int, *, seed: int = 2026) -> pl.DataFrame:
     )
     forename = np.empty(n, dtype=object)
     girl, boy = is_child & (sex == "female"), is_child & (sex == "male")
-    forename[girl] = names.girls[_zipf(rng, len(names.girls), int(girl.sum()), 0.7)]
-    forename[boy] = names.boys[_zipf(rng, len(names.boys), int(boy.sum()), 0.7)]
-    forename[is_mother] = names.women[_zipf(rng, len(names.women), int(is_mother.sum()), 0.7)]
+    forename[girl] = names.girls[_zipf(rng, len(names.girls), int(girl.sum()), 1.0)]
+    forename[boy] = names.boys[_zipf(rng, len(names.boys), int(boy.sum()), 1.0)]
+    forename[is_mother] = names.women[_zipf(rng, len(names.women), int(is_mother.sum()), 1.0)]
     father = ~is_child & ~is_mother
-    forename[father] = names.men[_zipf(rng, len(names.men), int(father.sum()), 0.7)]
+    forename[father] = names.men[_zipf(rng, len(names.men), int(father.sum()), 1.0)]
 
     # Children's births: the eldest from 2008, each next one 10 months to 4 years later; a household whose
     # youngest would be born in the future (or this month) is moved back in time as a whole.
@@ -186,7 +215,7 @@ def people(n_households: int, *, seed: int = 2026) -> pl.DataFrame:
             "is_child": is_child,
             "forename": forename.astype(str),
             "surname": np.repeat(surname, sizes),
-            "maiden_name": np.where(is_mother, names.surnames[_zipf(rng, len(names.surnames), n, 0.9)], ""),
+            "maiden_name": np.where(is_mother, _surnames(rng, names, n), ""),
             "date_of_birth": born,
             "sex": sex,
             "nhs_number": _nhs_numbers(rng, n),
