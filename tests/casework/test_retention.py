@@ -279,6 +279,11 @@ def test_uses_of_emergency_access_and_answered_requests_go_by_their_own_period(
     assert db.get(Family, case_world.family_id) is not None
     kinds = set(db.scalars(select(AuditEvent.record_type).where(AuditEvent.event == "erased")))
     assert kinds == {"break_glass", "subject_access_request"}
+    summaries = set(db.scalars(select(AuditEvent.summary).where(AuditEvent.event == "erased")))
+    assert (
+        "Erased a use of emergency access (break-glass) and its review under the retention schedule"
+        in summaries
+    )
     # A shorter period set by the partnership brings it forward; a hold keeps a family's uses.
     use2 = break_glass.open_break_glass(
         db, actor=a["colleague"], partnership_id=pid, family_id=case_world.family_id, reason="x" * 25

@@ -452,6 +452,7 @@ def _erase_one(
     ).rowcount
     if not n:
         return False
+    what = rule.what.split(",")[0]  # "A use of emergency access (break-glass) and its review"
     audit.record(
         session,
         actor=actor,
@@ -459,7 +460,7 @@ def _erase_one(
         record_type=kind,
         record_id=record_id,
         partnership_id=partnership_id,
-        summary=f"Erased a {rule.what.split(',')[0].lower()} under the retention schedule",
+        summary=f"Erased {what[:1].lower()}{what[1:]} under the retention schedule",
         after={"rule": kind, "rule_in_force": rule.words, "records": {kind: 1}},
     )
     return True
