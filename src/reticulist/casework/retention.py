@@ -18,6 +18,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import and_, case, delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from reticulist.access.policy import Action as Can
@@ -206,8 +207,11 @@ def place_hold(
         placed_on=date.today(),
         placed_by_label=actor.label,
     )
-    session.add(hold)
-    session.flush()
+    try:
+        with session.begin_nested():  # the family erased a moment ago by a retention run: say so, no 500
+            session.add(hold)
+    except IntegrityError:
+        raise InputError("this family's record has just been erased", field="family_reference") from None
     audit.record(
         session,
         actor=actor,
