@@ -3,7 +3,7 @@ in casework is received, the requester's identity checked (the clock waits for i
 complex request (with the reason), and done. Due dates: casework/subject_access_dates.py. Every step is
 audited; the register names people, so it is a case record type, kept from managers' audit log.
 
-The bundle of everything held about the person (JSON and PDF, with redaction flags) is not built yet."""
+The bundle of everything held about the person is casework/subject_access_bundle.py."""
 
 from __future__ import annotations
 
