@@ -108,3 +108,12 @@ def test_an_nhs_number_neither_forces_nor_blocks_a_link(trained) -> None:  # typ
     probability = {(r["record_id_l"], r["record_id_r"]): r["match_probability"] for r in scored.to_dicts()}  # type: ignore[union-attr]
     assert probability.get(("H1", "S1"), 0.0) < model.REVIEW
     assert probability[("H2", "S2")] >= model.LINKED
+
+
+def test_duckdb_spills_to_the_temporary_folder_not_the_working_one() -> None:
+    """A run that outgrows memory once wrote 7.9 GB into ".tmp" of the folder it was started from."""
+    import tempfile
+
+    linker = model.linker_for({"a": st.standardise(pl.DataFrame({"record_id": ["1"]})).records})
+    (folder,) = linker._db_api.duckdb_con.execute("SELECT current_setting('temp_directory')").fetchall()[0]
+    assert folder.startswith(tempfile.gettempdir()) and ".tmp" not in folder
