@@ -193,7 +193,8 @@ def retention_command(
         if found.undated_families:
             console.print(
                 f"  {len(found.undated_families)} families are due but kept: a child's date of birth is not "
-                "recorded, so their 25th birthday cannot be known. Record it, or keep them.",
+                f"recorded, so their {rules[FAMILY_RECORD].child_age}th birthday cannot be known. Record it, "
+                "or keep them.",
                 soft_wrap=True,
             )
         if dry_run:
