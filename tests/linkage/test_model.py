@@ -117,3 +117,27 @@ def test_duckdb_spills_to_the_temporary_folder_not_the_working_one() -> None:
     linker = model.linker_for({"a": st.standardise(pl.DataFrame({"record_id": ["1"]})).records})
     (folder,) = linker._db_api.duckdb_con.execute("SELECT current_setting('temp_directory')").fetchall()[0]
     assert folder.startswith(tempfile.gettempdir()) and ".tmp" not in folder
+
+
+def test_the_evidence_reads_as_the_model_scores(trained) -> None:  # type: ignore[no-untyped-def]
+    """The match weights chart and a pair's waterfall come from the trained model: identifiers that agree
+    weigh strongly for, that differ against; and a pair's prior plus its evidence is its match weight."""
+    _sources, parameters, linked, _extracts = trained
+    weights = {(w.comparison, w.level): w for w in model.match_weights(parameters)}
+    assert weights[("NHS number", "The same")].weight > 8  # type: ignore[operator]
+    assert weights[("NHS number", "Different")].weight < -3  # type: ignore[operator]
+    assert weights[("Date of birth", "The same")].weight > weights[("Date of birth", "Different")].weight  # type: ignore[operator]
+    assert all(w.level != "Missing" for w in weights.values())  # missing counts for nothing
+    for pair in linked.pairs.head(50).to_dicts():
+        evidence = model.waterfall(parameters, pair)
+        assert {e.comparison for e in evidence} == {
+            "Forename and surname",
+            "Date of birth",
+            "Postcode and address history",
+            "NHS number",
+            "Unique pupil number",
+            "Sex",
+        }
+        total = model.prior_weight(parameters) + sum(e.weight for e in evidence)
+        assert abs(total - pair["match_weight"]) < 1e-6
+        assert all(e.weight == 0 for e in evidence if e.level == "Missing")

@@ -24,6 +24,7 @@ Pure computation over frames; storage, runs and the review queue are elsewhere.
 from __future__ import annotations
 
 import logging
+import math
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,15 @@ COMPARED = (
     "nhs_number",
     "upn",
 )
+# What each comparison is, in words (Splink's saved model keeps only "CustomComparison").
+COMPARISON_WORDS = {
+    "name": "Forename and surname",
+    "date_of_birth": "Date of birth",
+    "postcode": "Postcode and address history",
+    "nhs_number": "NHS number",
+    "upn": "Unique pupil number",
+    "sex": "Sex",
+}
 LINKED, REVIEW = 0.7, 0.2  # default thresholds (match probability) for "linked" and "to review"
 
 
@@ -312,3 +322,63 @@ def accuracy(clusters: pl.DataFrame, *, truth: str = "person_id") -> Accuracy:
     recall = both / true if true else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return Accuracy(precision, recall, f1, true, found)
+
+
+# --- the model's evidence, for people to read --------------------------------------------------------------
+@dataclass(frozen=True)
+class LevelWeight:
+    """One level of one comparison: how often true matches (m) and other pairs (u) fall in it, and the
+    match weight it adds, log2(m / u); ``None`` where training never saw the level."""
+
+    comparison: str
+    level: str
+    m: float | None
+    u: float | None
+    weight: float | None
+
+
+def _words(comparison: dict[str, Any]) -> str:
+    name = comparison["output_column_name"]
+    return COMPARISON_WORDS.get(name, str(comparison.get("comparison_description") or name))
+
+
+def _levels(comparison: dict[str, Any]) -> list[dict[str, Any]]:
+    return [level for level in comparison["comparison_levels"] if not level.get("is_null_level")]
+
+
+def prior_weight(parameters: dict[str, Any]) -> float:
+    """The match weight before any evidence: log2 of the prior odds that two records are the same child."""
+    prior = float(parameters["probability_two_random_records_match"])
+    return math.log2(prior / (1 - prior))
+
+
+def match_weights(parameters: dict[str, Any]) -> list[LevelWeight]:
+    """Every level's weight, comparison by comparison, strongest level first (the match weights chart)."""
+    rows = []
+    for comparison in parameters["comparisons"]:
+        for level in _levels(comparison):
+            m, u = level.get("m_probability"), level.get("u_probability")
+            weight = math.log2(m / u) if m and u else None
+            rows.append(LevelWeight(_words(comparison), level["label_for_charts"], m, u, weight))
+    return rows
+
+
+@dataclass(frozen=True)
+class Evidence:
+    comparison: str
+    level: str
+    weight: float
+
+
+def waterfall(parameters: dict[str, Any], pair: dict[str, Any]) -> list[Evidence]:
+    """What each comparison said about one scored pair (a row of the predictions, with its ``gamma_`` and
+    ``mw_`` columns): the level it fell in and the weight it added. The prior plus these weights is the
+    pair's match weight."""
+    out = []
+    for comparison in parameters["comparisons"]:
+        name = comparison["output_column_name"]
+        gamma = int(pair[f"gamma_{name}"])
+        levels = _levels(comparison)
+        label = "Missing" if gamma < 0 else levels[len(levels) - 1 - gamma]["label_for_charts"]
+        out.append(Evidence(_words(comparison), label, float(pair[f"mw_{name}"])))
+    return out
