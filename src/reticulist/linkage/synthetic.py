@@ -5,10 +5,12 @@ People live in households (one or two parents and their children, twins among th
 four agencies' extracts, each with its own fields and its own ways of being wrong, as the issue describes:
 
 - ``health``: NHS numbers (a few missing, transposed or someone else's), ISO dates, current postcode;
-- ``school``: children only, unique pupil numbers (some temporary), dates as 18/03/2016, earlier postcode
-  kept where the family moved;
+- ``school``: children (adults only when there are too few children to fill it), unique pupil numbers
+  (some temporary), the school nurse's NHS number for some pupils, dates as 18/03/2016, the earlier
+  postcode where the family moved;
 - ``police``: no identifiers, names in capitals with more typos, dates as 18.03.2016, some missing;
-- ``voluntary``: known-as names and nicknames, dates as "18 Mar 2016", postcodes often missing.
+- ``voluntary``: known-as names and nicknames, the UPN of some children, dates as "18 Mar 2016", postcodes
+  often missing, and an ethnic group (for linkage results by group).
 
 Across all of them: one-letter typos, forenames and surnames swapped, day and month swapped, a mother
 recorded under another surname, double-barrelled surnames written in part, families that moved. The
