@@ -32,20 +32,6 @@ from typing import Any
 import polars as pl
 
 from reticulist.linkage import model, synthetic
-from reticulist.linkage import standardise as st
-
-
-def standardised(extracts: synthetic.Extracts) -> dict[str, pl.DataFrame]:
-    nicknames = st.nickname_table()
-    out = {}
-    for agency, frame in extracts.sources.items():
-        frame = frame.rename({"forename": "forenames"})
-        if "earlier_postcode" in frame.columns:
-            frame = frame.rename({"earlier_postcode": "earlier_postcodes"})
-        out[agency] = st.standardise(frame, nicknames=nicknames).records.with_columns(
-            person_id=frame.get_column("person_id")
-        )
-    return out
 
 
 def plain_splink(sources: dict[str, pl.DataFrame]) -> tuple[float, model.Accuracy]:
@@ -114,7 +100,7 @@ def main() -> None:
     print(f"generated {records} records in {time.perf_counter() - made:.1f} s (not timed)", flush=True)
 
     started = time.perf_counter()
-    sources = standardised(extracts)
+    sources = synthetic.standardised(extracts)
     stage: dict[str, Any] = {"standardise": time.perf_counter() - started}
     mark = time.perf_counter()
     linker = model.linker_for(sources, retain=("person_id",))

@@ -13,22 +13,10 @@ from reticulist.linkage import model, synthetic
 from reticulist.linkage import standardise as st
 
 
-def standardised(extracts: synthetic.Extracts) -> dict[str, pl.DataFrame]:
-    nicknames = st.nickname_table()
-    out = {}
-    for agency, frame in extracts.sources.items():
-        frame = frame.rename({"forename": "forenames"})
-        if "earlier_postcode" in frame.columns:
-            frame = frame.rename({"earlier_postcode": "earlier_postcodes"})
-        records = st.standardise(frame, nicknames=nicknames).records
-        out[agency] = records.with_columns(person_id=frame.get_column("person_id"))
-    return out
-
-
 @pytest.fixture(scope="module")
 def trained() -> tuple[dict[str, pl.DataFrame], dict[str, Any], model.Linked, synthetic.Extracts]:
     extracts = synthetic.extracts(1500, seed=7)
-    sources = standardised(extracts)
+    sources = synthetic.standardised(extracts)
     linker = model.linker_for(sources, retain=("person_id",))
     parameters = model.train(linker, max_pairs=3e5)
     linked = model.predict(linker, one_per_source=list(sources))

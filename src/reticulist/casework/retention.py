@@ -73,12 +73,14 @@ class ScheduleLine:
     note: str
 
 
-def rules(session: Session, partnership_id: int) -> dict[str, Rule]:
-    """The rules in force: the partnership's own where it set one, else the default."""
-    own = {
+def _own(session: Session, partnership_id: int) -> dict[str, RetentionRule]:
+    return {
         r.record_type: r
         for r in session.scalars(select(RetentionRule).where(RetentionRule.partnership_id == partnership_id))
     }
+
+
+def _in_force(own: dict[str, RetentionRule]) -> dict[str, Rule]:
     result = {}
     for record_type, default in DEFAULTS.items():
         mine = own.get(record_type)
@@ -88,13 +90,15 @@ def rules(session: Session, partnership_id: int) -> dict[str, Rule]:
     return result
 
 
+def rules(session: Session, partnership_id: int) -> dict[str, Rule]:
+    """The rules in force: the partnership's own where it set one, else the default."""
+    return _in_force(_own(session, partnership_id))
+
+
 def schedule(session: Session, *, actor: Actor, partnership_id: int) -> list[ScheduleLine]:
     ensure_allowed(actor, Can.MANAGE_RETENTION, partnership_id)
-    own = {
-        r.record_type: r
-        for r in session.scalars(select(RetentionRule).where(RetentionRule.partnership_id == partnership_id))
-    }
-    in_force = rules(session, partnership_id)
+    own = _own(session, partnership_id)
+    in_force = _in_force(own)
     return [
         ScheduleLine(
             in_force[t],

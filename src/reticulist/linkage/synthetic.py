@@ -403,3 +403,20 @@ def extracts(records_per_agency: int, *, seed: int = 2026) -> Extracts:
         for agency in AGENCIES
     }
     return Extracts(population, sources)
+
+
+def standardised(extracts: Extracts) -> dict[str, pl.DataFrame]:
+    """Each extract standardised (linkage/standardise.py), with the truth (``person_id``) kept alongside for
+    measuring: what the tests and the benchmark link."""
+    from reticulist.linkage import standardise
+
+    nicknames = standardise.nickname_table()
+    out = {}
+    for agency, frame in extracts.sources.items():
+        frame = frame.rename({"forename": "forenames"})
+        if "earlier_postcode" in frame.columns:
+            frame = frame.rename({"earlier_postcode": "earlier_postcodes"})
+        out[agency] = standardise.standardise(frame, nicknames=nicknames).records.with_columns(
+            person_id=frame.get_column("person_id")
+        )
+    return out
