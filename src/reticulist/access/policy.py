@@ -19,6 +19,9 @@ class Role(StrEnum):
     PRACTITIONER = "practitioner"  # works with families; sees a record only while involved in it
     COORDINATOR = "coordinator"  # the early help coordinator: sees every family's record, audited as such
     DATA_PROTECTION = "data-protection"  # who has seen which record, and the casework figures; not records
+    # The partnership's linkage analyst: loads agency extracts, runs linkage, reviews uncertain matches and
+    # reads the single view of children the partnership works with. No other role sees linkage at all.
+    LINKAGE = "linkage"
 
 
 class Action(StrEnum):
@@ -41,6 +44,8 @@ class Action(StrEnum):
     REVIEW_BREAK_GLASS = "review-break-glass"  # review emergency access to records; set its time limit
     HANDLE_SUBJECT_ACCESS = "handle-subject-access"  # the subject access request register
     MANAGE_RETENTION = "manage-retention"  # retention periods and legal holds (erasing is the command line's)
+    LINK_RECORDS = "link-records"  # load agency extracts, train models, run linkage
+    REVIEW_LINKS = "review-links"  # the review queue and the single view of known children
 
 
 GRANTS: dict[Role, frozenset[Action]] = {
@@ -77,6 +82,8 @@ GRANTS[Role.DATA_PROTECTION] = frozenset(
         Action.MANAGE_RETENTION,
     }
 )
+
+GRANTS[Role.LINKAGE] = frozenset({Action.VIEW_REGISTER, Action.LINK_RECORDS, Action.REVIEW_LINKS})
 
 
 @dataclass(frozen=True)

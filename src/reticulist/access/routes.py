@@ -25,6 +25,7 @@ ROLE_CHOICES = [
     (Role.PRACTITIONER.value, "Practitioner — works with families; sees a family's record only in its team"),
     (Role.COORDINATOR.value, "Early help coordinator — sees every family's record (each read is recorded)"),
     (Role.DATA_PROTECTION.value, "Data protection — sees who has read each family's record; not the records"),
+    (Role.LINKAGE.value, "Linkage — links agency extracts and reviews matches; sees known children only"),
 ]
 
 

@@ -25,6 +25,7 @@ import csv
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -419,4 +420,46 @@ def standardised(extracts: Extracts) -> dict[str, pl.DataFrame]:
         out[agency] = standardise.standardise(frame, nicknames=nicknames).records.with_columns(
             person_id=frame.get_column("person_id")
         )
+    return out
+
+
+HEADERS = {  # how an agency's extract might head its columns (all recognised by linkage/extracts.py)
+    "record_id": "Record ID",
+    "forename": "Forename",
+    "surname": "Surname",
+    "date_of_birth": "DOB",
+    "sex": "Sex",
+    "postcode": "Postcode",
+    "address": "Address",
+    "nhs_number": "NHS No",
+    "upn": "UPN",
+    "earlier_postcode": "Previous postcode",
+    "ethnic_group": "Ethnicity",
+    "area": "Area",
+}
+
+
+def as_files(extracts: Extracts, folder: Path) -> dict[str, Path]:
+    """Each extract written as the CSV an agency would send (its own headers; the ethnic group and area
+    every agency records), with the truth in a ``synthetic_person_id`` column: load it as a group field
+    and a run measures its own precision and recall (linkage/runs.py)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    extra = extracts.population.select(
+        "person_id",
+        pl.col("ethnic_group").alias("_ethnic_group"),
+        pl.col("postcode").str.extract(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)").alias("area"),
+    )
+    out = {}
+    for agency, frame in extracts.sources.items():
+        frame = frame.join(extra, on="person_id", how="left").with_columns(
+            pl.coalesce("ethnic_group", "_ethnic_group").alias("ethnic_group")
+            if "ethnic_group" in frame.columns
+            else pl.col("_ethnic_group").alias("ethnic_group")
+        )
+        columns = [c for c in HEADERS if c in frame.columns]
+        path = folder / f"{agency}.csv"
+        frame.select(
+            *[pl.col(c).alias(HEADERS[c]) for c in columns], pl.col("person_id").alias("synthetic_person_id")
+        ).write_csv(path)
+        out[agency] = path
     return out
