@@ -67,8 +67,10 @@ def test_demo_builds_a_migrated_database_and_prints_the_logins(tmp_path: Path) -
         Role.PRACTITIONER,
         Role.COORDINATOR,
         Role.DATA_PROTECTION,
+        Role.LINKAGE,
     }
     assert "http://127.0.0.1:8000/p/1/cases" in result.output
+    assert "http://127.0.0.1:8000/p/1/linkage" in result.output
     _login_and_look(url)
     _casework_logins(url)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -16,7 +17,8 @@ from sqlalchemy.orm import Session
 from reticulist.access import service as accounts
 from reticulist.access.policy import Actor, Role, cli_actor
 from reticulist.casework.models import Family, FamilyMember, MemberAddress
-from reticulist.linkage import extracts, runs, sources, synthetic
+from reticulist.linkage import extracts, model, runs, sources, synthetic
+from reticulist.linkage.models import LinkageModel
 from reticulist.linkage.sources import TRUTH
 from reticulist.register import schemas as s
 from reticulist.register import service as register
@@ -86,7 +88,12 @@ def _casework_children(
     return out
 
 
-def build(db: Session, world: World, folder: Path, *, per_agency: int = 250, seed: int = 11) -> LinkWorld:
+PER_AGENCY, SEED = 250, 11
+
+
+def build(
+    db: Session, world: World, folder: Path, *, per_agency: int = PER_AGENCY, seed: int = SEED
+) -> LinkWorld:
     _organisations(db, world)
     emails, actors = {}, {}
     user = accounts.create_user(
@@ -124,12 +131,29 @@ def link_world(db: Session, world: World, tmp_path: Path) -> LinkWorld:
     return build(db, world, tmp_path / "extracts")
 
 
+@pytest.fixture(scope="session")
+def trained_parameters() -> dict[str, Any]:
+    """A model trained once per test session on the same extracts (``runs.train`` has its own tests):
+    training is the slow part, and it needs no database."""
+    standardised = synthetic.standardised(synthetic.extracts(PER_AGENCY, seed=SEED))
+    return model.train(model.linker_for(standardised), max_pairs=1e5)
+
+
 @pytest.fixture
-def linked_world(db: Session, link_world: LinkWorld) -> LinkWorld:
-    """The same, with a model trained and one run made."""
+def linked_world(db: Session, link_world: LinkWorld, trained_parameters: dict[str, Any]) -> LinkWorld:
+    """The same, with a model (version 1) and one run made."""
     analyst = link_world.actors["analyst"]
     pid = link_world.world.partnership_id
-    runs.train(db, actor=analyst, partnership_id=pid, max_pairs=1e5)
+    db.add(
+        LinkageModel(
+            partnership_id=pid,
+            version=1,
+            parameters=trained_parameters,
+            trained_on={"sources": [], "engine": "duckdb", "u_pairs_sampled": 100_000},
+            trained_by_label="test set-up",
+        )
+    )
+    db.flush()
     runs.run(db, actor=analyst, partnership_id=pid)
     db.commit()
     return link_world

@@ -32,6 +32,8 @@ CASEWORK_FIGURES = re.compile(r"/casework[-/]figures")
 # Emergency access, subject access and retention: the data protection role's (and practitioners' asking
 # for emergency access); not managers.
 BREAK_GLASS = re.compile(r"/break-glass|/subject-access|/retention")
+# Linkage: the linkage role's alone; to every other role it does not exist (tests/linkage has its matrix).
+LINKAGE = re.compile(r"/linkage(/|$)")
 
 
 def _casework_for_register_roles(method: str, path: str) -> int:
@@ -213,6 +215,12 @@ def _family(db: Session, world: World) -> dict[str, int]:
         "referral_id": referral.id,
         "assessment_id": assessment.id,
         "quarter": "2024-Q1",
+        # Linkage pages answer 404 to every persona here before looking the record up.
+        "source_id": 1,
+        "model_id": 1,
+        "pair_id": 1,
+        "member_id": child.id,  # type: ignore[union-attr]
+        "record_id": 1,
     }
 
 
@@ -275,6 +283,8 @@ def test_member_reads_but_changes_nothing(
             expected = _casework_for_register_roles(method, path)
         if CASEWORK_FIGURES.search(path) or BREAK_GLASS.search(path):
             expected = 403
+        if LINKAGE.search(path):
+            expected = 404
         assert response.status_code == expected, (method, path, response.status_code)
 
 
@@ -290,4 +300,6 @@ def test_manager_opens_every_page_but_roles(
             expected = _casework_for_register_roles(method, path)
         if BREAK_GLASS.search(path):
             expected = 403
+        if LINKAGE.search(path):
+            expected = 404
         assert response.status_code == expected, (method, path, response.status_code)

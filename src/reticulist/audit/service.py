@@ -32,6 +32,13 @@ CASE_RECORD_TYPES = frozenset(
         "referral_inbox",
         "subject_access",
         "break_glass",
+        # Linkage: which children agencies know, and who looked (the linkage role's and data protection's).
+        "linkage_source",
+        "linkage_model",
+        "linkage_run",
+        "linkage_pair",
+        "linkage_label",
+        "linkage_child",
     }
 )
 

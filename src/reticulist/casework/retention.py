@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, select
+from sqlalchemy import and_, case, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -59,6 +59,7 @@ from reticulist.casework.retention_rules import (
 )
 from reticulist.db.unique import refusing_duplicates
 from reticulist.errors import InputError
+from reticulist.linkage.models import LinkageClusterMember, LinkageLabel, LinkagePair, LinkageRecord
 from reticulist.text import clean_writing_field, refused_character
 
 BATCH = 50  # families a transaction: short enough that SQLite's write lock is never held for long
@@ -378,6 +379,8 @@ def _family_parts(family_id: int) -> list[tuple[str, Any]]:
     members = select(FamilyMember.id).where(FamilyMember.family_id == family_id)
     reviews = select(Review.id).where(Review.episode_id.in_(episodes))
     outcomes = select(PlanOutcome.id).where(PlanOutcome.episode_id.in_(episodes))
+    # The family's children as linkage's casework source, with what runs and reviewers said about them.
+    linked = select(LinkageRecord.id).where(LinkageRecord.family_member_id.in_(members))
     return [
         ("review_progress", delete(ReviewProgress).where(ReviewProgress.review_id.in_(reviews))),
         ("review_attendee", delete(ReviewAttendee).where(ReviewAttendee.review_id.in_(reviews))),
@@ -395,6 +398,21 @@ def _family_parts(family_id: int) -> list[tuple[str, Any]]:
             "subject_access_request",
             delete(SubjectAccessRequest).where(SubjectAccessRequest.member_id.in_(members)),
         ),
+        (
+            "linkage_cluster_member",
+            delete(LinkageClusterMember).where(LinkageClusterMember.record_id.in_(linked)),
+        ),
+        (
+            "linkage_pair",
+            delete(LinkagePair).where(or_(LinkagePair.left_id.in_(linked), LinkagePair.right_id.in_(linked))),
+        ),
+        (
+            "linkage_label",
+            delete(LinkageLabel).where(
+                or_(LinkageLabel.left_id.in_(linked), LinkageLabel.right_id.in_(linked))
+            ),
+        ),
+        ("linkage_record", delete(LinkageRecord).where(LinkageRecord.family_member_id.in_(members))),
         ("member_address", delete(MemberAddress).where(MemberAddress.member_id.in_(members))),
         ("involvement", delete(Involvement).where(Involvement.episode_id.in_(episodes))),
         ("episode", delete(Episode).where(Episode.family_id == family_id)),

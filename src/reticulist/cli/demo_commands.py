@@ -19,6 +19,7 @@ from reticulist.cli.failures import note_database, now, outcome
 from reticulist.db import migrate
 from reticulist.db.base import Base
 from reticulist.db.engine import is_sqlite, make_engine, make_session_factory
+from reticulist.linkage.demo import add_demo_linkage
 from reticulist.register.demo import (
     DEMO_ACCOUNTS,
     DEMO_SEED,
@@ -116,6 +117,13 @@ def build_demo_database(url: str, *, seed: int = DEMO_SEED, show_progress: bool 
                 session, partnership_id=partnership_id, practitioner_person_id=cases.lead_person_id
             )
             add_demo_sharing(session, partnership_id=partnership_id, cases=cases, today=date.today())
+            add_demo_linkage(
+                session,
+                actor=demo_actor(),
+                partnership_id=partnership_id,
+                seed=seed,
+                step=lambda words: progress.update(task, description=words),
+            )
             session.commit()
             progress.update(task, description="Done")
         return partnership_id
@@ -197,6 +205,11 @@ def register(app: typer.Typer) -> None:
         console.print(
             f"Casework: {address}/p/{partnership_id}/cases (log in as the practitioner, the coordinator or "
             "the data protection officer; managers do not see families' records)",
+            soft_wrap=True,
+        )
+        console.print(
+            f"Linkage: {address}/p/{partnership_id}/linkage (log in as the linkage analyst; no other role "
+            "sees linkage)",
             soft_wrap=True,
         )
         console.print(barometer_rounds_line(url, partnership_id, address), soft_wrap=True)

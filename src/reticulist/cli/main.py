@@ -37,6 +37,7 @@ for _module in (
     "reticulist.cli.barometer_commands",
     "reticulist.cli.network_commands",
     "reticulist.cli.casework_commands",
+    "reticulist.cli.linkage_commands",
     "reticulist.cli.audit_commands",
 ):
     # Capability command modules register themselves when present.

@@ -64,7 +64,8 @@ def role(
     partnership: str = typer.Argument(..., help="Partnership name or number."),
     role: Role | None = typer.Argument(
         None,
-        help="admin, manager, member, practitioner, coordinator, data-protection or linkage; leave out to remove it.",
+        help="admin, manager, member, practitioner, coordinator, data-protection or linkage; leave out to "
+        "remove it.",
     ),
     database: str | None = DATABASE_OPTION,
 ) -> None:

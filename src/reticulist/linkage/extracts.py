@@ -146,6 +146,8 @@ def read_table(path: Path) -> pl.DataFrame:
             raise InputError(problems=[_problem(source, "must be a .csv, .xlsx or .parquet file")])
     except InputError:
         raise
+    except pl.exceptions.NoDataError:
+        raise InputError(problems=[_problem(source, "is empty: it has no header row")]) from None
     except pl.exceptions.ComputeError as err:
         message = str(err).splitlines()[0] if str(err) else "it could not be read"
         raise InputError(

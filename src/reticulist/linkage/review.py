@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import polars as pl
 from sqlalchemy import and_, func, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
@@ -32,6 +33,7 @@ from reticulist.linkage.models import (
 )
 from reticulist.linkage.runs import latest_run, recluster
 from reticulist.linkage.sources import ensure
+from reticulist.linkage.standardise import STANDARD_FIELDS, standardise
 from reticulist.text import clean_writing_field
 
 PAGE = 50
@@ -150,7 +152,61 @@ class Side:
     record_id: int
     source: str
     record_key: str
-    fields: dict[str, str | None]
+    fields: dict[str, str | None]  # as the agency wrote them
+    keys: dict[str, str | None]  # as the model compares them: "differs" means these differ, not the spelling
+
+
+FIELD_WORDS = {
+    "forenames": "Forenames",
+    "surname": "Surname",
+    "other_names": "Other names",
+    "date_of_birth": "Date of birth",
+    "sex": "Sex",
+    "postcode": "Postcode",
+    "address": "Address",
+    "earlier_postcodes": "Earlier postcodes",
+    "nhs_number": "NHS number",
+    "upn": "Unique pupil number",
+}
+_KEYS = {"forenames": "forenames", "surname": "surname", "date_of_birth": "dob", "sex": "sex"}
+_KEYS |= {"postcode": "postcode", "nhs_number": "nhs_number", "upn": "upn"}
+
+
+def sides(session: Session, record_ids: list[int]) -> list[Side]:
+    """Records as shown side by side: each field as written, and as the model compares it."""
+    records = {
+        r.id: r for r in session.scalars(select(LinkageRecord).where(LinkageRecord.id.in_(record_ids)))
+    }
+    names = dict(
+        session.execute(
+            select(LinkageSource.id, LinkageSource.name).where(
+                LinkageSource.id.in_({r.source_id for r in records.values()})
+            )
+        ).all()
+    )
+    raw = pl.DataFrame(
+        [
+            {"record_id": str(i), **{f: getattr(records[i], f) for f in STANDARD_FIELDS if f != "record_id"}}
+            for i in record_ids
+        ],
+        schema={f: pl.String for f in STANDARD_FIELDS},
+        orient="row",
+    )
+    compared = standardise(raw).records.to_dicts()
+    out = []
+    for record_id, std in zip(record_ids, compared, strict=True):
+        record = records[record_id]
+        key = "casework child" if record.family_member_id is not None else record.record_key
+        fields = {f: getattr(record, f) for f in SHOWN}
+        keys = {
+            f: (std.get(_KEYS[f]) if f in _KEYS else (fields[f] or "").strip().lower() or None) for f in SHOWN
+        }
+        out.append(Side(record.id, names[record.source_id], key, fields, keys))
+    return out
+
+
+def side(session: Session, record_id: int) -> Side:
+    return sides(session, [record_id])[0]
 
 
 @dataclass(frozen=True)
@@ -162,15 +218,6 @@ class PairView:
     prior: float
     evidence: list[model.Evidence]
     label: LinkageLabel | None
-
-
-def side(session: Session, record_id: int) -> Side:
-    record = session.get(LinkageRecord, record_id)
-    assert record is not None
-    source = session.get(LinkageSource, record.source_id)
-    assert source is not None
-    key = record.record_key if source.kind == "agency" else "casework child"
-    return Side(record.id, source.name, key, {f: getattr(record, f) for f in SHOWN})
 
 
 def _pair(session: Session, partnership_id: int, pair_id: int) -> tuple[LinkagePair, LinkageRun]:
@@ -214,8 +261,7 @@ def pair_view(session: Session, *, actor: Actor, partnership_id: int, pair_id: i
     return PairView(
         pair,
         run_,
-        side(session, pair.left_id),
-        side(session, pair.right_id),
+        *sides(session, [pair.left_id, pair.right_id]),
         model.prior_weight(trained.parameters),
         evidence_of(trained.parameters, pair),
         label_for(session, pair.left_id, pair.right_id),

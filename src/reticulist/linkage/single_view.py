@@ -227,7 +227,7 @@ def child_view(session: Session, *, actor: Actor, partnership_id: int, member_id
         family.reference,
         own_id,
         run_,
-        [review.side(session, r) for r in in_cluster],
+        review.sides(session, in_cluster),
         links,
         candidates,
     )

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from functools import cache
 from datetime import date
 from importlib import resources
 
@@ -83,6 +84,7 @@ def soundex(expr: pl.Expr) -> pl.Expr:
     return pl.when(letters.str.len_chars() > 0).then((first + tail + "000").str.slice(0, 4)).otherwise(None)
 
 
+@cache
 def nickname_table() -> pl.DataFrame:
     """name -> every name it may be short for (both ways round in the data): the maintained ``nicknames``
     list and the UK supplement, folded."""

@@ -81,6 +81,9 @@ DEMO_ACCOUNTS = (
     DemoAccount(
         Role.DATA_PROTECTION, "dpo@brempton.example.org", "brempton-dpo-demo", "Demo data protection officer"
     ),
+    DemoAccount(
+        Role.LINKAGE, "linkage@brempton.example.org", "brempton-linkage-demo", "Demo linkage analyst"
+    ),
 )
 
 
