@@ -35,6 +35,7 @@ from reticulist.cli.common import (
 from reticulist.cli.failures import outcome
 from reticulist.errors import InputError
 from reticulist.linkage import extracts, runs, sources
+from reticulist.linkage.extracts import FIELD_WORDS
 
 app = typer.Typer(no_args_is_help=True)
 source_app = typer.Typer(no_args_is_help=True)
@@ -65,7 +66,7 @@ def quality_table(source: object) -> Table:
     for line in source.quality:  # type: ignore[attr-defined]
         records = line["records"] or 1
         table.add_row(
-            line["field"].replace("_", " "),
+            FIELD_WORDS.get(line["field"], line["field"]),
             f"{line['given']:,}",
             f"{line['given'] / records:.0%}",
             f"{line['valid']:,}",

@@ -28,6 +28,19 @@ from reticulist.tabular import xlsx_rows
 # The fields a source may have beyond those the model compares: kept and shown, not compared.
 FIELDS = (*STANDARD_FIELDS, "address")
 GROUP, IGNORE = "group", "ignore"
+FIELD_WORDS = {  # each field in words, for pages and the command line
+    "record_id": "Record ID",
+    "forenames": "Forenames",
+    "surname": "Surname",
+    "other_names": "Other names",
+    "date_of_birth": "Date of birth",
+    "sex": "Sex",
+    "postcode": "Postcode",
+    "address": "Address",
+    "earlier_postcodes": "Earlier postcodes",
+    "nhs_number": "NHS number",
+    "upn": "Unique pupil number",
+}
 # Longest value each field takes (the columns of linkage_record).
 LIMITS = {
     "record_id": 100,

@@ -156,18 +156,6 @@ class Side:
     keys: dict[str, str | None]  # as the model compares them: "differs" means these differ, not the spelling
 
 
-FIELD_WORDS = {
-    "forenames": "Forenames",
-    "surname": "Surname",
-    "other_names": "Other names",
-    "date_of_birth": "Date of birth",
-    "sex": "Sex",
-    "postcode": "Postcode",
-    "address": "Address",
-    "earlier_postcodes": "Earlier postcodes",
-    "nhs_number": "NHS number",
-    "upn": "Unique pupil number",
-}
 _KEYS = {"forenames": "forenames", "surname": "surname", "date_of_birth": "dob", "sex": "sex"}
 _KEYS |= {"postcode": "postcode", "nhs_number": "nhs_number", "upn": "upn"}
 

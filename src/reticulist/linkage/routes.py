@@ -19,6 +19,7 @@ from reticulist.access.policy import Action as Can
 from reticulist.barometer.results_routes import _svg
 from reticulist.errors import InputError
 from reticulist.linkage import charts, model, review, runs, single_view, sources
+from reticulist.linkage.extracts import FIELD_WORDS
 from reticulist.linkage.models import LinkageModel
 from reticulist.linkage.sources import ensure
 from reticulist.web.deps import Viewer, check_form_csrf, get_db, page_viewer
@@ -76,6 +77,7 @@ def source_quality(
 ) -> Response:
     ctx = _context(db, viewer, partnership_id)
     ctx["source"] = sources.source(db, actor=viewer.actor, partnership_id=partnership_id, source_id=source_id)
+    ctx["field_words"] = FIELD_WORDS
     return render(request, "linkage/source.html", ctx)
 
 
@@ -135,7 +137,7 @@ def _pair_page(
         view=view,
         waterfall_svg=_svg(charts.waterfall_chart(bars, prior=view.prior), "waterfall"),
         fields=review.SHOWN,
-        field_words=review.FIELD_WORDS,
+        field_words=FIELD_WORDS,
         decisions=review.DECISION_WORDS,
         values=values or {},
         errors=errors or {},
@@ -225,7 +227,7 @@ def _child_page(
         view=view,
         source_of=source_of,
         fields=review.SHOWN,
-        field_words=review.FIELD_WORDS,
+        field_words=FIELD_WORDS,
         decisions=review.DECISION_WORDS,
         values=values or {},
         errors=errors or {},
