@@ -272,6 +272,7 @@ def run_command(
         actor = _actor("linkage run")
         try:
             runs.thresholds(linked, review)
+            runs.check_engine(engine)
             planned = runs.plan(
                 session, actor=actor, partnership_id=partnership_id, version=model, engine=engine
             )

@@ -56,7 +56,7 @@ def _agency_sources(session: Session, partnership_id: int) -> list[LinkageSource
     )
 
 
-def _engine(value: str) -> str:
+def check_engine(value: str) -> str:
     if value not in ENGINES:
         raise InputError(f"must be {' or '.join(ENGINES)}", field="engine")
     return value
@@ -82,7 +82,7 @@ def train(
 ) -> LinkageModel:
     """Train on every agency source and save the model as the partnership's next version."""
     ensure(actor, Can.LINK_RECORDS, partnership_id)
-    engine = _engine(engine)
+    engine = check_engine(engine)
     chosen = _agency_sources(session, partnership_id)
     if len(chosen) < 2:
         raise InputError("needs at least two agency sources loaded to learn from", field="sources")
@@ -259,7 +259,7 @@ def plan(
     nothing is stored: the casework source refresh is rolled back by the caller)."""
     ensure(actor, Can.LINK_RECORDS, partnership_id)
     chosen_model, every, standardised = _prepare(session, actor, partnership_id, version, _quiet)
-    linker = _linker(standardised, engine=_engine(engine), parameters=chosen_model.parameters)
+    linker = _linker(standardised, engine=check_engine(engine), parameters=chosen_model.parameters)
     return Plan([(s.name, s.record_count) for s in every], _comparisons(linker), chosen_model)
 
 
@@ -298,7 +298,7 @@ def run(
     """Link every source of the partnership (its casework children included) with a trained model."""
     ensure(actor, Can.LINK_RECORDS, partnership_id)
     linked_at, review_at = thresholds(linked, review)
-    engine = _engine(engine)
+    engine = check_engine(engine)
     started = time.perf_counter()
     chosen_model, every, standardised = _prepare(session, actor, partnership_id, version, step)
     linker = _linker(standardised, engine=engine, parameters=chosen_model.parameters)
