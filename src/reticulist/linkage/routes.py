@@ -269,7 +269,7 @@ def child_attach(
             member_id=member_id,
             record_id=record_id,
             same=decision == "same",
-            note=values.get("note", ""),
+            note=values.get(f"note_{record_id}", ""),
         )
         db.commit()
     except InputError as err:
