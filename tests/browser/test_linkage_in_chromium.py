@@ -73,7 +73,8 @@ def test_the_analyst_reviews_a_pair_and_a_childs_single_view(  # type: ignore[no
         assert page.get_by_text("Saved: the decision is recorded").is_visible()
         db.expire_all()
         label = db.scalar(select(LinkageLabel))
-        assert label is not None and label.decision == "different" and label.decided_by_label == "analyst@link.example.org"
+        assert label is not None and label.decision == "different"
+        assert label.decided_by_label == "analyst@link.example.org"
 
         page.goto(f"{live_url}/p/{pid}/linkage/children")
         page.locator("table.stack a").first.click()

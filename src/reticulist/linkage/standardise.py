@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from functools import cache
 from datetime import date
+from functools import cache
 from importlib import resources
 
 import polars as pl
