@@ -199,6 +199,17 @@ def remove_command(
     console.print(f"Removed {escape(name)} ({count:,} records).")
 
 
+def _spinner() -> Progress:
+    """Long steps (standardising, training, scoring) have no count to show: their name and the time."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
+
+
 def _steps(bar: Progress) -> tuple[object, object]:
     task = bar.add_task("Starting", total=None)
     return task, lambda words: bar.update(task, description=words)
@@ -218,13 +229,7 @@ def train_command(
     with database_session(database) as session:
         partnership_id = partnership_id_for(session, partnership)
         try:
-            with Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                TimeElapsedColumn(),
-                console=err_console,
-                transient=True,
-            ) as bar:
+            with _spinner() as bar:
                 _task, step = _steps(bar)
                 saved = runs.train(
                     session,
@@ -286,13 +291,7 @@ def run_command(
             if dry_run:
                 console.print("Dry run: nothing was linked.")
                 return
-            with Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                TimeElapsedColumn(),
-                console=err_console,
-                transient=True,
-            ) as bar:
+            with _spinner() as bar:
                 _task, step = _steps(bar)
                 made = runs.run(
                     session,

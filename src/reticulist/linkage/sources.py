@@ -153,13 +153,15 @@ def add_source(
 def _store(
     session: Session, source_id: int, rows: list[dict[str, Any]], progress: Callable[[int], None] | None
 ) -> tuple[int, int, int]:
+    """Make the source's records those of ``rows``, matched by ``record_key``: a record kept keeps its id
+    (and so the decisions about it). Returns how many were added, changed and removed."""
     existing = dict(
         session.execute(
             select(LinkageRecord.record_key, LinkageRecord.id).where(LinkageRecord.source_id == source_id)
         ).all()
     )
     new = [
-        {**r, "source_id": source_id, "family_member_id": None}
+        {**r, "source_id": source_id, "family_member_id": r.get("family_member_id")}
         for r in rows
         if r["record_key"] not in existing
     ]
@@ -284,23 +286,7 @@ def refresh_casework(session: Session, partnership_id: int, *, actor: Actor) -> 
                 "family_member_id": child.id,
             }
         )
-    existing = dict(
-        session.execute(
-            select(LinkageRecord.family_member_id, LinkageRecord.id).where(
-                LinkageRecord.source_id == source.id
-            )
-        ).all()
-    )
-    new = [{**r, "source_id": source.id} for r in rows if r["family_member_id"] not in existing]
-    kept = [{**r, "id": existing[r["family_member_id"]]} for r in rows if r["family_member_id"] in existing]
-    gone = set(existing.values()) - {r["id"] for r in kept}
-    if gone:
-        session.execute(delete(LinkageRecord).where(LinkageRecord.id.in_(sorted(gone))))
-    if kept:
-        session.execute(
-            update(LinkageRecord), [{k: v for k, v in r.items() if k != "record_key"} for r in kept]
-        )
-    insert_rows(session, LinkageRecord.__table__, new)  # type: ignore[arg-type]
+    _store(session, source.id, rows, None)
     source.record_count = len(rows)
     session.flush()
     source.quality = standardise(raw_frame(session, source.id)).quality.to_dicts()
