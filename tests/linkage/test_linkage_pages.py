@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reticulist.linkage import review, single_view
-from reticulist.linkage.models import LinkageLabel, LinkageModel, LinkageSource
+from reticulist.linkage.models import LinkageLabel, LinkageModel, LinkageRecord, LinkageSource
 from tests.conftest import Browser
 
 from .conftest import LinkWorld
@@ -139,3 +139,25 @@ def test_attach_and_take_off_through_the_child_page(app, db: Session, linked_wor
     assert back.status_code == 303
     db.refresh(label)
     assert label.decision == "same" and label.note == "Checked."
+
+
+def test_attaching_a_record_by_its_agency_id(app, db: Session, linked_world: LinkWorld) -> None:  # type: ignore[no-untyped-def]
+    urls = _urls(db, linked_world)
+    analyst = Browser(app, linked_world.emails["analyst"])
+    attach = f"{urls['child']}/attach"
+    for data, field in (
+        ({"source": "casework", "record_key": "member-1"}, "Choose one of the agencies"),
+        ({"source": "police", "record_key": "NOPE"}, "no record with that id in police"),
+        ({"source": "", "record_key": ""}, "Choose one of the agencies"),
+    ):
+        page = analyst.post(attach, data)
+        assert page.status_code == 422 and field.lower() in page.text.lower(), data
+    key = db.scalar(
+        select(LinkageRecord.record_key)
+        .where(LinkageRecord.record_key.like("P%"))
+        .order_by(LinkageRecord.id.desc())
+    )
+    done = analyst.post(attach, {"source": "police", "record_key": key, "note": "Police system search."})
+    assert done.status_code == 303
+    label = db.scalar(select(LinkageLabel).where(LinkageLabel.note == "Police system search."))
+    assert label is not None and label.decision == "same"

@@ -226,6 +226,11 @@ def _child_page(
     ctx.update(
         view=view,
         source_of=source_of,
+        agencies=[
+            (s.name, s.name)
+            for s in sources.sources(db, actor=viewer.actor, partnership_id=partnership_id)
+            if s.kind == "agency"
+        ],
         fields=review.SHOWN,
         field_words=FIELD_WORDS,
         decisions=review.DECISION_WORDS,
@@ -277,6 +282,49 @@ def child_attach(
         errors = {f"{k}_{record_id}": v for k, v in err.by_field().items()}
         return _child_page(
             request, db, viewer, partnership_id, member_id, values=values, errors=errors, status_code=422
+        )
+    return redirect(f"/p/{partnership_id}/linkage/children/{member_id}", "decided")
+
+
+@router.post("/p/{partnership_id}/linkage/children/{member_id}/attach")
+def child_attach_by_key(
+    request: Request,
+    partnership_id: int,
+    member_id: int,
+    viewer: Viewer = Depends(linkage_form),
+    values: dict[str, str] = Depends(form_values),
+    db: Session = Depends(get_db),
+) -> Response:
+    """Attach an agency record named by its source and the agency's own record id."""
+    try:
+        record_id = single_view.record_by_key(
+            db,
+            actor=viewer.actor,
+            partnership_id=partnership_id,
+            source=values.get("source", ""),
+            record_key=values.get("record_key", ""),
+        )
+        single_view.attach(
+            db,
+            actor=viewer.actor,
+            partnership_id=partnership_id,
+            member_id=member_id,
+            record_id=record_id,
+            same=True,
+            note=values.get("note", ""),
+        )
+        db.commit()
+    except InputError as err:
+        db.rollback()
+        return _child_page(
+            request,
+            db,
+            viewer,
+            partnership_id,
+            member_id,
+            values=values,
+            errors=err.by_field(),
+            status_code=422,
         )
     return redirect(f"/p/{partnership_id}/linkage/children/{member_id}", "decided")
 

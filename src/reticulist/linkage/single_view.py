@@ -23,6 +23,7 @@ from reticulist.access.policy import Action as Can
 from reticulist.access.policy import Actor, NotFound
 from reticulist.audit import service as audit
 from reticulist.casework.models import Family, FamilyMember
+from reticulist.errors import InputError
 from reticulist.linkage import review
 from reticulist.linkage.models import (
     LinkageClusterMember,
@@ -268,6 +269,31 @@ def attach(
         note=note,
         probability=probability,
     )
+
+
+def record_by_key(
+    session: Session, *, actor: Actor, partnership_id: int, source: str, record_key: str
+) -> int:
+    """An agency record named by its source and the agency's own id (from the agency's system), for
+    attaching a record the run never scored near the child."""
+    ensure(actor, Can.REVIEW_LINKS, partnership_id)
+    source_id = session.scalar(
+        select(LinkageSource.id).where(
+            LinkageSource.partnership_id == partnership_id,
+            LinkageSource.name == (source or "").strip(),
+            LinkageSource.kind == "agency",
+        )
+    )
+    if source_id is None:
+        raise InputError("choose one of the agencies' sources", field="source")
+    found = session.scalar(
+        select(LinkageRecord.id).where(
+            LinkageRecord.source_id == source_id, LinkageRecord.record_key == (record_key or "").strip()
+        )
+    )
+    if found is None:
+        raise InputError(f"no record with that id in {source}", field="record_key")
+    return found
 
 
 # --- linkage by group --------------------------------------------------------------------------------------
