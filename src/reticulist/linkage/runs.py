@@ -393,14 +393,27 @@ def recluster(session: Session, run_: LinkageRun) -> dict[str, int]:
         same=[(a, b) for a, b, d in labels if d == "same" and a in source_of and b in source_of],
         different=[(a, b) for a, b, d in labels if d == "different"],
     )
-    session.execute(delete(LinkageClusterMember).where(LinkageClusterMember.run_id == run_.id))
+    # Write only what changed: a decision moves a handful of records, not the run's hundred thousand.
+    before = dict(
+        session.execute(  # type: ignore[arg-type]
+            select(LinkageClusterMember.record_id, LinkageClusterMember.cluster).where(
+                LinkageClusterMember.run_id == run_.id
+            )
+        ).all()
+    )
+    after = dict(zip(made.record.tolist(), made.cluster.tolist(), strict=True))
+    moved = sorted(r for r, c in before.items() if after.get(r) != c)
+    for start in range(0, len(moved), 1000):
+        session.execute(
+            delete(LinkageClusterMember).where(
+                LinkageClusterMember.run_id == run_.id,
+                LinkageClusterMember.record_id.in_(moved[start : start + 1000]),
+            )
+        )
     insert_rows(
         session,
         LinkageClusterMember.__table__,  # type: ignore[arg-type]
-        [
-            {"run_id": run_.id, "record_id": int(r), "cluster": int(c)}
-            for r, c in zip(made.record, made.cluster, strict=True)
-        ],
+        [{"run_id": run_.id, "record_id": r, "cluster": c} for r, c in after.items() if before.get(r) != c],
     )
     casework = set(
         session.scalars(
