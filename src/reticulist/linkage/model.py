@@ -18,19 +18,25 @@ The **household rule** keeps twins and siblings apart: a pair with the same surn
 forenames are neither the same, nicknames of each other nor close in spelling, and whose identifiers do not
 agree, is never linked (same-household pairs break the model's assumption that the fields are independent).
 
+**Engines**: DuckDB on one machine, Spark beyond (``linker_for(..., engine="spark")``). The comparisons' and
+the household rule's SQL is written for each (``engines.Dialect``) and scores every pair alike on both; a
+trained model runs on either (``for_engine``: the same m, u and prior, the SQL of the engine it runs on).
+
 Pure computation over frames; storage, runs and the review queue are elsewhere.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
-import tempfile
+import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import polars as pl
+
+from reticulist.linkage import engines
 
 COMPARED = (
     "forename",
@@ -71,36 +77,55 @@ def _else(label: str = "Different") -> dict[str, Any]:
     return {"sql_condition": "ELSE", "label_for_charts": label}
 
 
-def comparisons() -> list[Any]:
+def _same_surname(d: engines.Dialect) -> str:
+    pairs = [
+        ("surname", "surname"),
+        ("surname_first", "surname_first"),
+        ("surname_last", "surname_last"),
+        ("surname_first", "surname_last"),
+        ("surname_last", "surname_first"),
+    ]
+    return "(" + " OR ".join(f"{d.col(x + '_l')} = {d.col(y + '_r')}" for x, y in pairs) + ")"
+
+
+def comparisons(engine: str = "duckdb") -> list[Any]:
+    """The comparisons, their SQL written for ``engine`` ("duckdb" or "spark")."""
     import splink.comparison_library as cl
 
-    same_surname = (
-        '("surname_l" = "surname_r" OR "surname_first_l" = "surname_first_r" OR "surname_last_l" = '
-        '"surname_last_r" OR "surname_first_l" = "surname_last_r" OR "surname_last_l" = "surname_first_r")'
-    )
-    nickname = 'list_has_any("forename_keys_l", "forename_keys_r")'
+    d = engines.dialect(engine)
+    c = d.col
+    same_surname = _same_surname(d)
+    nickname = d.overlap("forename_keys_l", "forename_keys_r")
+    sector = "^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9]"
+    district = "^[A-Z]{1,2}[0-9][A-Z0-9]?"
     return [
         cl.CustomComparison(
             output_column_name="name",
             comparison_description="Forename and surname",
             comparison_levels=[
                 _level(
-                    '"forename_l" IS NULL OR "surname_l" IS NULL '
-                    'OR "forename_r" IS NULL OR "surname_r" IS NULL',
+                    f"{c('forename_l')} IS NULL OR {c('surname_l')} IS NULL "
+                    f"OR {c('forename_r')} IS NULL OR {c('surname_r')} IS NULL",
                     "Missing",
                     null=True,
                 ),
-                _level('"forename_l" = "forename_r" AND "surname_l" = "surname_r"', "Both the same"),
-                _level('"forename_l" = "surname_r" AND "surname_l" = "forename_r"', "Swapped"),
+                _level(
+                    f"{c('forename_l')} = {c('forename_r')} AND {c('surname_l')} = {c('surname_r')}",
+                    "Both the same",
+                ),
+                _level(
+                    f"{c('forename_l')} = {c('surname_r')} AND {c('surname_l')} = {c('forename_r')}",
+                    "Swapped",
+                ),
                 _level(f"{nickname} AND {same_surname}", "Nickname or part of a double-barrelled surname"),
                 _level(
-                    'jaro_winkler_similarity("forename_l", "forename_r") >= 0.9 AND '
-                    'jaro_winkler_similarity("surname_l", "surname_r") >= 0.9',
+                    f"{d.jaro_winkler('forename_l', 'forename_r')} >= 0.9 AND "
+                    f"{d.jaro_winkler('surname_l', 'surname_r')} >= 0.9",
                     "Both spelt nearly alike",
                 ),
                 _level(
-                    '"forename_soundex_l" = "forename_soundex_r" '
-                    'AND "surname_soundex_l" = "surname_soundex_r"',
+                    f"{c('forename_soundex_l')} = {c('forename_soundex_r')} "
+                    f"AND {c('surname_soundex_l')} = {c('surname_soundex_r')}",
                     "Both sound alike",
                 ),
                 _level(nickname, "Forename only (surname changed)"),
@@ -112,10 +137,13 @@ def comparisons() -> list[Any]:
             output_column_name="date_of_birth",
             comparison_description="Date of birth",
             comparison_levels=[
-                _level('"dob_l" IS NULL OR "dob_r" IS NULL', "Missing", null=True),
-                _level('"dob_l" = "dob_r"', "The same"),
-                _level('"dob_l" = "dob_swapped_r" OR "dob_swapped_l" = "dob_r"', "Day and month swapped"),
-                _level('damerau_levenshtein("dob_l", "dob_r") <= 1', "One figure mistyped or two transposed"),
+                _level(f"{c('dob_l')} IS NULL OR {c('dob_r')} IS NULL", "Missing", null=True),
+                _level(f"{c('dob_l')} = {c('dob_r')}", "The same"),
+                _level(
+                    f"{c('dob_l')} = {c('dob_swapped_r')} OR {c('dob_swapped_l')} = {c('dob_r')}",
+                    "Day and month swapped",
+                ),
+                _level(d.at_most_one_edit("dob_l", "dob_r"), "One figure mistyped or two transposed"),
                 _else(),
             ],
         ),
@@ -124,43 +152,40 @@ def comparisons() -> list[Any]:
             comparison_description="Postcode and address history",
             comparison_levels=[
                 _level(
-                    '("postcode_l" IS NULL AND len(coalesce("postcode_history_l", [])) = 0) OR '
-                    '("postcode_r" IS NULL AND len(coalesce("postcode_history_r", [])) = 0)',
+                    f"({c('postcode_l')} IS NULL AND {d.length_or_zero('postcode_history_l')} = 0) OR "
+                    f"({c('postcode_r')} IS NULL AND {d.length_or_zero('postcode_history_r')} = 0)",
                     "Missing",
                     null=True,
                 ),
-                _level('"postcode_l" = "postcode_r"', "The same"),
+                _level(f"{c('postcode_l')} = {c('postcode_r')}", "The same"),
+                _level(d.overlap("postcode_history_l", "postcode_history_r"), "Lived at the same postcode"),
                 _level(
-                    'list_has_any("postcode_history_l", "postcode_history_r")', "Lived at the same postcode"
-                ),
-                _level(
-                    "regexp_extract(\"postcode_l\", '^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9]') = "
-                    "regexp_extract(\"postcode_r\", '^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9]')",
+                    f"{d.extract('postcode_l', sector)} = {d.extract('postcode_r', sector)}",
                     "The same sector",
                 ),
                 _level(
-                    "regexp_extract(\"postcode_l\", '^[A-Z]{1,2}[0-9][A-Z0-9]?') = "
-                    "regexp_extract(\"postcode_r\", '^[A-Z]{1,2}[0-9][A-Z0-9]?')",
+                    f"{d.extract('postcode_l', district)} = {d.extract('postcode_r', district)}",
                     "The same district",
                 ),
                 _else(),
             ],
         ),
-        _identifier("nhs_number", "NHS number"),
-        _identifier("upn", "Unique pupil number"),
-        _identifier("sex", "Sex"),
+        _identifier("nhs_number", "NHS number", d),
+        _identifier("upn", "Unique pupil number", d),
+        _identifier("sex", "Sex", d),
     ]
 
 
-def _identifier(column: str, words: str) -> Any:
+def _identifier(column: str, words: str, d: engines.Dialect = engines.DUCKDB) -> Any:
     import splink.comparison_library as cl
 
+    left, right = d.col(f"{column}_l"), d.col(f"{column}_r")
     return cl.CustomComparison(
         output_column_name=column,
         comparison_description=words,
         comparison_levels=[
-            _level(f'"{column}_l" IS NULL OR "{column}_r" IS NULL', "Missing", null=True),
-            _level(f'"{column}_l" = "{column}_r"', "The same"),
+            _level(f"{left} IS NULL OR {right} IS NULL", "Missing", null=True),
+            _level(f"{left} = {right}", "The same"),
             _else(),
         ],
     )
@@ -182,14 +207,14 @@ def blocking_rules() -> list[Any]:
     ]
 
 
-def settings(*, retain: tuple[str, ...] = ()) -> Any:
+def settings(*, retain: tuple[str, ...] = (), engine: str = "duckdb") -> Any:
     from splink import SettingsCreator
 
     return SettingsCreator(
         link_type="link_only",
         unique_id_column_name="record_id",
         source_dataset_column_name="source_dataset",
-        comparisons=comparisons(),
+        comparisons=comparisons(engine),
         blocking_rules_to_generate_predictions=blocking_rules(),
         retain_matching_columns=True,
         retain_intermediate_calculation_columns=True,  # the waterfall of evidence for the review queue
@@ -200,27 +225,82 @@ def settings(*, retain: tuple[str, ...] = ()) -> Any:
 
 
 def _inputs(db_api: Any, sources: dict[str, pl.DataFrame], retain: tuple[str, ...]) -> list[Any]:
+    # A Spark session outlives a linker and keeps its tables: each linker's get names of their own there.
+    run = uuid.uuid4().hex[:8]
+    spark = db_api.sql_dialect.sql_dialect_str == "spark"
     frames = []
-    for name, frame in sources.items():
+    for number, (name, frame) in enumerate(sources.items()):
         columns = ["record_id", *COMPARED, *[c for c in retain if c in frame.columns]]
         table = frame.select(columns).with_columns(source_dataset=pl.lit(name))
-        frames.append(db_api.register(table.to_arrow(), dataset_display_name=name))
+        table_name = f"reticulist_source_{number}_{run}" if spark else None
+        frames.append(db_api.register(table.to_arrow(), dataset_display_name=name, table_name=table_name))
     return frames
 
 
 def linker_for(
-    sources: dict[str, pl.DataFrame], *, model: dict[str, Any] | None = None, retain: tuple[str, ...] = ()
+    sources: dict[str, pl.DataFrame],
+    *,
+    model: dict[str, Any] | None = None,
+    retain: tuple[str, ...] = (),
+    engine: str = "duckdb",
+    spark: Any = None,
 ) -> Any:
-    """A Splink linker on DuckDB over the standardised sources (agency name -> records)."""
-    import duckdb
-    from splink import DuckDBAPI, Linker
+    """A Splink linker over the standardised sources (agency name -> records), to train or, with a trained
+    ``model`` (from ``train``, on either engine), to predict.
 
-    # DuckDB spills to disk when a run outgrows memory: to the system's temporary folder, never to ".tmp"
-    # in whatever folder the command was started from.
-    spill = Path(tempfile.gettempdir()) / "reticulist-duckdb"
-    db_api = DuckDBAPI(connection=duckdb.connect(config={"temp_directory": str(spill)}))
-    chosen = model if model is not None else settings(retain=retain)
+    ``engine`` is "duckdb" (one machine; it spills to the system's temporary folder) or "spark": on ``spark``
+    (a SparkSession, for a cluster), else the active session, else a new one on ``RETICULIST_SPARK_MASTER``
+    (``local[2]`` by default; ``engines.local_spark``)."""
+    from splink import Linker
+
+    engine = engines.engine_name(engine)
+    db_api = engines.duckdb_api() if engine == "duckdb" else engines.spark_api(spark)
+    chosen = for_engine(model, engine) if model is not None else settings(retain=retain, engine=engine)
     return Linker(_inputs(db_api, sources, retain), chosen, log_level=logging.WARNING)
+
+
+def _comparison_dicts(engine: str) -> list[dict[str, Any]]:
+    return [comparison.create_comparison_dict(engine) for comparison in comparisons(engine)]
+
+
+def _blocking_rule_dicts(engine: str) -> list[dict[str, Any]]:
+    from splink.internals.blocking_rule_creator_utils import to_blocking_rule_creator
+
+    return [to_blocking_rule_creator(rule).get_blocking_rule(engine).as_dict() for rule in blocking_rules()]
+
+
+def for_engine(parameters: dict[str, Any], engine: str) -> dict[str, Any]:
+    """A trained model (``train``'s dict, as Splink saves it) to run on ``engine``. Splink keeps each level's
+    SQL as written for the engine it was trained on (its ``sql_dialect``), and does not translate it: on
+    another engine the comparisons and blocking rules are written anew for it, each level keeping its
+    trained m and u, and the prior kept. A model whose comparisons are not this version's (another SQL,
+    other levels) cannot be moved: it is refused, to be trained again on the engine wanted."""
+    engine = engines.engine_name(engine)
+    trained_on = str(parameters.get("sql_dialect") or "duckdb")
+    if trained_on == engine:
+        return parameters
+    expected = _comparison_dicts(engines.engine_name(trained_on))
+    saved = parameters["comparisons"]
+    same = len(saved) == len(expected) and all(
+        s["output_column_name"] == e["output_column_name"]
+        and [level["sql_condition"] for level in s["comparison_levels"]]
+        == [level["sql_condition"] for level in e["comparison_levels"]]
+        for s, e in zip(saved, expected, strict=False)
+    )
+    if not same:
+        raise ValueError(
+            f"this model was trained on {trained_on} with comparisons other than this version's; "
+            f"train it again on {engine}"
+        )
+    moved = copy.deepcopy(parameters)
+    for comparison, fresh in zip(moved["comparisons"], _comparison_dicts(engine), strict=True):
+        for level, fresh_level in zip(
+            comparison["comparison_levels"], fresh["comparison_levels"], strict=True
+        ):
+            level["sql_condition"] = fresh_level["sql_condition"]
+    moved["blocking_rules_to_generate_predictions"] = _blocking_rule_dicts(engine)
+    moved["sql_dialect"] = engine
+    return moved
 
 
 def train(linker: Any, *, max_pairs: float = 1e6) -> dict[str, Any]:
@@ -252,15 +332,44 @@ def train(linker: Any, *, max_pairs: float = 1e6) -> dict[str, Any]:
     return trained
 
 
-HOUSEHOLD_RULE = """
+def household_rule(engine: str = "duckdb") -> str:
+    """The household rule as a condition that keeps a scored pair, in ``engine``'s SQL."""
+    d = engines.dialect(engine)
+    c = d.col
+    return f"""
     NOT (
-        "surname_l" = "surname_r" AND "dob_l" = "dob_r"
-        AND NOT list_has_any("forename_keys_l", "forename_keys_r")
-        AND jaro_winkler_similarity("forename_l", "forename_r") < 0.85
-        AND coalesce("nhs_number_l" = "nhs_number_r", FALSE) = FALSE
-        AND coalesce("upn_l" = "upn_r", FALSE) = FALSE
+        {c("surname_l")} = {c("surname_r")} AND {c("dob_l")} = {c("dob_r")}
+        AND NOT {d.overlap("forename_keys_l", "forename_keys_r")}
+        AND {d.jaro_winkler("forename_l", "forename_r")} < 0.85
+        AND coalesce({c("nhs_number_l")} = {c("nhs_number_r")}, FALSE) = FALSE
+        AND coalesce({c("upn_l")} = {c("upn_r")}, FALSE) = FALSE
     )
 """
+
+
+HOUSEHOLD_RULE = household_rule(
+    "duckdb"
+)  # on DuckDB; on any linker, household_rule(engines.engine_of(linker))
+
+
+def scored(linker: Any, *, review: float = REVIEW) -> Any:
+    """Every blocked pair scored at or above ``review``, without those the household rule keeps apart (a
+    Splink frame, on the linker's engine)."""
+    from splink.internals.misc import threshold_args_to_match_weight
+
+    engine = engines.engine_of(linker)
+    keep = household_rule(engine)
+    if engine == "duckdb":
+        df = linker.inference.predict(threshold_match_probability=review)
+    else:
+        # Spark would push Splink's filter on the match weight down into the comparisons, copying each
+        # comparison's SQL into every level's weight (twenty Jaro-Winklers a pair, not two): it filters once
+        # the scores are written instead, on the same condition.
+        df = linker.inference.predict()
+        weight = threshold_args_to_match_weight(review, None)
+        if weight is not None:
+            keep = f"match_weight >= {weight} AND {keep}"
+    return linker.misc.query_sql(f"SELECT * FROM {df.physical_name} WHERE {keep}", output_type="splink_df")
 
 
 @dataclass(frozen=True)
@@ -279,8 +388,7 @@ def predict(
     """Score the blocked pairs, drop those the household rule keeps apart, and cluster the linked ones:
     with ``one_per_source`` (agency names), a child has at most one record of each of those agencies (its
     best links); without, linked pairs are joined into clusters as they come."""
-    df = linker.inference.predict(threshold_match_probability=review)
-    kept = linker.misc.query_sql(f"SELECT * FROM {df.physical_name} WHERE {HOUSEHOLD_RULE}")
+    kept = scored(linker, review=review)
     if one_per_source:
         clusters = linker.clustering.cluster_using_single_best_links(
             kept, duplicate_free_datasets=one_per_source, threshold_match_probability=linked
