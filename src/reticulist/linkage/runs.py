@@ -65,9 +65,7 @@ def check_engine(value: str) -> str:
 def _linker(
     sources: dict[str, pl.DataFrame], *, engine: str, parameters: dict[str, Any] | None = None
 ) -> Any:
-    if engine == "duckdb":
-        return model.linker_for(sources, model=parameters)
-    return model.linker_for(sources, model=parameters, engine=engine)  # type: ignore[call-arg]
+    return model.linker_for(sources, model=parameters, engine=engine)
 
 
 # --- training ----------------------------------------------------------------------------------------------
@@ -277,10 +275,9 @@ def _ordered_pairs(predictions: pl.DataFrame, comparisons: list[str]) -> pl.Data
 
 
 def score(linker: Any, review: float) -> pl.DataFrame:
-    """Every blocked pair at or above ``review``, without those the household rule keeps apart."""
-    df = linker.inference.predict(threshold_match_probability=review)
-    kept = linker.misc.query_sql(f"SELECT * FROM {df.physical_name} WHERE {model.HOUSEHOLD_RULE}")
-    return pl.from_arrow(kept.as_pyarrow_table())  # type: ignore[return-value]
+    """Every blocked pair at or above ``review``, without those the household rule keeps apart (on the
+    linker's engine: linkage/model.scored)."""
+    return pl.from_arrow(model.scored(linker, review=review).as_pyarrow_table())  # type: ignore[return-value]
 
 
 def run(
