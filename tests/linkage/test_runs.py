@@ -127,6 +127,9 @@ def test_loading_a_source_again_keeps_the_records_it_still_has(db: Session, link
         ("x" * 41, "Brempton Police", "name"),
         ("new", "No Such Agency", "agency"),
         ("a;drop", "Brempton Police", "name"),
+        ("family action", "Brempton Police", "name"),
+        ("family-action", "Brempton Police", "name"),
+        ("1st", "Brempton Police", "name"),
     ],
 )
 def test_a_source_needs_a_name_and_an_agency_in_the_register(

@@ -31,7 +31,8 @@ from reticulist.linkage.standardise import standardise
 from reticulist.register.models import Organisation
 
 CASEWORK = "casework"  # the casework source's name, kept for it
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _-]{0,39}$")
+# Splink names its tables after the sources: a space or a hyphen there breaks its SQL.
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
 TRUTH = "synthetic_person_id"  # a group field only synthetic extracts carry: the run measures itself by it
 
 
@@ -45,8 +46,8 @@ def source_name(value: str) -> str:
     name = (value or "").strip()
     if not _NAME.match(name):
         raise InputError(
-            "must be 1 to 40 letters, digits, spaces, hyphens or underscores, starting with a letter or "
-            "digit",
+            "must be 1 to 40 letters, digits or underscores (family_action, not family action), starting "
+            "with a letter",
             field="name",
         )
     if name.lower() == CASEWORK:
