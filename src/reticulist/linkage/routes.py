@@ -52,9 +52,10 @@ def overview(
     every = runs.runs(db, actor=viewer.actor, partnership_id=partnership_id)
     queue = review.queue(db, actor=viewer.actor, partnership_id=partnership_id)
     known, unlinked = single_view.known_children(db, actor=viewer.actor, partnership_id=partnership_id)
+    trained = runs.models(db, actor=viewer.actor, partnership_id=partnership_id)
     ctx.update(
         sources=sources.sources(db, actor=viewer.actor, partnership_id=partnership_id),
-        models=runs.models(db, actor=viewer.actor, partnership_id=partnership_id),
+        models=trained,
         runs=every[:10],
         latest=every[0] if every else None,
         models_by_id={

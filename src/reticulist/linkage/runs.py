@@ -361,6 +361,9 @@ def run(
 
 def recluster(session: Session, run_: LinkageRun) -> dict[str, int]:
     """Cluster the run's stored pairs again with every decision now in force; replaces its clusters."""
+    # Two decisions at once each re-cluster: the run's row lock (PostgreSQL) makes the second wait and then
+    # read the first's clusters, so what it writes is against what is there.
+    session.scalar(select(LinkageRun.id).where(LinkageRun.id == run_.id).with_for_update())
     pairs = session.execute(
         select(LinkagePair.left_id, LinkagePair.right_id, LinkagePair.probability).where(
             LinkagePair.run_id == run_.id
