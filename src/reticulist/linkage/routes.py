@@ -58,9 +58,7 @@ def overview(
         models=trained,
         runs=every[:10],
         latest=every[0] if every else None,
-        models_by_id={
-            m.id: m.version for m in runs.models(db, actor=viewer.actor, partnership_id=partnership_id)
-        },
+        models_by_id={m.id: m.version for m in trained},
         waiting=queue.waiting,
         known=len(known),
         unlinked=len(unlinked),
