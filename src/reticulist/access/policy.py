@@ -46,6 +46,10 @@ class Action(StrEnum):
     MANAGE_RETENTION = "manage-retention"  # retention periods and legal holds (erasing is the command line's)
     LINK_RECORDS = "link-records"  # load agency extracts, train models, run linkage
     REVIEW_LINKS = "review-links"  # the review queue and the single view of known children
+    # Comparison between partnerships (comparison/). A group's analysts are not a partnership role: they
+    # are listed per group (ComparisonAnalyst) and see aggregates of opted-in partnerships only.
+    JOIN_COMPARISON = "join-comparison"  # opt the partnership in to a comparison group, or out
+    VIEW_COMPARISON = "view-comparison"  # the partnership against the anonymised others of its groups
 
 
 GRANTS: dict[Role, frozenset[Action]] = {
@@ -65,8 +69,8 @@ GRANTS: dict[Role, frozenset[Action]] = {
         }
     ),
 }
-GRANTS[Role.MANAGER] |= {Action.VIEW_CASEWORK_FIGURES, Action.PUBLISH_CASEWORK_FIGURES}
-GRANTS[Role.ADMIN] = GRANTS[Role.MANAGER] | {Action.MANAGE_ROLES}
+GRANTS[Role.MANAGER] |= {Action.VIEW_CASEWORK_FIGURES, Action.PUBLISH_CASEWORK_FIGURES, Action.VIEW_COMPARISON}
+GRANTS[Role.ADMIN] = GRANTS[Role.MANAGER] | {Action.MANAGE_ROLES, Action.JOIN_COMPARISON}
 GRANTS[Role.PRACTITIONER] = frozenset({Action.VIEW_REGISTER, Action.WORK_CASES})
 GRANTS[Role.COORDINATOR] = frozenset(
     {Action.VIEW_REGISTER, Action.WORK_CASES, Action.VIEW_ALL_CASES, Action.VIEW_CASEWORK_FIGURES}

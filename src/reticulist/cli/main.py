@@ -38,6 +38,7 @@ for _module in (
     "reticulist.cli.network_commands",
     "reticulist.cli.casework_commands",
     "reticulist.cli.linkage_commands",
+    "reticulist.cli.comparison_commands",
     "reticulist.cli.audit_commands",
 ):
     # Capability command modules register themselves when present.

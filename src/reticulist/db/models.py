@@ -5,6 +5,7 @@ from reticulist.access import request_keys as request_key_models
 from reticulist.audit import models as audit_models
 from reticulist.barometer import models as barometer_models
 from reticulist.casework import models as casework_models
+from reticulist.comparison import models as comparison_models
 from reticulist.linkage import models as linkage_models
 from reticulist.network import models as network_models
 from reticulist.register import models as register_models
@@ -14,6 +15,7 @@ __all__ = [
     "audit_models",
     "barometer_models",
     "casework_models",
+    "comparison_models",
     "linkage_models",
     "network_models",
     "register_models",

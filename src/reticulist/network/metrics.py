@@ -933,6 +933,22 @@ def _ordinal(k: int) -> str:
     return f"{k}{suffix}"
 
 
+def spanner_scores(analysis: NetworkAnalysis) -> np.ndarray:
+    """Each person's boundary-spanner score, 0..1 (the formula is rank_boundary_spanners'): the figure
+    pages rank people by, and the comparison's study takes as its outcome.
+
+    >>> spanner_scores(analyse_network([0, 1, 2], [0, 0, 0], [0, 1], [1, 2], directed=False)).tolist()
+    [0.1, 1.0, 0.1]
+    """
+    people = analysis.people
+    return (
+        SCORE_WEIGHTS["betweenness"] * _scaled(people.betweenness, log=False)
+        + SCORE_WEIGHTS["brokerage"] * _scaled(people.cross_organisation_brokerage, log=True)
+        + SCORE_WEIGHTS["organisations_reached"] * _scaled(people.organisations_reached, log=False)
+        + SCORE_WEIGHTS["key_person"] * _scaled(people.cut_pairs, log=True)
+    )
+
+
 def rank_boundary_spanners(
     analysis: NetworkAnalysis, organisation_labels: Sequence[str], *, limit: int | None = 20
 ) -> tuple[BoundarySpanner, ...]:
@@ -958,13 +974,8 @@ organisations would lose their last link'
     org = analysis.organisation
     if n and int(org.max()) >= len(organisation_labels):
         raise ValueError(f"organisation_labels: {len(organisation_labels)} labels for code {int(org.max())}")
+    score = spanner_scores(analysis)
     brokerage = people.cross_organisation_brokerage
-    score = (
-        SCORE_WEIGHTS["betweenness"] * _scaled(people.betweenness, log=False)
-        + SCORE_WEIGHTS["brokerage"] * _scaled(brokerage, log=True)
-        + SCORE_WEIGHTS["organisations_reached"] * _scaled(people.organisations_reached, log=False)
-        + SCORE_WEIGHTS["key_person"] * _scaled(people.cut_pairs, log=True)
-    )
     order = np.lexsort((np.arange(n), -score))[: n if limit is None else limit]
     betweenness_rank = np.empty(n, dtype=np.int64)
     betweenness_rank[np.lexsort((np.arange(n), -people.betweenness))] = np.arange(1, n + 1)

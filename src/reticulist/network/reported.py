@@ -38,6 +38,7 @@ from reticulist.access.secrets import token_hash
 from reticulist.audit import service as audit
 from reticulist.barometer import service as barometer
 from reticulist.barometer.models import BarometerInvitation, BarometerRound
+from reticulist.comparison import figures as comparison_figures
 from reticulist.db.unique import refusing_duplicates
 from reticulist.errors import FieldProblem, InputError
 from reticulist.network import ties as t
@@ -362,6 +363,7 @@ def record_reported_ties(
         )
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
+    comparison_figures.mark_changed(session, [found.partnership_id])  # the delete above bypasses the flush
     on = today()
     midnight = datetime.combine(on, time(0), tzinfo=UTC)  # no stored time finer than the day
     target_column = "to_person_id" if step.mode == "people" else "to_organisation_id"

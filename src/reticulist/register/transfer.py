@@ -77,6 +77,7 @@ from reticulist import tabular
 from reticulist.access.policy import Action as Can
 from reticulist.access.policy import Actor, ensure_allowed
 from reticulist.audit import service as audit
+from reticulist.comparison import figures as comparison_figures
 from reticulist.db.bulk import BATCH_ROWS, insert_rows
 from reticulist.errors import FieldProblem, InputError
 from reticulist.register import schemas as s
@@ -891,6 +892,8 @@ def _write(
             done += len(chunk)
             if progress:
                 progress(done, total)
+    # The bulk writes bypass the ORM's flush, which is where comparison figures notice changes.
+    comparison_figures.mark_changed(session, [partnership_id])
     details = {"created": len(created), **({"changed": len(batch.changed)} if batch.changed else {})}
     details.update(batch.counts)
     said = ", ".join(f"{n} {what}" for what, n in details.items() if what != "created" and n)

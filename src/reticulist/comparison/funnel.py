@@ -1,0 +1,180 @@
+"""Funnel plots: each partnership's construct mean against its number of respondents, with control limits.
+
+Pure computation (Spiegelhalter, "Funnel plots for comparing institutional performance", 2005): the
+target is the respondent-weighted mean of the partnerships shown; a partnership of n respondents lies
+inside the p-limits when its mean is within target ± z_p x sigma / sqrt(n), sigma being the pooled
+within-partnership standard deviation of people's scores. 95% limits (z = 1.96) flag a difference worth a
+look; 99.8% limits (z = 3.09) one that chance alone would make about once in 500. Small partnerships get
+wide limits, so a small partnership is not called an outlier for the noise of a few answers.
+
+Only cells the group may show enter the target and sigma: a partnership whose figure is hidden (too few
+respondents) is left out of the pooled figures too, else the pooled mean minus the others' would give it
+away.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from reticulist.barometer.charts import GRID, HIGH, INK, LOW, MUTED, PAPER, Chart, Dot, Line, Text, _fit
+
+Z95, Z998 = 1.959964, 3.090232
+
+
+@dataclass(frozen=True)
+class FunnelPoint:
+    label: str  # the partnership as this viewer may see it
+    n: int
+    mean: float
+    sd: float | None
+    own: bool = False  # the viewer's own partnership (drawn filled and named)
+
+
+@dataclass(frozen=True)
+class PlacedPoint:
+    point: FunnelPoint
+    band: str  # "above 99.8%", "above 95%", "within", "below 95%", "below 99.8%"
+    z: float | None  # (mean - target) / (sigma / sqrt(n))
+
+    @property
+    def outside95(self) -> bool:
+        return self.band != "within"
+
+
+@dataclass(frozen=True)
+class Funnel:
+    construct: str  # the construct's name
+    target: float | None  # respondent-weighted mean of the points
+    sigma: float | None  # pooled within-partnership sd; None when no point has an sd
+    points: tuple[PlacedPoint, ...]
+
+    def limits(self, n: float, z: float) -> tuple[float, float]:
+        assert self.target is not None and self.sigma is not None
+        half = z * self.sigma / math.sqrt(n)
+        return self.target - half, self.target + half
+
+
+def pooled_sd(ns: Sequence[int], sds: Sequence[float | None]) -> float | None:
+    """The within-partnership standard deviation of people's scores, pooled over partnerships with an sd.
+
+    >>> round(pooled_sd([10, 30], [1.0, 0.5]), 4)
+    0.6539
+    """
+    n = np.array([k for k, s in zip(ns, sds, strict=True) if s is not None and k > 1], dtype=float)
+    s = np.array([s for k, s in zip(ns, sds, strict=True) if s is not None and k > 1], dtype=float)
+    if n.size == 0 or (n - 1).sum() <= 0:
+        return None
+    return float(math.sqrt(((n - 1) * s**2).sum() / (n - 1).sum()))
+
+
+def place(construct: str, points: Sequence[FunnelPoint]) -> Funnel:
+    """Each point's band against the limits drawn from all the points.
+
+    >>> f = place("Trust", [FunnelPoint("A", 20, 3.0, 0.6), FunnelPoint("B", 20, 3.2, 0.6),
+    ...                     FunnelPoint("C", 100, 3.6, 0.6)])
+    >>> [p.band for p in f.points]
+    ['below 99.8%', 'within', 'above 95%']
+    """
+    if not points:
+        return Funnel(construct, None, None, ())
+    n = np.array([p.n for p in points], dtype=float)
+    mean = np.array([p.mean for p in points], dtype=float)
+    target = float((n * mean).sum() / n.sum())
+    sigma = pooled_sd([p.n for p in points], [p.sd for p in points])
+    placed: list[PlacedPoint] = []
+    for p in points:
+        if sigma is None or sigma == 0:
+            placed.append(PlacedPoint(p, "within", None))
+            continue
+        z = (p.mean - target) / (sigma / math.sqrt(p.n))
+        if z > Z998:
+            band = "above 99.8%"
+        elif z > Z95:
+            band = "above 95%"
+        elif z < -Z998:
+            band = "below 99.8%"
+        elif z < -Z95:
+            band = "below 95%"
+        else:
+            band = "within"
+        placed.append(PlacedPoint(p, band, z))
+    return Funnel(construct, target, sigma, tuple(placed))
+
+
+def words(placed: PlacedPoint, construct: str) -> str:
+    """Plain words for one partnership on one construct.
+
+    >>> words(PlacedPoint(FunnelPoint("Brempton", 40, 2.6, 0.9), "below 95%", -2.4), "continuity")
+    'Brempton is below the lower 95% limit on continuity (mean 2.60 from 40 respondents).'
+    """
+    p = placed.point
+    where = {
+        "above 99.8%": "above the upper 99.8% limit",
+        "above 95%": "above the upper 95% limit",
+        "below 95%": "below the lower 95% limit",
+        "below 99.8%": "below the lower 99.8% limit",
+        "within": "within the limits",
+    }[placed.band]
+    return f"{p.label} is {where} on {construct} (mean {p.mean:.2f} from {p.n} respondents)."
+
+
+def chart(funnel: Funnel, *, scale: tuple[float, float] = (1.0, 5.0)) -> Chart:
+    """The funnel plot as chart shapes (barometer.charts draws them as SVG and on a PDF page)."""
+    left, top, plot_w, plot_h = 46.0, 26.0, 420.0, 220.0
+    width, height = left + plot_w + 20, top + plot_h + 40
+    c = Chart(
+        width,
+        height,
+        f"Funnel plot: {funnel.construct}",
+        f"Each partnership's mean on {funnel.construct} (1 to 5) against its number of respondents. The "
+        "solid lines are the 95% control limits, the dashed ones 99.8%, around the group's mean. The table "
+        "below the chart gives every figure.",
+    )
+    s = c.shapes
+    points = [p.point for p in funnel.points]
+    n_max = max([p.n for p in points], default=10)
+    n_top = max(10, math.ceil(n_max * 1.1))
+    n_min = 3.0
+    values = [p.mean for p in points] + ([funnel.target] if funnel.target is not None else [])
+    lo = min([scale[0], *values]) if values else scale[0]
+    hi = max([scale[1], *values]) if values else scale[1]
+
+    def x(n: float) -> float:
+        return left + (n / n_top) * plot_w
+
+    def y(v: float) -> float:
+        return top + (hi - v) / (hi - lo) * plot_h
+
+    for tick in range(math.ceil(lo), math.floor(hi) + 1):
+        s.append(Line(left, y(tick), left + plot_w, y(tick), GRID, 0.6))
+        s.append(Text(left - 6, y(tick) + 3, str(tick), 8, "end", fill=MUTED))
+    step = next(k for k in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10**9) if n_top / k <= 8)
+    for tick in range(0, n_top + 1, step):
+        s.append(Line(x(tick), top + plot_h, x(tick), top + plot_h + 4, MUTED, 0.6))
+        s.append(Text(x(tick), top + plot_h + 14, str(tick), 8, "middle", fill=MUTED))
+    s.append(Text(left + plot_w / 2, height - 6, "Respondents", 8, "middle", fill=MUTED))
+    s.append(Text(left, 12, "Mean (1 to 5)", 8, fill=MUTED))
+    if funnel.target is not None and funnel.sigma:
+        s.append(Line(x(n_min), y(funnel.target), x(n_top), y(funnel.target), INK, 1.0))
+        for z, dashed in ((Z95, False), (Z998, True)):
+            previous: tuple[float, float, float] | None = None
+            for k in np.linspace(n_min, n_top, 60):
+                low, high = funnel.limits(float(k), z)
+                low, high = max(low, lo), min(high, hi)
+                if previous is not None:
+                    s.append(Line(x(previous[0]), y(previous[1]), x(k), y(low), MUTED, 0.9, dashed))
+                    s.append(Line(x(previous[0]), y(previous[2]), x(k), y(high), MUTED, 0.9, dashed))
+                previous = (float(k), low, high)
+    for placed in funnel.points:
+        p = placed.point
+        colour = (
+            LOW if placed.band.startswith("below") else HIGH if placed.band.startswith("above") else PAPER
+        )
+        s.append(Dot(x(p.n), y(p.mean), 5.0 if p.own else 3.5, INK if p.own else colour))
+        if p.own or placed.outside95:
+            s.append(Text(x(p.n) + 7, y(p.mean) + 3, _fit(p.label, 8, 120), 8, bold=p.own))
+    return c
