@@ -304,6 +304,20 @@ def to_svg(chart: Chart, *, chart_id: str = "chart") -> str:
     out.append("</svg>")
     return "".join(out)
 
+# --- on a page ------------------------------------------------------------------------------------------
+CHART_MAX_WIDTH = 1080.0  # the page's content width, in CSS pixels
+CHART_MAX_SCALE = 1.6  # the charts are laid out in points at 8-9 pt text: larger reads better on a screen
+
+
+def page_svg(chart: Chart, chart_id: str) -> str:
+    """The chart as inline SVG, drawn larger than its layout size (its viewBox keeps the shapes) so its
+    text reads at the page's size; wide charts scroll sideways on a phone inside .table-scroll. Every
+    capability's pages draw charts with this."""
+    svg = to_svg(chart, chart_id=chart_id)
+    scale = min(CHART_MAX_SCALE, CHART_MAX_WIDTH / chart.width)
+    size = f'width="{chart.width:.0f}" height="{chart.height:.0f}"'
+    return svg.replace(size, f'width="{chart.width * scale:.0f}" height="{chart.height * scale:.0f}"', 1)
+
 
 def pdf_text(text: str) -> str:
     """PDF core fonts are Latin-1: keep the meaning of typographic characters they lack."""

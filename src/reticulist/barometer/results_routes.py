@@ -40,17 +40,8 @@ def _hidden_words(reason: str | None, threshold: int) -> str:
     return scoring.hidden_words(reason, threshold)
 
 
-CHART_MAX_WIDTH = 1080.0  # the page's content width, in CSS pixels
-CHART_MAX_SCALE = 1.6  # the charts are laid out in points at 8-9 pt text: larger reads better on a screen
-
-
-def _svg(chart: charts.Chart, chart_id: str) -> str:
-    """The chart as inline SVG, drawn larger than its layout size (its viewBox keeps the shapes) so its
-    text reads at the page's size; wide charts scroll sideways on a phone inside .table-scroll."""
-    svg = charts.to_svg(chart, chart_id=chart_id)
-    scale = min(CHART_MAX_SCALE, CHART_MAX_WIDTH / chart.width)
-    size = f'width="{chart.width:.0f}" height="{chart.height:.0f}"'
-    return svg.replace(size, f'width="{chart.width * scale:.0f}" height="{chart.height * scale:.0f}"', 1)
+# The page scaling of charts lives with the chart shapes (charts.page_svg), for every capability.
+_svg = charts.page_svg
 
 
 def _profile_svg(report: results.RoundReport) -> str:

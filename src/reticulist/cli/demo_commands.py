@@ -16,6 +16,7 @@ from reticulist.barometer import service as barometer
 from reticulist.casework.demo import add_demo_casework, add_demo_sharing
 from reticulist.cli.common import console, err_console, settings_for
 from reticulist.cli.failures import note_database, now, outcome
+from reticulist.comparison.demo import ANALYST_EMAIL, ANALYST_PASSWORD, PEERS, add_demo_comparison
 from reticulist.db import migrate
 from reticulist.db.base import Base
 from reticulist.db.engine import is_sqlite, make_engine, make_session_factory
@@ -124,6 +125,14 @@ def build_demo_database(url: str, *, seed: int = DEMO_SEED, show_progress: bool 
                 seed=seed,
                 step=lambda words: progress.update(task, description=words),
             )
+            add_demo_comparison(
+                session,
+                actor=demo_actor(),
+                partnership_id=partnership_id,
+                seed=seed,
+                today=date.today(),
+                step=lambda words: progress.update(task, description=words),
+            )
             session.commit()
             progress.update(task, description="Done")
         return partnership_id
@@ -201,6 +210,9 @@ def register(app: typer.Typer) -> None:
                 markup=False,
                 highlight=False,
             )
+        console.print(
+            f"  {'group analyst':<17}{ANALYST_EMAIL:<35}{ANALYST_PASSWORD}", markup=False, highlight=False
+        )
         console.print(f"Overview: {address}/p/{partnership_id}")
         console.print(
             f"Casework: {address}/p/{partnership_id}/cases (log in as the practitioner, the coordinator or "
@@ -210,6 +222,11 @@ def register(app: typer.Typer) -> None:
         console.print(
             f"Linkage: {address}/p/{partnership_id}/linkage (log in as the linkage analyst; no other role "
             "sees linkage)",
+            soft_wrap=True,
+        )
+        console.print(
+            f"Comparison: {address}/p/{partnership_id}/comparison (managers: Brempton against {PEERS} "
+            f"generated peers); {address}/comparison (the group analyst: every partnership and the study)",
             soft_wrap=True,
         )
         console.print(barometer_rounds_line(url, partnership_id, address), soft_wrap=True)

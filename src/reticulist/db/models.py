@@ -21,3 +21,9 @@ __all__ = [
     "register_models",
     "request_key_models",
 ]
+
+# The comparison capability's change watcher (a Session event): figures behind their data are marked on
+# every flush, in any process that has the models loaded.
+from reticulist.comparison import figures as comparison_figures
+
+__all__ += ["comparison_figures"]

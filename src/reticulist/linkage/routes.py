@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from reticulist.access.policy import Action as Can
-from reticulist.barometer.results_routes import _svg
+from reticulist.barometer.charts import page_svg as _svg
 from reticulist.errors import InputError
 from reticulist.linkage import charts, model, review, runs, single_view, sources
 from reticulist.linkage.extracts import FIELD_WORDS

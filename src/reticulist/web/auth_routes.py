@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from reticulist.access import service as accounts
 from reticulist.access.secrets import new_token
+from reticulist.comparison import service as comparison
 from reticulist.errors import InputError
 from reticulist.register import service as register
 from reticulist.settings import Settings
@@ -134,9 +135,13 @@ def logout(
 def home(request: Request, viewer: Viewer = Depends(page_viewer), db: Session = Depends(get_db)) -> Response:
     partnerships = register.list_partnerships(db, actor=viewer.actor)
     invitations = accounts.my_invitations(db, actor=viewer.actor)
-    if len(partnerships) == 1 and not invitations:
+    # Comparison groups this user analyses (site administrators see them on the command line).
+    groups = [] if viewer.actor.is_site_admin else comparison.analysed_groups(db, actor=viewer.actor)
+    if len(partnerships) == 1 and not invitations and not groups:
         return RedirectResponse(f"/p/{partnerships[0].id}", status_code=303)
-    return render(request, "home.html", {"partnerships": partnerships, "invitations": invitations})
+    return render(
+        request, "home.html", {"partnerships": partnerships, "invitations": invitations, "groups": groups}
+    )
 
 
 def _account_page(

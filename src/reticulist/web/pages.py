@@ -51,6 +51,8 @@ def partnership_context(db: Session, viewer: Viewer, partnership_id: int, sectio
         "can_subject_access": allowed(viewer.actor, Action.HANDLE_SUBJECT_ACCESS, partnership_id),
         "can_retention": allowed(viewer.actor, Action.MANAGE_RETENTION, partnership_id),
         "can_linkage": allowed(viewer.actor, Action.REVIEW_LINKS, partnership_id),
+        "can_compare": allowed(viewer.actor, Action.VIEW_COMPARISON, partnership_id)
+        or allowed(viewer.actor, Action.JOIN_COMPARISON, partnership_id),
         # The data protection role's alert: uses of emergency access waiting for their review.
         "break_glass_waiting": break_glass.waiting_count(
             db, actor=viewer.actor, partnership_id=partnership_id

@@ -18,7 +18,17 @@ from reticulist.web.idempotency import new_form_key
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE_DIRS = [
     PACKAGE_DIR / name / "templates"
-    for name in ("web", "register", "audit", "access", "barometer", "network", "casework", "linkage")
+    for name in (
+        "web",
+        "register",
+        "audit",
+        "access",
+        "barometer",
+        "network",
+        "casework",
+        "linkage",
+        "comparison",
+    )
 ]
 
 # Messages shown after a redirect, by code, so a URL cannot put arbitrary words on the page.
@@ -54,6 +64,7 @@ DONE_MESSAGES = {
     "episode-closed": "Done: the episode is closed; the team no longer sees the record.",
     "note-added": "Saved: the note is in the family's chronology.",
     "decided": "Saved: the decision is recorded, and the run's clusters follow it.",
+    "refreshed": "Done: the figures that were due are recomputed.",
     "plan-changed": "Saved: the family plan was changed.",
     "reviewed": "Saved: the review is recorded and the actions' progress updated.",
     "referred": "Sent: the referral is waiting for the receiving organisation's decision.",
