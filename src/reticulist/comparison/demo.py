@@ -92,6 +92,21 @@ def _release(
     barometer_results.release_results(session, actor=actor, round_id=found.id)
 
 
+def _ids_by_name(session: Session, model: type, partnership_id: int, rows: list[dict]) -> list[int]:
+    """Each row's id: the partnership's record of that name (ignoring case) where it has one, else a new
+    one (written in bulk)."""
+    have = {
+        name.lower(): i
+        for i, name in session.execute(
+            select(model.id, model.name).where(model.partnership_id == partnership_id)  # type: ignore[attr-defined]
+        ).all()
+    }
+    new = [row for row in rows if row["name"].lower() not in have]
+    made = insert_rows(session, model.__table__, [{"partnership_id": partnership_id, **row} for row in new])  # type: ignore[attr-defined]
+    have.update({row["name"].lower(): i for row, i in zip(new, made, strict=True)})
+    return [have[row["name"].lower()] for row in rows]
+
+
 def store_partnership(
     session: Session,
     partnership: SyntheticPartnership,
@@ -101,36 +116,40 @@ def store_partnership(
     rng: np.random.Generator,
     respondents: int | None = None,
     release: Callable[..., None] | None = None,
+    into: int | None = None,
 ) -> int:
     """Write a generated partnership to the database (not committed); its id. ``respondents``: the
-    barometer round's answers (default: about 40% of its people, at least 12)."""
-    p = r.Partnership(
-        name=partnership.name, kind="safeguarding_children", area=partnership.name.split(" Safeg")[0]
-    )
-    session.add(p)
-    session.flush()
+    barometer round's answers (default: about 40% of its people, at least 12; 0 for no round). ``into``:
+    an existing partnership to write the people, board, meetings, ties and round into."""
+    if into is None:
+        p = r.Partnership(
+            name=partnership.name, kind="safeguarding_children", area=partnership.name.split(" Safeg")[0]
+        )
+        session.add(p)
+        session.flush()
+    else:
+        found = session.get(r.Partnership, into)
+        assert found is not None
+        p = found
     joined = today - timedelta(days=900)
-    org_ids = insert_rows(
+    org_ids = _ids_by_name(
         session,
-        r.Organisation.__table__,  # type: ignore[arg-type]
+        r.Organisation,
+        p.id,
         [
             {
-                "partnership_id": p.id,
                 "name": name,
                 "kind": kind,
                 "tier": "statutory" if k < 3 else "other_member",
                 "joined_on": joined,
-                "ended_on": None,
             }
             for k, (name, kind) in enumerate(
                 zip(partnership.organisation_names, partnership.organisation_kinds, strict=True)
             )
         ],
     )
-    profession_ids = insert_rows(
-        session,
-        r.Profession.__table__,  # type: ignore[arg-type]
-        [{"partnership_id": p.id, "name": name, "ended_on": None} for name in partnership.profession_names],
+    profession_ids = _ids_by_name(
+        session, r.Profession, p.id, [{"name": n} for n in partnership.profession_names]
     )
     n = partnership.organisation.size
     years = partnership.years_in_profession
@@ -237,6 +256,8 @@ def store_partnership(
         session.execute(insert(NetworkTie), tie_rows[start : start + 5000])
 
     answered = respondents if respondents is not None else max(12, int(n * 0.4))
+    if not answered:
+        return p.id
     (release or _release)(
         session,
         actor=actor,
