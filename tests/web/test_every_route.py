@@ -34,6 +34,8 @@ CASEWORK_FIGURES = re.compile(r"/casework[-/]figures")
 BREAK_GLASS = re.compile(r"/break-glass|/subject-access|/retention")
 # Linkage: the linkage role's alone; to every other role it does not exist (tests/linkage has its matrix).
 LINKAGE = re.compile(r"/linkage(/|$)")
+# Comparison: managers and admins; not members (tests/comparison has the matrix, analysts included).
+COMPARISON = re.compile(r"/comparison(/|$)")
 
 
 def _casework_for_register_roles(method: str, path: str) -> int:
@@ -114,12 +116,18 @@ def ids(db: Session, world: World) -> dict[str, object]:
         db, actor=actor, round_id=closed.id, rows=[({}, {first_item: 1 + n % 5}) for n in range(6)]
     )
     results.release_results(db, actor=actor, round_id=closed.id)
+    # A comparison group the partnership is in, for the pages of its comparison.
+    from reticulist.comparison import service as comparison
+
+    group = comparison.create_group(db, actor=cli_actor(), name="Sweep group")
+    comparison.opt_in(db, actor=cli_actor(), partnership_id=pid, group_id=group.id)
     invitation = accounts.invite_to_partnership(
         db, actor=cli_actor(), partnership_id=pid, email="invited@example.org", role=Role.MEMBER
     )
     db.commit()
     return {
         "released_round_id": closed.id,
+        "group_id": group.id,
         "partnership_id": pid,
         "invitation_id": invitation.id,
         "organisation_id": world.organisation_id,
@@ -285,6 +293,8 @@ def test_member_reads_but_changes_nothing(
             expected = 403
         if LINKAGE.search(path):
             expected = 404
+        if COMPARISON.search(path):
+            expected = 403
         assert response.status_code == expected, (method, path, response.status_code)
 
 
