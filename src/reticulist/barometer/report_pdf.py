@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from fpdf import FPDF
 from fpdf.fonts import FontFace
@@ -20,6 +21,9 @@ from fpdf.fonts import FontFace
 from reticulist.barometer import charts, scoring
 from reticulist.barometer.charts import pdf_text
 from reticulist.barometer.report_network import NetworkSection
+
+if TYPE_CHECKING:  # the comparison capability builds on the barometer, not the other way round
+    from reticulist.comparison.report_section import ComparisonSection
 from reticulist.barometer.results import (
     DIMENSION_LABELS,
     FRAMEWORK_LABELS,
@@ -899,7 +903,38 @@ def _annex(pdf: _ReportPDF, report: RoundReport) -> None:
             )
 
 
-def report_pdf(report: RoundReport, partnership_name: str, network: NetworkSection | None = None) -> bytes:
+def _comparison(pdf: _ReportPDF, section: ComparisonSection) -> None:
+    pdf.add_page(orientation="P")
+    pdf.heading(section.heading)
+    pdf.para(section.note, SMALL, colour=MUTED)
+    for group in section.groups:
+        pdf.subheading(f"{group.group} ({group.partnerships} partnerships)")
+        if group.outside:
+            pdf.bullets(list(group.outside), SMALL)
+        pdf.para(
+            f"Within the 95% limits on {group.within} other construct{'s' if group.within != 1 else ''}."
+            if group.outside
+            else f"Within the 95% limits on every construct compared ({group.within}).",
+            SMALL,
+        )
+        pdf.grid(
+            ["Figure", "This partnership", "Group median"],
+            [list(row) for row in group.rows],
+            [90, 45, 45],
+            size=TINY,
+        )
+        if group.behind:
+            pdf.para(
+                "The partnership's data changed since its figures were last computed.", TINY, colour=MUTED
+            )
+
+
+def report_pdf(
+    report: RoundReport,
+    partnership_name: str,
+    network: NetworkSection | None = None,
+    comparison: ComparisonSection | None = None,
+) -> bytes:
     """The board report as an A4 PDF: page 1 the summary for the board, then the profile, where it
     differs, change since the previous round, what would help, who works with whom (``network``, from
     ``report_network.network_section`` for the reader) and the annex. A round with too few respondents
@@ -914,5 +949,7 @@ def report_pdf(report: RoundReport, partnership_name: str, network: NetworkSecti
         _help(pdf, report)
         if network is not None:
             _network(pdf, network)
+        if comparison is not None:
+            _comparison(pdf, comparison)
     _annex(pdf, report)
     return bytes(pdf.output())

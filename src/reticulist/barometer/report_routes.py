@@ -14,6 +14,7 @@ from reticulist.barometer import charts
 from reticulist.barometer import report_pdf as board
 from reticulist.barometer.report_network import network_section
 from reticulist.barometer.results import RoundReport, round_report
+from reticulist.comparison.report_section import comparison_section
 from reticulist.web.deps import Viewer, get_db, page_viewer
 from reticulist.web.pages import in_partnership, partnership_context
 from reticulist.web.templating import render
@@ -64,6 +65,9 @@ def report_page(
             trend_lines=board.trend_lines(report),
         )
         network = network_section(db, actor=viewer.actor, report=report)
+        ctx["comparison"] = comparison_section(
+            db, actor=viewer.actor, partnership_id=partnership_id, report=report
+        )
         ctx.update(
             network=network,
             network_svg=charts.to_svg(network.chart, chart_id="network-map")
@@ -83,7 +87,12 @@ def report_pdf_file(
     ctx, report = _report(db, viewer, partnership_id, round_id)
     # Built for the viewer: names only for those who may see them, as on the page.
     network = None if report.too_few else network_section(db, actor=viewer.actor, report=report)
-    data = board.report_pdf(report, ctx["partnership"].name, network)
+    compared = (
+        None
+        if report.too_few
+        else comparison_section(db, actor=viewer.actor, partnership_id=partnership_id, report=report)
+    )
+    data = board.report_pdf(report, ctx["partnership"].name, network, compared)
     return Response(
         data,
         media_type="application/pdf",

@@ -28,6 +28,7 @@ from reticulist.barometer.report_pdf import report_pdf
 from reticulist.barometer.results import NotReleased, release_results, round_report
 from reticulist.cli.common import DATABASE_OPTION, console, database_session, err_console
 from reticulist.cli.failures import now, outcome
+from reticulist.comparison.report_section import comparison_section
 from reticulist.errors import InputError
 from reticulist.register.models import Partnership
 from reticulist.register.schemas import record_id_or_none
@@ -240,10 +241,13 @@ def report_command(
             _fail(f"{exc} Release them with: reticulist barometer release {round_id}")
         partnership = session.get(Partnership, report.partnership_id)
         assert partnership is not None  # a round always belongs to a partnership
-        network = None
+        network = compared = None
         if not report.too_few:
             network = network_section(session, actor=actor, report=report, names=not no_names)
-        data = report_pdf(report, partnership.name, network)
+            compared = comparison_section(
+                session, actor=actor, partnership_id=report.partnership_id, report=report
+            )
+        data = report_pdf(report, partnership.name, network, compared)
     to.write_bytes(data)
     console.print(
         f'Wrote the board report of round {report.round_id} "{escape(report.round_title)}" '

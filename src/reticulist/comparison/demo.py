@@ -59,7 +59,7 @@ def _release(
     rng: np.random.Generator,
     today: date,
     instrument_ref: str,
-    shift_sd: float = 0.25,
+    shift_sd: float = 0.12,
 ) -> None:
     """A closed round of the built-in barometer with generated answers (no profiles: no breakdowns), and
     its released results, as a manager would release them."""
