@@ -14,6 +14,7 @@ from reticulist.access import service as accounts
 from reticulist.access.models import User
 from reticulist.access.policy import Role, cli_actor
 from reticulist.cli.main import app
+from reticulist.comparison.demo import PEERS, peer_names
 from reticulist.db.engine import make_engine, make_session_factory
 from reticulist.db.migrate import ensure_schema_current
 from reticulist.register import schemas as s
@@ -135,7 +136,8 @@ def test_demo_replaces_an_earlier_demo_but_refuses_other_data(demo: Demo) -> Non
     engine = make_engine(database_url)
     try:
         with make_session_factory(engine)() as session:
-            assert session.scalar(select(func.count()).select_from(Partnership)) == 1
+            # Brempton and its generated peers in the comparison group.
+            assert session.scalar(select(func.count()).select_from(Partnership)) == 1 + PEERS
             register.create_partnership(
                 session, actor=cli_actor(), data=s.PartnershipCreate(name="Real Partnership")
             )
@@ -146,6 +148,8 @@ def test_demo_replaces_an_earlier_demo_but_refuses_other_data(demo: Demo) -> Non
         assert "already holds other data" in message and "Real Partnership" in message
         with make_session_factory(engine)() as session:
             names = set(session.scalars(select(Partnership.name)))
-            assert names == {"Real Partnership", demo_partnership_name()}  # nothing was touched
+            assert (
+                names == {"Real Partnership", demo_partnership_name()} | peer_names()
+            )  # nothing was touched
     finally:
         engine.dispose()

@@ -16,7 +16,13 @@ from reticulist.barometer import service as barometer
 from reticulist.casework.demo import add_demo_casework, add_demo_sharing
 from reticulist.cli.common import console, err_console, settings_for
 from reticulist.cli.failures import note_database, now, outcome
-from reticulist.comparison.demo import ANALYST_EMAIL, ANALYST_PASSWORD, PEERS, add_demo_comparison
+from reticulist.comparison.demo import (
+    ANALYST_EMAIL,
+    ANALYST_PASSWORD,
+    PEERS,
+    add_demo_comparison,
+    peer_names,
+)
 from reticulist.db import migrate
 from reticulist.db.base import Base
 from reticulist.db.engine import is_sqlite, make_engine, make_session_factory
@@ -65,8 +71,8 @@ def clear_for_demo(url: str) -> None:
                 set(connection.scalars(select(Partnership.name))) if "partnership" in tables else set()
             )
             emails = set(connection.scalars(select(User.email))) if "user_account" in tables else set()
-        others = sorted(partnerships - {demo_partnership_name()}) + sorted(
-            emails - {a.email for a in DEMO_ACCOUNTS}
+        others = sorted(partnerships - {demo_partnership_name()} - peer_names()) + sorted(
+            emails - {a.email for a in DEMO_ACCOUNTS} - {ANALYST_EMAIL}
         )
         if others:
             shown = ", ".join(others[:5]) + (" ..." if len(others) > 5 else "")

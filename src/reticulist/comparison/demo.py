@@ -24,7 +24,7 @@ from reticulist.barometer import results as barometer_results
 from reticulist.barometer import service as barometer
 from reticulist.barometer.instrument import SCALE_POINTS, default_instrument
 from reticulist.comparison import service
-from reticulist.comparison.synthetic import SyntheticPartnership, generate_partnerships
+from reticulist.comparison.synthetic import PLACES, SyntheticPartnership, generate_partnerships
 from reticulist.db.bulk import insert_rows
 from reticulist.network.models import NetworkTie, random_id
 from reticulist.register import models as r
@@ -33,8 +33,16 @@ PEERS = 11
 GROUP_NAME = "North West safeguarding partnerships"
 # The planted effect: late entrants' ties cross organisation boundaries this much more often.
 LATE_ENTRY_EFFECT = 0.25
+PEOPLE = (80, 260)  # people per peer partnership (Brempton has about 170)
+TIES_PER_PERSON = (4.0, 8.0)
 ANALYST_EMAIL = "analyst@northwest.example.org"
 ANALYST_PASSWORD = "northwest-analyst-demo"  # demo only: printed by `reticulist demo`
+
+
+def peer_names(peers: int = PEERS) -> set[str]:
+    """The demo's generated partnerships' names (the generator names them by position, whatever the seed),
+    so that a new demo knows an earlier one's peers as demo data."""
+    return {f"{place} Safeguarding Children Partnership" for place in PLACES[:peers]}
 
 
 @dataclass(frozen=True)
@@ -297,7 +305,7 @@ def add_demo_comparison(
     odd ones by name), their figures stored, and the demo's regional analyst (not committed)."""
     rng = np.random.default_rng(seed + 13)
     generated = generate_partnerships(
-        peers, people=(80, 260), ties_per_person=(4.0, 8.0), late_entry_effect=LATE_ENTRY_EFFECT, seed=rng
+        peers, people=PEOPLE, ties_per_person=TIES_PER_PERSON, late_entry_effect=LATE_ENTRY_EFFECT, seed=rng
     )
     ids = []
     for k, partnership in enumerate(generated):
