@@ -76,5 +76,8 @@ def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
 # The casework personas (a family, its lead practitioner and team, the coordinator...) for browser tests.
 from tests.casework.conftest import case_world  # noqa: E402, F401
 
+# The comparison group (the world's partnership and five generated peers, an analyst) for browser tests.
+from tests.comparison.conftest import compared  # noqa: E402, F401
+
 # The linkage personas (four agencies' extracts loaded, a model, a run) for browser tests.
 from tests.linkage.conftest import link_world, linked_world, trained_parameters  # noqa: E402, F401

@@ -124,13 +124,19 @@ def test_strange_input_is_refused_not_a_server_error(app, compared: Compared) ->
         "since=yesterday",
         "until=2026-02-30",
         "since=2026-01-01&until=2025-01-01",
-        "instrument=nothing@9",
         "instrument=" + "x" * 300,
         "since=%00",
     ):
         for browser, base in ((analyst, f"/comparison/{gid}"), (manager, f"/p/{pid}/comparison/{gid}")):
             response = browser.get(f"{base}?{query}")
             assert response.status_code == 422, (base, query, response.status_code)
+    # An instrument no partnership released in the period: said in words, no plots.
+    for browser, base in ((analyst, f"/comparison/{gid}"), (manager, f"/p/{pid}/comparison/{gid}")):
+        response = browser.get(f"{base}?instrument=nothing@9")
+        assert (
+            response.status_code == 200 and "released a barometer round of that instrument" in response.text
+        )
+        assert "Funnel plot" not in response.text
     for url in (
         "/comparison/0",
         "/comparison/-1",

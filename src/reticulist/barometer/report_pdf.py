@@ -909,14 +909,10 @@ def _comparison(pdf: _ReportPDF, section: ComparisonSection) -> None:
     pdf.para(section.note, SMALL, colour=MUTED)
     for group in section.groups:
         pdf.subheading(f"{group.group} ({group.partnerships} partnerships)")
-        if group.outside:
-            pdf.bullets(list(group.outside), SMALL)
-        pdf.para(
-            f"Within the 95% limits on {group.within} other construct{'s' if group.within != 1 else ''}."
-            if group.outside
-            else f"Within the 95% limits on every construct compared ({group.within}).",
-            SMALL,
-        )
+        if group.words:
+            pdf.bullets(list(group.words), SMALL)
+        else:
+            pdf.para("No round of this instrument to compare with in the two years to this round.", SMALL)
         pdf.grid(
             ["Figure", "This partnership", "Group median"],
             [list(row) for row in group.rows],

@@ -255,6 +255,12 @@ def show_command(
                 f"  {escape(measure.short or measure.label)}: {escape(measure.meaning)}", soft_wrap=True
             )
         if result.instrument is None:
+            if instrument:
+                err_console.print(
+                    f"[red]error:[/red] --instrument: no partnership of the group released a round of "
+                    f"{escape(instrument)} from {result.since.isoformat()} to {result.until.isoformat()}"
+                )
+                raise typer.Exit(1)
             console.print("No partnership of the group released a barometer round in the period.")
             return
         console.print(

@@ -122,8 +122,48 @@ def words(placed: PlacedPoint, construct: str) -> str:
     return f"{p.label} is {where} on {construct} (mean {p.mean:.2f} from {p.n} respondents)."
 
 
-def chart(funnel: Funnel, *, scale: tuple[float, float] = (1.0, 5.0)) -> Chart:
-    """The funnel plot as chart shapes (barometer.charts draws them as SVG and on a PDF page)."""
+_WHERE = {
+    "above 99.8%": "above the upper 99.8% limit",
+    "above 95%": "above the upper 95% limit",
+    "below 95%": "below the lower 95% limit",
+    "below 99.8%": "below the lower 99.8% limit",
+}
+
+
+def _listing(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def grouped_words(label: str, placed: Sequence[tuple[str, PlacedPoint]]) -> list[str]:
+    """One partnership's place on every construct in a few sentences, outside the limits first.
+
+    >>> grouped_words("Brempton", [("continuity", PlacedPoint(FunnelPoint("Brempton", 40, 2.6, 0.9),
+    ...   "below 95%", -2.4)), ("trust", PlacedPoint(FunnelPoint("Brempton", 40, 3.1, 0.9), "within", 0.3))])
+    ['Brempton is below the lower 95% limit on continuity (mean 2.60).', 'Within the limits on trust.']
+    """
+    out = []
+    for band in ("below 99.8%", "below 95%", "above 95%", "above 99.8%"):
+        named = [f"{name} (mean {p.point.mean:.2f})" for name, p in placed if p.band == band]
+        if named:
+            out.append(f"{label} is {_WHERE[band]} on {_listing(named)}.")
+    within = [name for name, p in placed if p.band == "within"]
+    if within:
+        other = "other " if out else ""
+        out.append(
+            f"Within the limits on {_listing(within)}."
+            if len(within) <= 3
+            else f"Within the limits on the {len(within)} {other}constructs."
+        )
+    return out
+
+
+def chart(funnel: Funnel, *, scale: tuple[float, float] = (1.0, 5.0), label_others: bool = True) -> Chart:
+    """The funnel plot as chart shapes (barometer.charts draws them as SVG and on a PDF page).
+
+    The mean axis is zoomed to the points and the limits (within the scale ``scale``), since means of a
+    1-5 scale sit close together; the limits start at half the smallest partnership's respondents.
+    ``label_others``: name the partnerships outside the 95% limits (the analysts' view); the viewer's own
+    partnership is always named."""
     left, top, plot_w, plot_h = 46.0, 26.0, 420.0, 220.0
     width, height = left + plot_w + 20, top + plot_h + 40
     c = Chart(
@@ -138,10 +178,14 @@ def chart(funnel: Funnel, *, scale: tuple[float, float] = (1.0, 5.0)) -> Chart:
     points = [p.point for p in funnel.points]
     n_max = max([p.n for p in points], default=10)
     n_top = max(10, math.ceil(n_max * 1.1))
-    n_min = 3.0
-    values = [p.mean for p in points] + ([funnel.target] if funnel.target is not None else [])
-    lo = min([scale[0], *values]) if values else scale[0]
-    hi = max([scale[1], *values]) if values else scale[1]
+    n_min = max(3.0, min([p.n for p in points], default=6) / 2)
+    values = [p.mean for p in points]
+    if funnel.target is not None and funnel.sigma:
+        values += list(funnel.limits(n_min, Z998))
+    lo = max(scale[0], math.floor((min(values, default=scale[0]) - 0.1) * 2) / 2)
+    hi = min(scale[1], math.ceil((max(values, default=scale[1]) + 0.1) * 2) / 2)
+    if hi - lo < 1.0:
+        lo, hi = max(scale[0], lo - 0.5), min(scale[1], hi + 0.5)
 
     def x(n: float) -> float:
         return left + (n / n_top) * plot_w
@@ -149,13 +193,15 @@ def chart(funnel: Funnel, *, scale: tuple[float, float] = (1.0, 5.0)) -> Chart:
     def y(v: float) -> float:
         return top + (hi - v) / (hi - lo) * plot_h
 
-    for tick in range(math.ceil(lo), math.floor(hi) + 1):
+    tick = lo
+    while tick <= hi + 1e-9:
         s.append(Line(left, y(tick), left + plot_w, y(tick), GRID, 0.6))
-        s.append(Text(left - 6, y(tick) + 3, str(tick), 8, "end", fill=MUTED))
+        s.append(Text(left - 6, y(tick) + 3, f"{tick:g}", 8, "end", fill=MUTED))
+        tick += 0.5 if hi - lo <= 2.5 else 1.0
     step = next(k for k in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10**9) if n_top / k <= 8)
-    for tick in range(0, n_top + 1, step):
-        s.append(Line(x(tick), top + plot_h, x(tick), top + plot_h + 4, MUTED, 0.6))
-        s.append(Text(x(tick), top + plot_h + 14, str(tick), 8, "middle", fill=MUTED))
+    for tick_n in range(0, n_top + 1, step):
+        s.append(Line(x(tick_n), top + plot_h, x(tick_n), top + plot_h + 4, MUTED, 0.6))
+        s.append(Text(x(tick_n), top + plot_h + 14, str(tick_n), 8, "middle", fill=MUTED))
     s.append(Text(left + plot_w / 2, height - 6, "Respondents", 8, "middle", fill=MUTED))
     s.append(Text(left, 12, "Mean (1 to 5)", 8, fill=MUTED))
     if funnel.target is not None and funnel.sigma:
@@ -169,12 +215,25 @@ def chart(funnel: Funnel, *, scale: tuple[float, float] = (1.0, 5.0)) -> Chart:
                     s.append(Line(x(previous[0]), y(previous[1]), x(k), y(low), MUTED, 0.9, dashed))
                     s.append(Line(x(previous[0]), y(previous[2]), x(k), y(high), MUTED, 0.9, dashed))
                 previous = (float(k), low, high)
-    for placed in funnel.points:
+    # The viewer's own partnership last, so it is drawn over the others.
+    for placed in sorted(funnel.points, key=lambda p: p.point.own):
         p = placed.point
         colour = (
             LOW if placed.band.startswith("below") else HIGH if placed.band.startswith("above") else PAPER
         )
         s.append(Dot(x(p.n), y(p.mean), 5.0 if p.own else 3.5, INK if p.own else colour))
-        if p.own or placed.outside95:
-            s.append(Text(x(p.n) + 7, y(p.mean) + 3, _fit(p.label, 8, 120), 8, bold=p.own))
+        if p.own or (label_others and placed.outside95):
+            # Labels near the right edge go to the left of their point, so they stay inside the chart.
+            right = x(p.n) > left + plot_w * 0.65
+            label = _fit(p.label, 8, 150)
+            s.append(
+                Text(
+                    x(p.n) + (-8 if right else 8),
+                    y(p.mean) + 3,
+                    label,
+                    8,
+                    "end" if right else "start",
+                    bold=p.own,
+                )
+            )
     return c

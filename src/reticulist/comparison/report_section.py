@@ -17,15 +17,13 @@ from reticulist.access.policy import Action as Can
 from reticulist.access.policy import Actor, allowed
 from reticulist.barometer.results import RoundReport
 from reticulist.comparison import funnel, service
-from reticulist.errors import InputError
 
 
 @dataclass(frozen=True)
 class GroupLines:
     group: str
     partnerships: int  # in the group, this one included
-    outside: tuple[str, ...]  # constructs where the partnership is outside the 95% limits, in words
-    within: int  # constructs where it is within the limits
+    words: tuple[str, ...]  # where the partnership stands on the constructs, outside the limits first
     rows: tuple[tuple[str, str, str], ...]  # (figure, this partnership, the group's median)
     behind: bool  # the partnership's stored figures are behind its data
 
@@ -50,39 +48,31 @@ def comparison_section(
     until = report.closes_on
     out = []
     for group in groups:
-        try:
-            seen = service.comparison(
-                session,
-                actor=actor,
-                group_id=group.id,
-                partnership_id=partnership_id,
-                instrument=ref,
-                since=until - timedelta(days=730),
-                until=until,
-            )
-        except InputError:  # no partnership of the group released a round of this version then
-            seen = service.comparison(session, actor=actor, group_id=group.id, partnership_id=partnership_id)
-        instrument = seen.instrument if seen.instrument and seen.instrument.ref == ref else None
+        # The group's rounds of this round's instrument version in the two years to its close (none: no
+        # funnel plots, and the section says so).
+        seen = service.comparison(
+            session,
+            actor=actor,
+            group_id=group.id,
+            partnership_id=partnership_id,
+            instrument=ref,
+            since=until - timedelta(days=730),
+            until=until,
+        )
+        instrument = seen.instrument
         own = seen.own
-        outside = []
-        within = 0
-        if instrument is not None:
-            for construct in seen.constructs:
-                mine = [p for p in construct.funnel.points if p.point.own]
-                if not mine:
-                    continue
-                if mine[0].outside95:
-                    outside.append(funnel.words(mine[0], construct.name))
-                else:
-                    within += 1
+        mine = (
+            [(c.name, p) for c in seen.constructs for p in c.funnel.points if p.point.own]
+            if instrument is not None
+            else []
+        )
+        words = tuple(funnel.grouped_words(own.label, mine)) if own and mine else ()
         own_row = next((row for row in seen.rows if row.peer.own), None)
         rows = tuple(
             (m.label, own_row.cells[k] if own_row else "—", seen.medians[k])
             for k, m in enumerate(seen.measures)
         )
-        out.append(
-            GroupLines(group.name, len(seen.peers), tuple(outside), within, rows, bool(own and own.behind))
-        )
+        out.append(GroupLines(group.name, len(seen.peers), words, rows, bool(own and own.behind)))
     return ComparisonSection(
         heading="Against other partnerships",
         groups=tuple(out),

@@ -56,8 +56,11 @@ def _choice(instrument: str | None, since: str | None, until: str | None) -> dic
 
 
 def _funnels(result: service.Comparison) -> list[tuple[service.ConstructComparison, str]]:
+    analyst = result.viewer_partnership_id is None  # others' points are named for the analysts only
     return [
-        (c, page_svg(funnel.chart(c.funnel), f"funnel-{c.key}")) for c in result.constructs if c.funnel.points
+        (c, page_svg(funnel.chart(c.funnel, label_others=analyst), f"funnel-{c.key}"))
+        for c in result.constructs
+        if c.funnel.points
     ]
 
 

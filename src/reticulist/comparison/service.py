@@ -584,7 +584,7 @@ def _median(values: list[Any], measure: Measure) -> str:
     if not numbers:
         return "—"
     if measure.kind == "yes-no":
-        return f"{sum(numbers) / len(numbers) * 100:.0f}% yes"
+        return f"yes in {sum(numbers) / len(numbers) * 100:.0f}%"
     return measure.text(float(np.median(numbers)) if measure.kind != "number" else int(np.median(numbers)))
 
 
@@ -712,12 +712,8 @@ def comparison(
     instruments = _instruments(session, measured, since, until)
     chosen = None
     if instrument:
+        # Not released in this period (another period may have it): no funnel plots, said on the page.
         chosen = next((c for c in instruments if c.ref == instrument), None)
-        if chosen is None:
-            raise InputError(
-                "no partnership of the group released a round of that instrument in the period",
-                field="instrument",
-            )
     elif instruments:
         chosen = instruments[0]
     constructs = _constructs(session, group, measured, chosen, since, until, analyst) if chosen else []
@@ -726,11 +722,18 @@ def comparison(
         own = next((p for p in measured if p.own), None)
         if own is None:
             headline.append("Your partnership's figures have not been computed yet.")
-        for c in constructs:
-            headline += [w for w in c.words if w.startswith(own.label)] if own else []
+        else:
+            mine = [(c.name, p) for c in constructs for p in c.funnel.points if p.point.own]
+            headline += funnel.grouped_words(own.label, mine)
     else:
         for c in constructs:
-            headline += list(c.words)
+            below = sum(1 for p in c.funnel.points if p.band.startswith("below"))
+            above = sum(1 for p in c.funnel.points if p.band.startswith("above"))
+            if below or above:
+                parts = [f"{k} below" for k in (below,) if k] + [f"{k} above" for k in (above,) if k]
+                headline.append(
+                    f"{c.name}: {' and '.join(parts)} the 95% limits, of {len(c.funnel.points)} partnerships."
+                )
     return Comparison(
         group=group,
         viewer_partnership_id=partnership_id,
