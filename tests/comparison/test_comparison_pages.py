@@ -145,3 +145,34 @@ def test_strange_input_is_refused_not_a_server_error(app, compared: Compared) ->
     ):
         assert analyst.get(url).status_code in (404, 422), url
     assert analyst.post(f"/comparison/{gid}/refresh", {}).status_code == 303
+
+
+def test_two_opt_ins_at_once_store_one_membership(app, db: Session, compared: Compared) -> None:  # type: ignore[no-untyped-def]
+    """The admin's two sessions send "join" at the same moment: one joins, the other is told in words
+    (422), never a server error; the database's rule holds one membership."""
+    import threading
+
+    from reticulist.access.policy import cli_actor
+    from reticulist.comparison import service
+
+    pid = compared.world.partnership_id
+    group = service.create_group(db, actor=cli_actor(), name="Raced group")
+    db.commit()
+    url = f"/p/{pid}/comparison/{group.id}/membership"
+    admins = [_as(app, compared, "admin") for _ in range(2)]
+    start = threading.Barrier(len(admins))
+    statuses: list[int] = []
+
+    def join(browser: Browser) -> None:
+        start.wait()
+        statuses.append(browser.post(url, {"choice": "join", "named": "no"}).status_code)
+
+    threads = [threading.Thread(target=join, args=(b,)) for b in admins]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(statuses) == [303, 422]
+    db.rollback()
+    joined = db.scalars(select(ComparisonMember).where(ComparisonMember.group_id == group.id)).all()
+    assert len(joined) == 1
