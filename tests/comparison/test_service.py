@@ -234,3 +234,19 @@ def test_the_study_and_extract_are_audited_and_name_nobody(db: Session, compared
         select(AuditEvent.event).where(AuditEvent.record_type == "comparison_group").order_by(AuditEvent.id)
     ).all()
     assert said[-2:] == ["studied", "exported"]
+
+
+def test_a_refresh_in_worker_processes_stores_what_one_process_does(
+    db: Session, compared: Compared, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The nightly refresh computes partnerships in several processes (each on its own connection): the
+    stored figures are the same as one process computes."""
+    one = figures.refresh(db, everything=True)
+    before = {f.partnership_id: f.figures for f in db.scalars(select(PartnershipFigures))}
+    people = sorted(db.execute(select(PersonFigures.person_id, PersonFigures.spanner_score)).all())
+    monkeypatch.setattr(figures, "PARALLEL_FROM", 2)
+    two = figures.refresh(db, everything=True, workers=2)
+    db.expire_all()
+    assert two.partnerships == one.partnerships == PEERS + 1 and two.people == one.people
+    assert {f.partnership_id: f.figures for f in db.scalars(select(PartnershipFigures))} == before
+    assert sorted(db.execute(select(PersonFigures.person_id, PersonFigures.spanner_score)).all()) == people

@@ -8,6 +8,7 @@ audited with the operator's name.
 from __future__ import annotations
 
 import dataclasses
+import os
 from datetime import date
 from pathlib import Path
 
@@ -185,6 +186,13 @@ def refresh_command(
     partnership: str | None = typer.Option(
         None, "--partnership", help="Only this partnership (name or number)."
     ),
+    workers: int = typer.Option(
+        min(4, os.cpu_count() or 1),
+        "--workers",
+        min=1,
+        max=64,
+        help="Partnerships computed at once (processes).",
+    ),
     database: str | None = DATABASE_OPTION,
 ) -> None:
     """Recompute the stored figures that are due: missing, behind their data, or a week old (nightly)."""
@@ -203,6 +211,7 @@ def refresh_command(
                 session,
                 partnership_ids=ids,
                 everything=everything,
+                workers=workers,
                 progress=lambda k, total: bar.update(task, completed=k, total=total),
             )
     console.print(

@@ -43,6 +43,9 @@ FIGURES_VERSION = 1
 # Figures older than this are recomputed by the next refresh even if nothing changed: the network's
 # last-year window and the continuity window move with the calendar.
 MAX_AGE_DAYS = 7
+# Below this many partnerships to compute, one process does it: starting worker processes costs several
+# seconds (each imports the application), more than a few small partnerships take.
+PARALLEL_FROM = 16
 # Brokerage concentration: the share of all cross-organisation brokerage held by this top share of people.
 TOP_SHARE = 0.10
 
@@ -322,16 +325,41 @@ class Refreshed:
     seconds: float
 
 
+# Per worker process: an engine on the parent's database, made once (see _compute_in_worker).
+_worker_sessions: Any = None
+
+
+def _start_worker(url: str) -> None:
+    global _worker_sessions
+    from reticulist.db.engine import make_engine, make_session_factory
+
+    _worker_sessions = make_session_factory(make_engine(url))
+
+
+def _compute_in_worker(partnership_id: int, today: date) -> tuple[int, dict[str, Any], list[dict[str, Any]]]:
+    with _worker_sessions() as session:
+        figures, rows = compute(session, partnership_id, today)
+    return partnership_id, figures, rows
+
+
 def refresh(
     session: Session,
     *,
     today: date | None = None,
     partnership_ids: Sequence[int] | None = None,
     everything: bool = False,
+    workers: int = 1,
     progress: Callable[[int, int], None] | None = None,
 ) -> Refreshed:
     """Recompute and store the figures that are due (``everything``: all of them, due or not), each
-    partnership in its own transaction (commits as it goes, so a long refresh keeps what it has done)."""
+    partnership stored in its own transaction (committed as it goes, so a long refresh keeps what it has
+    done).
+
+    ``workers`` above 1 computes partnerships (when at least ``PARALLEL_FROM`` are due) in that many
+    processes at once, each reading the database
+    on its own connection (a network's betweenness runs on one core; a refresh of many partnerships
+    uses them all); this process stores the results in turn. Processes are spawned, not forked, so no
+    database connection of this process is shared with them."""
     started = datetime.now()
     today = today or network.today()
     if everything:
@@ -341,11 +369,32 @@ def refresh(
     else:
         ids = due(session, today=today, partnership_ids=partnership_ids)
     people = 0
-    for k, pid in enumerate(ids, start=1):
-        figures, rows = compute(session, pid, today)
+
+    def keep(k: int, pid: int, figures: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+        nonlocal people
         store(session, pid, figures, rows, today)
         session.commit()
         people += len(rows)
         if progress:
             progress(k, len(ids))
+
+    if workers > 1 and len(ids) >= PARALLEL_FROM:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        session.commit()  # the workers read what is committed
+        url = session.get_bind().url.render_as_string(hide_password=False)
+        with ProcessPoolExecutor(
+            max_workers=min(workers, len(ids)),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(url,),
+        ) as pool:
+            done = pool.map(_compute_in_worker, ids, [today] * len(ids))
+            for k, (pid, figures, rows) in enumerate(done, start=1):
+                keep(k, pid, figures, rows)
+    else:
+        for k, pid in enumerate(ids, start=1):
+            figures, rows = compute(session, pid, today)
+            keep(k, pid, figures, rows)
     return Refreshed(len(ids), people, (datetime.now() - started).total_seconds())
