@@ -277,7 +277,8 @@ def opt_in(
     ensure_allowed(actor, Can.JOIN_COMPARISON, partnership_id)
     group = _group(session, group_id)
     partnership = session.get(Partnership, partnership_id)
-    assert partnership is not None
+    if partnership is None:  # only a site administrator gets this far with an unknown number
+        raise NotFound("No such partnership.")
     member = ComparisonMember(
         group_id=group.id,
         partnership_id=partnership_id,
