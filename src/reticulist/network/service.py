@@ -118,25 +118,37 @@ register_observed_source(
 
 def _stored(session: Session, partnership_id: int, source: str, since: date | None, as_of: date) -> t.Edges:
     """Stored ties of one source in the window; where a pair was observed more than once, the latest
-    observation stands (a tie rated again replaces the earlier rating)."""
-    query = select(NetworkTie).where(NetworkTie.partnership_id == partnership_id, NetworkTie.source == source)
+    observation stands (a tie rated again replaces the earlier rating). Pairs come in the order they were
+    first observed.
+
+    Read as plain columns into arrays, not as ORM objects: a comparison refreshes 150 partnerships of
+    20,000 ties each, and building an object per tie took most of the reading time."""
+    columns = [
+        NetworkTie.from_person_id,
+        NetworkTie.to_person_id,
+        NetworkTie.weight,
+        *(getattr(NetworkTie, name) for name in t.ATTRIBUTE_FIELDS),
+    ]
+    query = select(*columns).where(NetworkTie.partnership_id == partnership_id, NetworkTie.source == source)
     # Ties to an organisation (an organisation-level round) are not ties between people.
     query = query.where(NetworkTie.to_person_id.is_not(None))
     query = _in_window(query, NetworkTie.observed_on, since, as_of)
-    latest: dict[tuple[int, int], NetworkTie] = {}
-    for tie in session.scalars(query.order_by(NetworkTie.observed_on, NetworkTie.id)):
-        latest[(tie.from_person_id, tie.to_person_id)] = tie
-    found = list(latest.values())
-    attributes = {
-        name: np.array([np.nan if getattr(x, name) is None else getattr(x, name) for x in found], np.float64)
-        for name in t.ATTRIBUTE_FIELDS
-    }
+    rows = session.execute(query.order_by(NetworkTie.observed_on, NetworkTie.id)).all()
+    # None (an unknown rating) becomes NaN in a float array.
+    data = np.array(list(map(tuple, rows)), dtype=np.float64).reshape(len(rows), len(columns))
+    tail, head = data[:, 0].astype(np.int64), data[:, 1].astype(np.int64)
+    key = tail * (int(head.max()) + 1 if head.size else 1) + head
+    # np.unique sorts the keys; the first and the last observation of each pair line up key by key.
+    _, first = np.unique(key, return_index=True)
+    _, from_end = np.unique(key[::-1], return_index=True)
+    last = key.size - 1 - from_end
+    pick = last[np.argsort(first, kind="stable")]
     return t.Edges(
-        np.array([x.from_person_id for x in found], np.int64),
-        np.array([x.to_person_id for x in found], np.int64),
-        np.array([x.weight for x in found], np.float64),
+        tail[pick],
+        head[pick],
+        data[pick, 2],
         directed=True,
-        attributes=attributes,
+        attributes={name: data[pick, 3 + k] for k, name in enumerate(t.ATTRIBUTE_FIELDS)},
     )
 
 
