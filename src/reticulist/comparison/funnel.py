@@ -7,6 +7,13 @@ within-partnership standard deviation of people's scores. 95% limits (z = 1.96) 
 look; 99.8% limits (z = 3.09) one that chance alone would make about once in 500. Small partnerships get
 wide limits, so a small partnership is not called an outlier for the noise of a few answers.
 
+Partnerships differ for real, not only by sampling error: with hundreds of respondents each, limits from
+sampling error alone are so narrow that most partnerships fall outside them. Where the spread of the
+points is larger than sampling error explains (a chi-squared test of the winsorised z-scores at 5%, with
+at least ``MIN_FOR_SPREAD`` partnerships), the limits are widened by the real spread between partnerships
+tau, estimated as in Spiegelhalter's "Handling over-dispersion of performance indicators" (2005,
+additive random effects on z-scores winsorised at 10%): target ± z x sqrt(sigma^2 / n + tau^2).
+
 Only cells the group may show enter the target and sigma: a partnership whose figure is hidden (too few
 respondents) is left out of the pooled figures too, else the pooled mean minus the others' would give it
 away.
@@ -19,10 +26,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import chi2
 
 from reticulist.barometer.charts import GRID, HIGH, INK, LOW, MUTED, PAPER, Chart, Dot, Line, Text, _fit
 
 Z95, Z998 = 1.959964, 3.090232
+MIN_FOR_SPREAD = 10  # fewer partnerships cannot tell a real spread between them from chance
+WINSORISE = 0.10  # z-scores beyond the 10th and 90th percentiles count as those, so outliers do not widen
 
 
 @dataclass(frozen=True)
@@ -38,7 +48,7 @@ class FunnelPoint:
 class PlacedPoint:
     point: FunnelPoint
     band: str  # "above 99.8%", "above 95%", "within", "below 95%", "below 99.8%"
-    z: float | None  # (mean - target) / (sigma / sqrt(n))
+    z: float | None  # (mean - target) / sqrt(sigma^2 / n + tau^2)
 
     @property
     def outside95(self) -> bool:
@@ -51,11 +61,24 @@ class Funnel:
     target: float | None  # respondent-weighted mean of the points
     sigma: float | None  # pooled within-partnership sd; None when no point has an sd
     points: tuple[PlacedPoint, ...]
+    tau: float = 0.0  # the real spread between partnerships the limits allow for (0: none found)
+    outside_without_spread: int = 0  # points outside the 95% limits of sampling error alone
 
     def limits(self, n: float, z: float) -> tuple[float, float]:
         assert self.target is not None and self.sigma is not None
-        half = z * self.sigma / math.sqrt(n)
+        half = z * math.sqrt(self.sigma**2 / n + self.tau**2)
         return self.target - half, self.target + half
+
+    @property
+    def spread_words(self) -> str:
+        """What the limits allow for, in words ("" when sampling error alone explains the spread)."""
+        if not self.tau:
+            return ""
+        return (
+            "The partnerships differ more than sampling error explains, so the limits allow for a real "
+            f"spread between partnerships (tau {self.tau:.2f} on the 1 to 5 scale). From sampling error "
+            f"alone, {self.outside_without_spread} of {len(self.points)} would be outside the 95% limits."
+        )
 
 
 def pooled_sd(ns: Sequence[int], sds: Sequence[float | None]) -> float | None:
@@ -85,24 +108,51 @@ def place(construct: str, points: Sequence[FunnelPoint]) -> Funnel:
     mean = np.array([p.mean for p in points], dtype=float)
     target = float((n * mean).sum() / n.sum())
     sigma = pooled_sd([p.n for p in points], [p.sd for p in points])
-    placed: list[PlacedPoint] = []
-    for p in points:
-        if sigma is None or sigma == 0:
-            placed.append(PlacedPoint(p, "within", None))
-            continue
-        z = (p.mean - target) / (sigma / math.sqrt(p.n))
-        if z > Z998:
-            band = "above 99.8%"
-        elif z > Z95:
-            band = "above 95%"
-        elif z < -Z998:
-            band = "below 99.8%"
-        elif z < -Z95:
-            band = "below 95%"
-        else:
-            band = "within"
-        placed.append(PlacedPoint(p, band, z))
-    return Funnel(construct, target, sigma, tuple(placed))
+    if sigma is None or sigma == 0:
+        return Funnel(construct, target, sigma, tuple(PlacedPoint(p, "within", None) for p in points))
+    tau = between_spread(mean, n, target, sigma)
+    z = (mean - target) / np.sqrt(sigma**2 / n + tau**2)
+    plain = np.abs((mean - target) / (sigma / np.sqrt(n))) > Z95
+    placed = [PlacedPoint(p, _band(float(zi)), float(zi)) for p, zi in zip(points, z, strict=True)]
+    return Funnel(construct, target, sigma, tuple(placed), tau, int(plain.sum()))
+
+
+def _band(z: float) -> str:
+    if z > Z998:
+        return "above 99.8%"
+    if z > Z95:
+        return "above 95%"
+    if z < -Z998:
+        return "below 99.8%"
+    if z < -Z95:
+        return "below 95%"
+    return "within"
+
+
+def between_spread(mean: np.ndarray, n: np.ndarray, target: float, sigma: float) -> float:
+    """tau, the standard deviation of partnerships' true means around the target beyond sampling error
+    (Spiegelhalter 2005, additive random effects, z-scores winsorised at 10%); 0 when the chi-squared
+    test finds no more spread than chance, or there are fewer than MIN_FOR_SPREAD partnerships.
+
+    >>> rng = np.random.default_rng(1)
+    >>> n = np.full(40, 400.0)
+    >>> between_spread(3 + rng.normal(0, 0.05, 40), n, 3.0, 1.0)  # sampling error alone (sd 0.05)
+    0.0
+    >>> 0.15 < between_spread(3 + rng.normal(0, 0.3, 40), n, 3.0, 1.0) < 0.35  # a real spread of 0.3
+    True
+    """
+    k = mean.size
+    if k < MIN_FOR_SPREAD:
+        return 0.0
+    s2 = sigma**2 / n
+    z = (mean - target) / np.sqrt(s2)
+    low, high = np.quantile(z, [WINSORISE, 1 - WINSORISE])
+    phi = float(np.mean(np.clip(z, low, high) ** 2))
+    if k * phi <= chi2.ppf(0.95, k - 1):
+        return 0.0
+    w = 1 / s2
+    tau2 = (k * phi - (k - 1)) / (w.sum() - (w**2).sum() / w.sum())
+    return float(math.sqrt(max(tau2, 0.0)))
 
 
 def words(placed: PlacedPoint, construct: str) -> str:
