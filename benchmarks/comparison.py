@@ -13,8 +13,9 @@ partnership's figures plus the study in under 180 s, on this 2-core machine.
    administrator) and as one partnership's managers see it, each the first call in a new session;
    X is their sum. Nothing is recomputed: the network analysis and ``figures.compute`` are made to raise
    while this runs, and the stored figures are checked to be the same rows afterwards.
-3. Timed, recomputed: ``figures.refresh(everything=True)`` (every partnership's register, network and
-   round figures and its people's rows, stored) plus ``service.run_study`` on the pooled 300,000 people;
+3. Timed, recomputed: ``figures.refresh(everything=True, workers=N)``, as ``reticulist comparison refresh
+   --all`` runs it (N processes, by default the cores up to 4): every partnership's register, network and
+   round figures and its people's rows, stored; plus ``service.run_study`` on the pooled 300,000 people;
    Y is their sum, Z the study alone. Then, apart, the research extract (``service.research_extract``
    and writing it as CSV).
 
@@ -24,6 +25,7 @@ postgresql+psycopg://postgres@127.0.0.1:5432/test`` the script makes a database 
 
     .venv/bin/python benchmarks/comparison.py [--quick] [--partnerships 150] [--people 2000]
         [--ties-per-person 10] [--responses 200000] [--database URL] [--rebuild] [--keep] [--seed 2026]
+        [--workers N]
 
 Last line: ``comparison: 150 partnerships: X s from stored figures, Y s recomputed (study Z s)``.
 """
@@ -31,6 +33,7 @@ Last line: ``comparison: 150 partnerships: X s from stored figures, Y s recomput
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import sys
@@ -273,6 +276,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026, help="another seed draws other partnerships")
     parser.add_argument("--runs", type=int, default=5, help="repeated comparisons for the warm median")
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=min(4, os.cpu_count() or 1),
+        help="processes the refresh computes partnerships in (as the command line: the cores, at most 4)",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="10 partnerships of 300 people, 1,000 responses: a fast check"
     )
     args = parser.parse_args()
@@ -356,6 +365,7 @@ def main() -> None:
                     lambda: stored_figures.refresh(
                         session,
                         everything=True,
+                        workers=args.workers,
                         progress=lambda done, total: progress.update(task, completed=done, total=total),
                     )
                 )
@@ -366,7 +376,8 @@ def main() -> None:
         y = refresh_seconds + z
         say(
             f"recomputed: {refreshed.partnerships} partnerships' figures and {refreshed.people:,} people's "
-            f"rows in {refresh_seconds:.1f} s ({(y - z) / n:.2f} s per partnership), study {z:.1f} s "
+            f"rows in {refresh_seconds:.1f} s ({(y - z) / n:.2f} s per partnership, {args.workers} worker "
+            f"process{'es' if args.workers != 1 else ''}), study {z:.1f} s "
             f"({result.people:,} people, {result.partnerships} partnerships); Y = {y:.1f} s"
         )
         for line in result.words[:2]:

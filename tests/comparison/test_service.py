@@ -4,6 +4,7 @@ follow the data, and the anonymity rules of every published cell."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,11 +13,13 @@ from sqlalchemy.orm import Session
 
 from reticulist.access.policy import NotAllowed, NotFound, cli_actor
 from reticulist.audit.models import AuditEvent
+from reticulist.barometer.models import BarometerRelease, BarometerRound
 from reticulist.comparison import figures, service
 from reticulist.comparison.models import ComparisonMember, PartnershipFigures, PersonFigures
 from reticulist.errors import InputError
 from reticulist.register import schemas as s
 from reticulist.register import service as register
+from reticulist.register.models import Attendance, Meeting
 from tests.comparison.conftest import PEERS, Compared
 from tests.conftest import World
 
@@ -250,3 +253,69 @@ def test_a_refresh_in_worker_processes_stores_what_one_process_does(
     assert two.partnerships == one.partnerships == PEERS + 1 and two.people == one.people
     assert {f.partnership_id: f.figures for f in db.scalars(select(PartnershipFigures))} == before
     assert sorted(db.execute(select(PersonFigures.person_id, PersonFigures.spanner_score)).all()) == people
+
+
+def test_people_with_no_recorded_tie_are_left_out_of_the_study(db: Session, compared: Compared) -> None:
+    """Their score is 0 because nobody recorded their ties, not because they span nothing."""
+    w = compared.world
+    before = service.run_study(db, actor=compared.analyst, group_id=compared.group_id)
+    for k in range(3):
+        register.create_person(
+            db,
+            actor=w.manager,
+            partnership_id=w.partnership_id,
+            data=s.PersonCreate(
+                full_name=f"Unsurveyed {k}",
+                organisation_id=w.organisation_id,
+                hierarchy_tier=5,
+                late_entry=True,
+            ),
+        )
+    db.commit()
+    figures.refresh(db)
+    after = service.run_study(db, actor=compared.analyst, group_id=compared.group_id)
+    assert after.people == before.people
+    assert after.left_out_no_ties == before.left_out_no_ties + 3
+    assert after.words[0].endswith(
+        "with no recorded tie left out: no tie recorded is not the same as no boundary spanning."
+    )
+    extract = service.research_extract(db, actor=compared.analyst, group_id=compared.group_id)
+    assert extract.frame.filter(extract.frame["ties"] == 0).height + extract.suppressed >= 3
+
+
+def test_bulk_imports_attendance_and_releases_mark_figures_behind(
+    db: Session, compared: Compared, tmp_path: Path
+) -> None:
+    """The writers that bypass the ORM's flush (the register import) and the records that name their
+    partnership through another (attendance through its meeting, a release through its round) mark it too."""
+    from reticulist.register import transfer
+    from reticulist.register.transfer import RecordType
+
+    w = compared.world
+    today = figures.network.today()
+    path = tmp_path / "meetings.csv"
+    path.write_text(
+        "held_on,kind,title,notes,cancelled\n2026-01-10,board,Imported board,,no\n", encoding="utf-8"
+    )
+    transfer.import_file(
+        db, actor=w.manager, partnership_id=w.partnership_id, kind=RecordType.MEETINGS, path=path
+    )
+    assert figures.due(db, today=today) == [w.partnership_id]
+    figures.refresh(db)
+
+    peer = compared.peers[0]
+    meeting = db.scalar(select(Meeting).where(Meeting.partnership_id == peer))
+    attended = db.scalar(select(Attendance).where(Attendance.meeting_id == meeting.id))  # type: ignore[union-attr]
+    attended.status = "apologies" if attended.status != "apologies" else "present"  # type: ignore[union-attr]
+    db.commit()
+    assert figures.due(db, today=today) == [peer]
+    figures.refresh(db)
+
+    release = db.scalar(
+        select(BarometerRelease)
+        .join(BarometerRound)
+        .where(BarometerRound.partnership_id == compared.peers[1])
+    )
+    db.delete(release)
+    db.commit()
+    assert figures.due(db, today=today) == [compared.peers[1]]

@@ -87,12 +87,16 @@ def _changed_partnerships(session: Session) -> set[int]:
             meetings.add(obj.meeting_id)
         elif isinstance(obj, BarometerRelease) and obj.round_id is not None:
             rounds.add(obj.round_id)
-    connection = session.connection()
+    # Attendance and releases name their partnership through their meeting and round.
     if meetings:
-        ids |= set(connection.scalars(select(r.Meeting.partnership_id).where(r.Meeting.id.in_(meetings))))
+        ids |= set(
+            session.connection().scalars(select(r.Meeting.partnership_id).where(r.Meeting.id.in_(meetings)))
+        )
     if rounds:
         ids |= set(
-            connection.scalars(select(BarometerRound.partnership_id).where(BarometerRound.id.in_(rounds)))
+            session.connection().scalars(
+                select(BarometerRound.partnership_id).where(BarometerRound.id.in_(rounds))
+            )
         )
     return ids
 

@@ -21,6 +21,7 @@ can be worked out by subtraction.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import secrets
@@ -804,12 +805,24 @@ def _people_frame(session: Session, group: ComparisonGroup) -> tuple[pl.DataFram
 
 def run_study(session: Session, *, actor: Actor, group_id: int) -> study.SpanningStudy:
     """002's hypotheses tested on the group's pooled people (analysts only). Raises study.StudyTooSmall
-    (an InputError for the pages) when the group is too small to say anything without singling anyone out."""
+    when the group is too small to say anything without singling anyone out.
+
+    People with no recorded tie are left out (and counted): their spanner score is 0 because nobody
+    recorded their ties (they did not answer the network step, their meetings are not in the register),
+    not because they do not span boundaries, and counting them as 0 would bias every estimate."""
     group = ensure_analyst(session, actor, group_id)
     frame, _ = _people_frame(session, group)
+    tied = frame.filter(pl.col("ties") > 0)
     result = study.study_boundary_spanning(
-        frame.rename({"partnership_id": "partnership"}), min_group=group.threshold
+        tied.rename({"partnership_id": "partnership"}), min_group=group.threshold
     )
+    no_ties = frame.height - tied.height
+    if no_ties:
+        said = (
+            f"{no_ties:,} {'person' if no_ties == 1 else 'people'} with no recorded tie left out: no tie "
+            "recorded is not the same as no boundary spanning."
+        )
+        result = dataclasses.replace(result, left_out_no_ties=no_ties, words=(said, *result.words))
     audit.record(
         session,
         actor=actor,

@@ -125,6 +125,9 @@ class SpanningStudy:
     level: float
     outcomes: tuple[OutcomeFit, ...]  # in OUTCOMES order
     words: tuple[str, ...]
+    # People the caller left out before the study because no tie of theirs is recorded (see
+    # comparison.service.run_study): not being in the network data is not the same as not spanning.
+    left_out_no_ties: int = 0
 
     def outcome(self, name: str) -> OutcomeFit:
         for o in self.outcomes:
