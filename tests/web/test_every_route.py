@@ -35,7 +35,7 @@ BREAK_GLASS = re.compile(r"/break-glass|/subject-access|/retention")
 # Linkage: the linkage role's alone; to every other role it does not exist (tests/linkage has its matrix).
 LINKAGE = re.compile(r"/linkage(/|$)")
 # Comparison: managers and admins; not members (tests/comparison has the matrix, analysts included).
-COMPARISON = re.compile(r"/comparison(/|$)")
+COMPARISON = re.compile(r"/comparison(-groups)?(/|$)")
 
 
 def _casework_for_register_roles(method: str, path: str) -> int:

@@ -304,6 +304,7 @@ def to_svg(chart: Chart, *, chart_id: str = "chart") -> str:
     out.append("</svg>")
     return "".join(out)
 
+
 # --- on a page ------------------------------------------------------------------------------------------
 CHART_MAX_WIDTH = 1080.0  # the page's content width, in CSS pixels
 CHART_MAX_SCALE = 1.6  # the charts are laid out in points at 8-9 pt text: larger reads better on a screen

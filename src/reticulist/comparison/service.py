@@ -498,6 +498,7 @@ class Peer:
 class MeasureRow:
     peer: Peer
     cells: tuple[str, ...]  # one per MEASURES entry, "—" where not shown
+    values: tuple[Any, ...] = ()  # the same as numbers (None where not shown), for the API
 
 
 @dataclass(frozen=True)
@@ -707,7 +708,7 @@ def comparison(
     measured = [p for p in peers if p.figures is not None]
     values = [[_shown(m, p.figures or {}, group.threshold) for m in MEASURES] for p in measured]
     rows = [
-        MeasureRow(p, tuple(m.text(v) for m, v in zip(MEASURES, vs, strict=True)))
+        MeasureRow(p, tuple(m.text(v) for m, v in zip(MEASURES, vs, strict=True)), tuple(vs))
         for p, vs in zip(measured, values, strict=True)
     ]
     medians = tuple(_median([vs[k] for vs in values], m) for k, m in enumerate(MEASURES))

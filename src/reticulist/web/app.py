@@ -142,6 +142,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     from reticulist.casework.api import router as casework_api
     from reticulist.casework.retention_routes import router as retention_pages
     from reticulist.casework.routes import router as casework_pages
+    from reticulist.comparison.api import router as comparison_api
     from reticulist.comparison.routes import router as comparison_pages
     from reticulist.linkage.routes import router as linkage_pages
     from reticulist.network.map_routes import router as network_map_pages
@@ -175,6 +176,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.include_router(register_api, prefix="/api/v1")
     app.include_router(barometer_api, prefix="/api/v1")
     app.include_router(casework_api, prefix="/api/v1")
+    app.include_router(comparison_api, prefix="/api/v1")
 
     # Innermost: keeps each write's answer for its retries once the request is over.
     idempotency.install(app)
