@@ -3,6 +3,7 @@ outsider, the group's analyst and a stranger; forms, downloads and strange input
 
 from __future__ import annotations
 
+import html
 import io
 import re
 
@@ -176,3 +177,29 @@ def test_two_opt_ins_at_once_store_one_membership(app, db: Session, compared: Co
     db.rollback()
     joined = db.scalars(select(ComparisonMember).where(ComparisonMember.group_id == group.id)).all()
     assert len(joined) == 1
+
+
+def test_the_analyst_recomputes_what_is_due(app, db: Session, compared: Compared) -> None:  # type: ignore[no-untyped-def]
+    """The button appears when figures are behind; they are recomputed after the answer is sent."""
+    from reticulist.comparison import figures
+    from reticulist.register import schemas as s
+    from reticulist.register import service as register
+
+    w = compared.world
+    register.create_person(
+        db,
+        actor=w.manager,
+        partnership_id=w.partnership_id,
+        data=s.PersonCreate(full_name="Newcomer", organisation_id=w.organisation_id, hierarchy_tier=4),
+    )
+    db.commit()
+    analyst = _as(app, compared, "analyst")
+    page = html.unescape(analyst.get(f"/comparison/{compared.group_id}").text)
+    assert "1 partnership's figures are missing, behind their data or a week old" in page
+    assert "data changed since" in page
+    answer = analyst.post(f"/comparison/{compared.group_id}/refresh", {})
+    assert answer.status_code == 303 and answer.headers["location"].endswith("?done=refreshing")
+    db.expire_all()
+    assert figures.due(db, today=figures.network.today()) == []
+    page = analyst.get(f"/comparison/{compared.group_id}")
+    assert "Recompute them now" not in page.text and "data changed since" not in page.text

@@ -12,9 +12,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from reticulist.access.policy import Action as Can
 from reticulist.access.policy import NotFound, allowed, ensure_allowed
@@ -199,17 +199,27 @@ async def _analyst_form(request: Request, viewer: Viewer = Depends(page_viewer))
     return await check_form_csrf(request, viewer)
 
 
+def _refresh_in_background(sessions: sessionmaker[Session], partnership_ids: list[int]) -> None:
+    with sessions() as session:
+        stored_figures.refresh(session, partnership_ids=partnership_ids)
+
+
 @router.post("/comparison/{group_id}/refresh")
 def group_refresh(
+    request: Request,
     group_id: int,
+    background: BackgroundTasks,
     viewer: Viewer = Depends(_analyst_form),
     db: Session = Depends(get_db),
 ) -> Response:
-    """Recompute the group's figures that are due (missing, behind their data, or a week old)."""
+    """Recompute the group's figures that are due (missing, behind their data, or a week old), after the
+    answer is sent: a large group takes minutes, and each partnership's figures appear as it is done."""
     service.ensure_analyst(db, viewer.actor, group_id)
     members = [p.partnership_id for p in service.comparison(db, actor=viewer.actor, group_id=group_id).peers]
-    stored_figures.refresh(db, partnership_ids=members)
-    return redirect(f"/comparison/{group_id}", "refreshed")
+    due = stored_figures.due(db, today=stored_figures.network.today(), partnership_ids=members)
+    if due:
+        background.add_task(_refresh_in_background, request.app.state.session_factory, due)
+    return redirect(f"/comparison/{group_id}", "refreshing")
 
 
 @router.get("/comparison/{group_id}/study")

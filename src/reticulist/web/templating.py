@@ -64,7 +64,8 @@ DONE_MESSAGES = {
     "episode-closed": "Done: the episode is closed; the team no longer sees the record.",
     "note-added": "Saved: the note is in the family's chronology.",
     "decided": "Saved: the decision is recorded, and the run's clusters follow it.",
-    "refreshed": "Done: the figures that were due are recomputed.",
+    "refreshing": "Recomputing the figures that were due: each partnership's appear here as it is done (a "
+    "large group takes a few minutes).",
     "plan-changed": "Saved: the family plan was changed.",
     "reviewed": "Saved: the review is recorded and the actions' progress updated.",
     "referred": "Sent: the referral is waiting for the receiving organisation's decision.",
