@@ -251,14 +251,22 @@ def show_command(
             )
         except InputError as exc:
             raise _refuse(exc, "") from None
-        table = Table(title=f"{escape(found.name)}: register and network")
-        table.add_column("partnership")
-        for measure in result.measures:
-            table.add_column(escape(measure.short or measure.label), justify="right")
-        table.add_row("[b]Group median[/b]", *result.medians)
-        for row in result.rows:
-            table.add_row(escape(row.peer.label), *row.cells)
-        console.print(table)
+        # Three tables of a few columns each, so that they read on an 80-column terminal.
+        parts = {
+            "register": lambda key: key.startswith("register.") and ".board" not in key,
+            "the board": lambda key: key.startswith("register.board"),
+            "network": lambda key: key.startswith("network."),
+        }
+        for title, wanted in parts.items():
+            keep = [k for k, m in enumerate(result.measures) if wanted(m.key)]
+            table = Table(title=f"{escape(found.name)}: {title}")
+            table.add_column("partnership", min_width=16, overflow="fold")
+            for k in keep:
+                table.add_column(escape(result.measures[k].short), justify="right")
+            table.add_row("[b]Group median[/b]", *(result.medians[k] for k in keep))
+            for row in result.rows:
+                table.add_row(escape(row.peer.label), *(row.cells[k] for k in keep))
+            console.print(table)
         for measure in result.measures:
             console.print(
                 f"  {escape(measure.short or measure.label)}: {escape(measure.meaning)}", soft_wrap=True

@@ -423,7 +423,7 @@ MEASURES: tuple[Measure, ...] = (
         "how long representatives hold a seat",
         "months",
         "",
-        short="Tenure (months)",
+        short="Tenure (mo)",
     ),
     Measure(
         "register.attendance",
@@ -439,7 +439,7 @@ MEASURES: tuple[Measure, ...] = (
         "board members from hierarchy tiers 3 and 4 (002 Table 1 row 8)",
         "share",
         "board",
-        short="Board middle tiers",
+        short="Board mid-tier",
     ),
     Measure(
         "register.board_top_and_practitioner",
@@ -447,7 +447,7 @@ MEASURES: tuple[Measure, ...] = (
         "whether policy and practice sit at the same table",
         "yes-no",
         "board",
-        short="Top and practice",
+        short="Top + practice",
     ),
     Measure(
         "network.density",
