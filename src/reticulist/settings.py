@@ -74,6 +74,13 @@ class Settings(BaseSettings):
         description="How many times one client address may start, and send, a barometer round's open-link "
         "survey in an hour.",
     )
+    comparison_refresh_seconds: int = Field(
+        default=60,
+        ge=0,
+        le=24 * 3600,
+        description="How often each server process recomputes the stored comparison figures of partnerships "
+        "whose data changed (docs/comparison.md); 0 leaves it to `reticulist comparison refresh`.",
+    )
 
     # Few on purpose: the work is mostly Python, one core per process, so more requests at once only share
     # the GIL, and a request holding SQLite's write lock waits its turn for it. Measured with

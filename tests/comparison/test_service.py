@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from reticulist.access.policy import NotAllowed, NotFound, cli_actor
 from reticulist.audit.models import AuditEvent
@@ -319,3 +319,33 @@ def test_bulk_imports_attendance_and_releases_mark_figures_behind(
     db.delete(release)
     db.commit()
     assert figures.due(db, today=today) == [compared.peers[1]]
+
+
+def test_a_server_keeps_the_figures_following_the_data(
+    session_factory: sessionmaker[Session], db: Session, compared: Compared
+) -> None:
+    """The web server's follower recomputes what changed within its period, on its own sessions."""
+    import time
+
+    from reticulist.comparison.follow import FiguresFollower
+
+    w = compared.world
+    register.create_person(
+        db,
+        actor=w.manager,
+        partnership_id=w.partnership_id,
+        data=s.PersonCreate(full_name="Followed", organisation_id=w.organisation_id, hierarchy_tier=3),
+    )
+    db.commit()
+    assert figures.due(db, today=figures.network.today()) == [w.partnership_id]
+    follower = FiguresFollower(session_factory, 0.2)
+    follower.start()
+    try:
+        deadline = time.monotonic() + 30
+        while figures.due(db, today=figures.network.today()) and time.monotonic() < deadline:
+            db.rollback()  # a new snapshot for the next look
+            time.sleep(0.2)
+    finally:
+        follower.stop()
+    assert figures.due(db, today=figures.network.today()) == []
+    assert follower.once() == 0  # nothing left to do

@@ -21,6 +21,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from reticulist.access.policy import NotAllowed, NotFound
 from reticulist.barometer.results import NotReleased
+from reticulist.comparison.follow import FiguresFollower
 from reticulist.db.engine import make_engine, make_session_factory, refuse_event_loop
 from reticulist.db.migrate import ensure_schema_current
 from reticulist.errors import InputError, named_field
@@ -102,7 +103,13 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
         # Worker threads agree with the requests admitted and the connections pooled (web/admission.py),
         # plus a few for static files and for the clean-up after a response.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.working_requests + 8
+        follower = None
+        if settings.comparison_refresh_seconds:
+            follower = FiguresFollower(app.state.session_factory, settings.comparison_refresh_seconds)
+            follower.start()
         yield
+        if follower is not None:
+            follower.stop()
         engine.dispose()
 
     app = FastAPI(
