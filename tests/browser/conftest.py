@@ -66,6 +66,19 @@ def page(chromium) -> Iterator[object]:  # type: ignore[no-untyped-def]
     context.close()
 
 
+# A phone and a desktop, for tests that look at a page on both.
+SCREENS = {
+    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
+    "desktop": {"viewport": {"width": 1280, "height": 900}},
+}
+
+
+def no_sideways_scroll(page, when: str) -> None:  # type: ignore[no-untyped-def]
+    """The page is no wider than the window (wide tables and charts scroll inside themselves)."""
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"{when}: the page is {overflow}px wider than the window"
+
+
 def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
     SCREENSHOTS.mkdir(exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"

@@ -10,22 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reticulist.comparison.models import ComparisonMember
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import SCREENS, no_sideways_scroll, screenshot
 from tests.comparison.conftest import Compared
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
-
-SCREENS = {
-    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
-    "desktop": {"viewport": {"width": 1280, "height": 900}},
-}
-OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
-
-
-def _no_sideways_scroll(page, when: str) -> None:  # type: ignore[no-untyped-def]
-    overflow = page.evaluate(OVERFLOW)
-    assert overflow <= 1, f"{when}: the page is {overflow}px wider than the window"
 
 
 def _log_in(page, live_url: str, email: str) -> None:  # type: ignore[no-untyped-def]
@@ -48,7 +37,7 @@ def test_the_admin_names_the_partnership_and_reads_the_comparison(  # type: igno
         page.wait_for_url("**/p/**")
         page.locator("nav.section-nav").get_by_role("link", name="Comparison", exact=True).click()
         page.wait_for_url(f"{live_url}/p/{pid}/comparison")
-        _no_sideways_scroll(page, "the groups")
+        no_sideways_scroll(page, "the groups")
         screenshot(page, f"comparison-groups-{screen}")
         page.get_by_role("button", name="Show our name to the analysts").click()
         page.wait_for_url("**/comparison?done=changed")
@@ -61,7 +50,7 @@ def test_the_admin_names_the_partnership_and_reads_the_comparison(  # type: igno
         assert page.get_by_role("heading", name="Register and network").is_visible()
         assert page.locator("svg.chart title").first.text_content().startswith("Funnel plot: ")
         assert page.locator("tr.own").first.is_visible()
-        _no_sideways_scroll(page, "the comparison")
+        no_sideways_scroll(page, "the comparison")
         screenshot(page, f"comparison-partnership-{screen}")
 
         # Another period: nothing released in it, said in words.
@@ -91,13 +80,13 @@ def test_the_analyst_reads_the_group_and_the_study(  # type: ignore[no-untyped-d
             .or_(page.get_by_role("rowheader", name="Group median"))
             .first.is_visible()
         )
-        _no_sideways_scroll(page, "the group")
+        no_sideways_scroll(page, "the group")
         screenshot(page, f"comparison-group-{screen}")
         page.get_by_role("link", name="The study of 002's hypotheses").click()
         page.wait_for_url(f"**/comparison/{compared.group_id}/study")
         assert page.get_by_role("heading", name="What it finds").is_visible()
         assert page.get_by_text("Late entrants").first.is_visible()
-        _no_sideways_scroll(page, "the study")
+        no_sideways_scroll(page, "the study")
         screenshot(page, f"comparison-study-{screen}")
     finally:
         context.close()

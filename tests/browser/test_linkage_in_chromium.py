@@ -10,22 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reticulist.linkage.models import LinkageLabel
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import SCREENS, no_sideways_scroll, screenshot
 from tests.conftest import PASSWORD
 from tests.linkage.conftest import LinkWorld
 
 pytestmark = pytest.mark.browser
-
-SCREENS = {
-    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
-    "desktop": {"viewport": {"width": 1280, "height": 900}},
-}
-OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
-
-
-def _no_sideways_scroll(page, when: str) -> None:  # type: ignore[no-untyped-def]
-    overflow = page.evaluate(OVERFLOW)
-    assert overflow <= 1, f"{when}: the page is {overflow}px wider than the window"
 
 
 @pytest.mark.parametrize("screen", list(SCREENS))
@@ -46,7 +35,7 @@ def test_the_analyst_reviews_a_pair_and_a_childs_single_view(  # type: ignore[no
         page.locator("nav.section-nav").get_by_role("link", name="Linkage", exact=True).click()
         page.wait_for_url(f"{live_url}/p/{pid}/linkage")
         assert page.get_by_role("heading", name="The latest run").is_visible()
-        _no_sideways_scroll(page, "overview")
+        no_sideways_scroll(page, "overview")
         screenshot(page, f"linkage-overview-{screen}")
 
         page.get_by_role("link", name="waiting").click()
@@ -56,7 +45,7 @@ def test_the_analyst_reviews_a_pair_and_a_childs_single_view(  # type: ignore[no
         first_pair = page.url
         assert page.get_by_role("heading", name="Are these the same child?").is_visible()
         assert page.locator("svg.chart title").first.text_content() == "Waterfall of evidence"
-        _no_sideways_scroll(page, "a pair")
+        no_sideways_scroll(page, "a pair")
         screenshot(page, f"linkage-pair-{screen}")
 
         # Saving without a decision: the browser's own check stops it; past it, the server names the field.
@@ -80,7 +69,7 @@ def test_the_analyst_reviews_a_pair_and_a_childs_single_view(  # type: ignore[no
         page.locator("table.stack a").first.click()
         page.wait_for_url("**/linkage/children/*")
         assert page.get_by_role("heading", name="The links and how sure each is").is_visible()
-        _no_sideways_scroll(page, "a child's single view")
+        no_sideways_scroll(page, "a child's single view")
         screenshot(page, f"linkage-child-{screen}")
         summary = page.locator("details summary").first
         summary.click()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,7 +14,7 @@ from rich.markup import escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reticulist.access.policy import NotAllowed, NotFound
+from reticulist.access.policy import Actor, NotAllowed, NotFound, cli_actor
 from reticulist.cli import failures
 from reticulist.db.engine import make_engine, make_session_factory
 from reticulist.db.migrate import SchemaNotCurrent, ensure_schema_current
@@ -36,6 +37,21 @@ def operator_name() -> str:
         return getpass.getuser()
     except Exception:  # no user name in some containers; the log still says it was the command line
         return "unknown user"
+
+
+def operator_actor(what: str) -> Actor:
+    """The command line's actor, named in the audit log by what it does and who ran it."""
+    return dataclasses.replace(cli_actor(f"{what} by {operator_name()} (command line)"), via="cli")
+
+
+def refuse(exc: InputError | ValueError, nothing: str = "") -> typer.Exit:
+    """Each problem of a refused input on its own line, then what became of the data; exit 1."""
+    problems = exc.problems if isinstance(exc, InputError) else [str(exc)]
+    for problem in problems:
+        err_console.print(f"[red]error:[/red] {escape(str(problem))}", soft_wrap=True)
+    if nothing:
+        err_console.print(nothing, soft_wrap=True)
+    return typer.Exit(1)
 
 
 def settings_for(database: str | None) -> Settings:

@@ -7,7 +7,6 @@ audited with the operator's name.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from datetime import date
 from pathlib import Path
@@ -17,18 +16,20 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from reticulist.access.policy import Actor, cli_actor
+from reticulist.access.policy import cli_actor
 from reticulist.cli.common import (
     DATABASE_OPTION,
     console,
     database_session,
     err_console,
-    operator_name,
+    operator_actor,
     partnership_id_for,
+    refuse,
 )
 from reticulist.cli.failures import outcome
 from reticulist.comparison import extract, figures, service, study
 from reticulist.errors import InputError
+from reticulist.network.analysis import parse_date
 
 app = typer.Typer(no_args_is_help=True)
 group_app = typer.Typer(no_args_is_help=True)
@@ -38,27 +39,11 @@ GROUP = typer.Argument(..., help="The comparison group's name.")
 PARTNERSHIP = typer.Option(..., "--partnership", help="Partnership name or number.")
 
 
-def _actor(what: str) -> Actor:
-    return dataclasses.replace(cli_actor(f"{what} by {operator_name()} (command line)"), via="cli")
-
-
-def _refuse(exc: InputError | ValueError, nothing: str) -> typer.Exit:
-    problems = exc.problems if isinstance(exc, InputError) else [str(exc)]
-    for problem in problems:
-        err_console.print(f"[red]error:[/red] {escape(str(problem))}", soft_wrap=True)
-    if nothing:
-        err_console.print(nothing, soft_wrap=True)
-    return typer.Exit(1)
-
-
 def _day(text: str | None, option: str) -> date | None:
-    if not text:
-        return None
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        err_console.print(f"[red]error:[/red] {option}: {escape(text)!r} is not a date (YYYY-MM-DD)")
-        raise typer.Exit(1) from None
+        return parse_date(text or "", option)
+    except InputError as exc:
+        raise refuse(exc) from None
 
 
 @group_app.command("create")
@@ -75,11 +60,15 @@ def create_command(
     with database_session(database) as session:
         try:
             group = service.create_group(
-                session, actor=_actor("group"), name=name, description=description, threshold=threshold
+                session,
+                actor=operator_actor("group"),
+                name=name,
+                description=description,
+                threshold=threshold,
             )
             session.commit()
         except InputError as exc:
-            raise _refuse(exc, "No group was created.") from None
+            raise refuse(exc, "No group was created.") from None
         console.print(
             f"Created comparison group {escape(group.name)} (anonymity threshold {group.threshold})."
         )
@@ -109,10 +98,10 @@ def add_analyst_command(
     with database_session(database) as session:
         try:
             found = service.find_group(session, actor=cli_actor(), name=group)
-            service.add_analyst(session, actor=_actor("analyst"), group_id=found.id, email=email)
+            service.add_analyst(session, actor=operator_actor("analyst"), group_id=found.id, email=email)
             session.commit()
         except InputError as exc:
-            raise _refuse(exc, "Nothing was changed.") from None
+            raise refuse(exc, "Nothing was changed.") from None
         console.print(f"{escape(email)} may now analyse {escape(found.name)}.")
 
 
@@ -127,10 +116,10 @@ def remove_analyst_command(
     with database_session(database) as session:
         try:
             found = service.find_group(session, actor=cli_actor(), name=group)
-            service.remove_analyst(session, actor=_actor("analyst"), group_id=found.id, email=email)
+            service.remove_analyst(session, actor=operator_actor("analyst"), group_id=found.id, email=email)
             session.commit()
         except InputError as exc:
-            raise _refuse(exc, "Nothing was changed.") from None
+            raise refuse(exc, "Nothing was changed.") from None
         console.print(f"{escape(email)} no longer analyses {escape(found.name)}.")
 
 
@@ -148,11 +137,15 @@ def join_command(
         try:
             found = service.find_group(session, actor=cli_actor(), name=group)
             service.opt_in(
-                session, actor=_actor("opt-in"), partnership_id=partnership_id, group_id=found.id, named=named
+                session,
+                actor=operator_actor("opt-in"),
+                partnership_id=partnership_id,
+                group_id=found.id,
+                named=named,
             )
             session.commit()
         except InputError as exc:
-            raise _refuse(exc, "The partnership was not opted in.") from None
+            raise refuse(exc, "The partnership was not opted in.") from None
         console.print(f"Opted in to {escape(found.name)}; its figures are stored.")
 
 
@@ -167,11 +160,11 @@ def leave_command(
         try:
             found = service.find_group(session, actor=cli_actor(), name=group)
             service.opt_out(
-                session, actor=_actor("opt-out"), partnership_id=partnership_id, group_id=found.id
+                session, actor=operator_actor("opt-out"), partnership_id=partnership_id, group_id=found.id
             )
             session.commit()
         except InputError as exc:
-            raise _refuse(exc, "The partnership was not opted out.") from None
+            raise refuse(exc, "The partnership was not opted out.") from None
         console.print(f"Opted out of {escape(found.name)}.")
 
 
@@ -250,7 +243,7 @@ def show_command(
                 until=_day(until, "--until"),
             )
         except InputError as exc:
-            raise _refuse(exc, "") from None
+            raise refuse(exc, "") from None
         # Three tables of a few columns each, so that they read on an 80-column terminal.
         parts = {
             "register": lambda key: key.startswith("register.") and ".board" not in key,
@@ -297,10 +290,10 @@ def study_command(group: str = GROUP, database: str | None = DATABASE_OPTION) ->
     with database_session(database) as session:
         try:
             found = service.find_group(session, actor=cli_actor(), name=group)
-            result = service.run_study(session, actor=_actor("study"), group_id=found.id)
+            result = service.run_study(session, actor=operator_actor("study"), group_id=found.id)
             session.commit()
         except (InputError, study.StudyTooSmall) as exc:
-            raise _refuse(exc, "") from None
+            raise refuse(exc, "") from None
     console.print(f"{result.people:,} people in {result.partnerships} partnerships.")
     for fit in result.outcomes:
         table = Table(title=escape(fit.label))
@@ -334,11 +327,13 @@ def extract_command(
     with database_session(database) as session:
         try:
             found = service.find_group(session, actor=cli_actor(), name=group)
-            coarsened = service.research_extract(session, actor=_actor("research extract"), group_id=found.id)
+            coarsened = service.research_extract(
+                session, actor=operator_actor("research extract"), group_id=found.id
+            )
             extract.write_extract(coarsened, to, format=suffix[1:])  # type: ignore[arg-type]
             session.commit()
         except InputError as exc:
-            raise _refuse(exc, "No extract was written.") from None
+            raise refuse(exc, "No extract was written.") from None
     console.print(f"Wrote {coarsened.frame.height:,} people to {escape(str(to))}.")
     for step in coarsened.steps:
         console.print(f"  {escape(step)}", soft_wrap=True)

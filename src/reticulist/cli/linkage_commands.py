@@ -7,7 +7,6 @@ audited with the operator's name.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -23,14 +22,15 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from reticulist.access.policy import Actor, cli_actor
+from reticulist.access.policy import cli_actor
 from reticulist.cli.common import (
     DATABASE_OPTION,
     console,
     database_session,
     err_console,
-    operator_name,
+    operator_actor,
     partnership_id_for,
+    refuse,
 )
 from reticulist.cli.failures import outcome
 from reticulist.errors import InputError
@@ -45,17 +45,6 @@ app.add_typer(model_app, name="model", help="The partnership's trained models: l
 
 PARTNERSHIP = typer.Option(..., "--partnership", help="Partnership name or number.")
 ENGINE = typer.Option("duckdb", "--engine", help="duckdb (one machine) or spark (RETICULIST_SPARK_MASTER).")
-
-
-def _actor(what: str) -> Actor:
-    return dataclasses.replace(cli_actor(f"{what} by {operator_name()} (command line)"), via="cli")
-
-
-def _refuse(exc: InputError, nothing: str) -> typer.Exit:
-    for problem in exc.problems:
-        err_console.print(f"[red]error:[/red] {escape(str(problem))}", soft_wrap=True)
-    err_console.print(nothing, soft_wrap=True)
-    return typer.Exit(1)
 
 
 def quality_table(source: object) -> Table:
@@ -112,7 +101,7 @@ def add_command(
                 bar.update(task, description="Storing the records", total=extract.records.height, completed=0)
                 loaded = sources.add_source(
                     session,
-                    actor=_actor(f"load of {file.name}"),
+                    actor=operator_actor(f"load of {file.name}"),
                     partnership_id=partnership_id,
                     name=name,
                     agency=agency,
@@ -124,7 +113,7 @@ def add_command(
             session.commit()
         except InputError as exc:
             session.rollback()
-            raise _refuse(exc, f"Nothing was loaded from {escape(file.name)}.") from None
+            raise refuse(exc, f"Nothing was loaded from {escape(file.name)}.") from None
         console.print(
             f"Loaded {escape(loaded.source.name)}: {loaded.source.record_count:,} records from "
             f"{escape(file.name)} ({loaded.added:,} new, {loaded.changed:,} kept, "
@@ -175,7 +164,7 @@ def quality_command(
         try:
             found = sources.source_named(session, actor=cli_actor(), partnership_id=partnership_id, name=name)
         except InputError as exc:
-            raise _refuse(exc, "") from None
+            raise refuse(exc, "") from None
         console.print(quality_table(found))
 
 
@@ -191,11 +180,11 @@ def remove_command(
         partnership_id = partnership_id_for(session, partnership)
         try:
             count = sources.remove_source(
-                session, actor=_actor(f"removal of {name}"), partnership_id=partnership_id, name=name
+                session, actor=operator_actor(f"removal of {name}"), partnership_id=partnership_id, name=name
             )
             session.commit()
         except InputError as exc:
-            raise _refuse(exc, "Nothing was removed.") from None
+            raise refuse(exc, "Nothing was removed.") from None
     console.print(f"Removed {escape(name)} ({count:,} records).")
 
 
@@ -233,7 +222,7 @@ def train_command(
                 _task, step = _steps(bar)
                 saved = runs.train(
                     session,
-                    actor=_actor("training"),
+                    actor=operator_actor("training"),
                     partnership_id=partnership_id,
                     engine=engine,
                     max_pairs=pairs,
@@ -242,7 +231,7 @@ def train_command(
             session.commit()
         except InputError as exc:
             session.rollback()
-            raise _refuse(exc, "No model was saved.") from None
+            raise refuse(exc, "No model was saved.") from None
         sources_ = ", ".join(f"{s['source']} ({s['records']:,})" for s in saved.trained_on["sources"])
         console.print(f"Saved model version {saved.version}, trained on {escape(sources_)}.", soft_wrap=True)
 
@@ -274,7 +263,7 @@ def run_command(
     """Link every source: the comparisons each blocking rule generates are shown first."""
     with database_session(database) as session:
         partnership_id = partnership_id_for(session, partnership)
-        actor = _actor("linkage run")
+        actor = operator_actor("linkage run")
         try:
             runs.thresholds(linked, review)
             runs.check_engine(engine)
@@ -307,7 +296,7 @@ def run_command(
             session.commit()
         except InputError as exc:
             session.rollback()
-            raise _refuse(exc, "No run was recorded.") from None
+            raise refuse(exc, "No run was recorded.") from None
         c = made.counts
         console.print(
             f"Run {made.id}: {c['records']:,} records, {c['compared']:,} pairs compared, "
@@ -362,7 +351,7 @@ def export_command(
                 session, actor=cli_actor(), partnership_id=partnership_id, version=version
             )
         except InputError as exc:
-            raise _refuse(exc, "No file was written.") from None
+            raise refuse(exc, "No file was written.") from None
         payload = {
             "reticulist_linkage_model": found.version,
             "trained_at": found.trained_at.isoformat(),

@@ -8,7 +8,6 @@ Thin: parse, call comparison.service (which checks who may), render.
 from __future__ import annotations
 
 import tempfile
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from reticulist.barometer.charts import page_svg
 from reticulist.comparison import extract, funnel, service, study
 from reticulist.comparison import figures as stored_figures
 from reticulist.errors import InputError
+from reticulist.network.analysis import parse_date
 from reticulist.web.deps import Viewer, check_form_csrf, get_db, page_viewer
 from reticulist.web.pages import form_values, partnership_context, redirect
 from reticulist.web.templating import render
@@ -29,30 +29,17 @@ from reticulist.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 
-def _can_see(viewer: Viewer, partnership_id: int) -> None:
-    if not (
-        allowed(viewer.actor, Can.VIEW_COMPARISON, partnership_id)
-        or allowed(viewer.actor, Can.JOIN_COMPARISON, partnership_id)
-    ):
-        ensure_allowed(viewer.actor, Can.VIEW_COMPARISON, partnership_id)
-
-
 def _context(db: Session, viewer: Viewer, partnership_id: int) -> dict[str, Any]:
-    _can_see(viewer, partnership_id)
+    service.ensure_sees_groups(viewer.actor, partnership_id)
     return partnership_context(db, viewer, partnership_id, "comparison")
 
 
-def _day(text: str | None, field: str) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise InputError("is not a date (YYYY-MM-DD)", field=field) from None
-
-
 def _choice(instrument: str | None, since: str | None, until: str | None) -> dict[str, Any]:
-    return {"instrument": instrument or None, "since": _day(since, "since"), "until": _day(until, "until")}
+    return {
+        "instrument": instrument or None,
+        "since": parse_date(since or "", "since"),
+        "until": parse_date(until or "", "until"),
+    }
 
 
 def _funnels(result: service.Comparison) -> list[tuple[service.ConstructComparison, str]]:
@@ -215,7 +202,7 @@ def group_refresh(
     """Recompute the group's figures that are due (missing, behind their data, or a week old), after the
     answer is sent: a large group takes minutes, and each partnership's figures appear as it is done."""
     service.ensure_analyst(db, viewer.actor, group_id)
-    members = [p.partnership_id for p in service.comparison(db, actor=viewer.actor, group_id=group_id).peers]
+    members = service.member_ids(db, group_id)
     due = stored_figures.due(db, today=stored_figures.network.today(), partnership_ids=members)
     if due:
         background.add_task(_refresh_in_background, request.app.state.session_factory, due)

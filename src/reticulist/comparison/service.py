@@ -238,13 +238,26 @@ class GroupChoice:
         return self.member is not None
 
 
-def groups_for_partnership(session: Session, *, actor: Actor, partnership_id: int) -> list[GroupChoice]:
-    """Every group, with whether this partnership is in it (managers see; admins may opt in or out)."""
+def ensure_sees_groups(actor: Actor, partnership_id: int) -> None:
+    """The partnership's groups are for those who see its comparison or opt it in (404 to outsiders,
+    403 to its other people)."""
     if not (
         allowed(actor, Can.VIEW_COMPARISON, partnership_id)
         or allowed(actor, Can.JOIN_COMPARISON, partnership_id)
     ):
         ensure_allowed(actor, Can.VIEW_COMPARISON, partnership_id)
+
+
+def member_ids(session: Session, group_id: int) -> list[int]:
+    """The partnerships in the group."""
+    return list(
+        session.scalars(select(ComparisonMember.partnership_id).where(ComparisonMember.group_id == group_id))
+    )
+
+
+def groups_for_partnership(session: Session, *, actor: Actor, partnership_id: int) -> list[GroupChoice]:
+    """Every group, with whether this partnership is in it (managers see; admins may opt in or out)."""
+    ensure_sees_groups(actor, partnership_id)
     counts = dict(
         session.execute(
             select(ComparisonMember.group_id, func.count(ComparisonMember.id)).group_by(
